@@ -1,0 +1,536 @@
+//! The codec: a series (`&[f64]`) → [`EncodedSeries`] over a shared [`Codebook`], and back.
+//!
+//! The QABBA pipeline (Elsworth & Güttel 2020; Chen & Güttel 2022; Chen 2024; Carson, Chen &
+//! Kang 2024):
+//!
+//! 1. [`normalize`]: z-normalise each series, keeping μ and σ.
+//! 2. [`compress`]: ABBA pieces `(len, inc)` within tolerance `tol`.
+//! 3. [`digitize`]: cluster the pieces of *all* series into one alphabet (JABBA).
+//! 4. [`quantize`]: store the centres as `len_bits`/`inc_bits`-bit integers (QABBA).
+//! 5. [`assign`]: pick each piece's symbol (closed-loop by default).
+//! 6. [`reconstruct`]: decode to exactly `n` points; measure ε = ‖x − x̂‖ and the largest
+//!    error. A series over the error budget is stored losslessly instead ([`lossless`]).
+//!
+//! Compression and assignment run in parallel over series (rayon) with results collected in
+//! input order; digitization is sequential or uses fixed-order sums, so the output depends on the
+//! seed only, never on the number of threads.
+
+pub mod assign;
+pub mod bitpack;
+pub mod compress;
+pub mod digitize;
+pub mod lossless;
+pub mod lzw;
+pub mod normalize;
+pub mod quantize;
+pub mod reconstruct;
+pub mod symbols;
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+pub use assign::Assign;
+pub use compress::Piece;
+pub use digitize::Digitizer;
+pub use normalize::Moments;
+pub use quantize::Quantizer;
+
+use crate::error::{Error, Result};
+
+/// Parameters of the codec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodecParams {
+    /// Compression tolerance (papers' convention; the packages' `tol` is `tol²`).
+    pub tol: f64,
+    /// Longest piece, in intervals (None: unlimited).
+    pub max_len: Option<u32>,
+    /// How pieces are clustered into symbols.
+    pub digitizer: Digitizer,
+    /// Weight of length against increment in digitization.
+    pub scl: f64,
+    /// Bits per quantized centre length.
+    pub len_bits: u8,
+    /// Bits per quantized centre increment.
+    pub inc_bits: u8,
+    /// Symbol assignment rule.
+    pub assign: Assign,
+    /// Error budget: a series whose RMSE exceeds `max_rmse·σ` is stored losslessly.
+    /// `f64::INFINITY` disables the fallback.
+    pub max_rmse: f64,
+}
+
+impl Default for CodecParams {
+    fn default() -> Self {
+        CodecParams {
+            tol: 0.2,
+            max_len: None,
+            digitizer: Digitizer::Greedy { alpha: None },
+            scl: 1.0,
+            len_bits: 8,
+            inc_bits: 12,
+            assign: Assign::ClosedLoop,
+            max_rmse: 0.5,
+        }
+    }
+}
+
+impl CodecParams {
+    /// Checks ranges; every violation is an [`Error::InvalidOptions`].
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidOptions(m));
+        if !(self.tol.is_finite() && self.tol > 0.0) {
+            return bad(format!("tol must be a positive number, got {}", self.tol));
+        }
+        if self.max_len == Some(0) {
+            return bad("max_len must be at least 1".into());
+        }
+        if !(self.scl.is_finite() && self.scl >= 0.0) {
+            return bad(format!("scl must be ≥ 0, got {}", self.scl));
+        }
+        for (name, b) in [("len_bits", self.len_bits), ("inc_bits", self.inc_bits)] {
+            if !(2..=32).contains(&b) {
+                return bad(format!("{name} must be in 2..=32, got {b}"));
+            }
+        }
+        if self.max_rmse.is_nan() || self.max_rmse < 0.0 {
+            return bad(format!("max_rmse must be ≥ 0, got {}", self.max_rmse));
+        }
+        match self.digitizer {
+            Digitizer::Greedy { alpha: Some(a) } if !(a.is_finite() && a >= 0.0) => {
+                bad(format!("alpha must be ≥ 0, got {a}"))
+            }
+            Digitizer::KMeans { k: 0, .. } => bad("the number of symbols must be ≥ 1".into()),
+            Digitizer::KMeans { sample_rate, .. } if !(sample_rate > 0.0 && sample_rate <= 1.0) => {
+                bad(format!("sample rate must be in (0, 1], got {sample_rate}"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The shared alphabet: quantized centres and the scaling of digitization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Codebook {
+    /// Quantizer of centre lengths.
+    pub len_q: Quantizer,
+    /// Quantizer of centre increments.
+    pub inc_q: Quantizer,
+    /// Quantized centre `[len, inc]` of each symbol.
+    pub symbols: Vec<[i32; 2]>,
+    /// Digitization weights `[scl/σ_len, 1/σ_inc]`.
+    pub weights: [f64; 2],
+}
+
+impl Codebook {
+    /// Number of symbols.
+    pub fn len(&self) -> usize {
+        self.symbols.len()
+    }
+
+    /// True when the alphabet is empty (every series has length 1 or is lossless).
+    pub fn is_empty(&self) -> bool {
+        self.symbols.is_empty()
+    }
+
+    /// Dequantized centres `[len, inc]`, in the normalised space.
+    pub fn centres(&self) -> Vec<[f64; 2]> {
+        self.symbols
+            .iter()
+            .map(|&[l, i]| [self.len_q.dequantize(l), self.inc_q.dequantize(i)])
+            .collect()
+    }
+
+    /// Quantizes real centres.
+    pub fn from_centres(
+        centres: &[[f64; 2]],
+        weights: [f64; 2],
+        len_bits: u8,
+        inc_bits: u8,
+    ) -> Self {
+        let lens: Vec<f64> = centres.iter().map(|c| c[0]).collect();
+        let incs: Vec<f64> = centres.iter().map(|c| c[1]).collect();
+        let len_q = Quantizer::fit(&lens, len_bits);
+        let inc_q = Quantizer::fit(&incs, inc_bits);
+        let symbols = centres
+            .iter()
+            .map(|c| [len_q.quantize(c[0]), inc_q.quantize(c[1])])
+            .collect();
+        Codebook {
+            len_q,
+            inc_q,
+            symbols,
+            weights,
+        }
+    }
+}
+
+/// How one series is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Storage {
+    /// As symbols of the codebook.
+    Symbolic(Vec<u32>),
+    /// Losslessly, as a pco stream of the original values.
+    Lossless(Vec<u8>),
+}
+
+/// One encoded series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedSeries {
+    /// Number of values n.
+    pub len: u32,
+    /// The first value, in original units (reconstructed exactly).
+    pub first: f64,
+    /// Mean and standard deviation.
+    pub moments: Moments,
+    /// Symbols or lossless bytes.
+    pub storage: Storage,
+    /// Pieces of the ABBA compression (= number of symbols when symbolic).
+    pub pieces: u32,
+    /// ε = ‖x − x̂‖₂ in original units (0 when lossless).
+    pub eps: f64,
+    /// max_i |x_i − x̂_i| in original units (0 when lossless).
+    pub max_abs_err: f64,
+}
+
+/// Decodes a symbolic series to original units. `centres` from [`Codebook::centres`].
+pub fn decode_symbolic(
+    len: usize,
+    first: f64,
+    moments: Moments,
+    symbols: &[u32],
+    centres: &[[f64; 2]],
+) -> Vec<f64> {
+    let z0 = if moments.std > 0.0 {
+        (first - moments.mean) / moments.std
+    } else {
+        0.0
+    };
+    let z = reconstruct::decode_normalized(len, z0, symbols, centres);
+    let mut x = moments.denormalize(&z);
+    if let Some(x0) = x.first_mut() {
+        *x0 = first;
+    }
+    x
+}
+
+/// Figures from one fit, for `info` and benchmarks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FitReport {
+    /// Pieces over all series.
+    pub pieces: u64,
+    /// Aggregation radius used (greedy aggregation only).
+    pub alpha: Option<f64>,
+    /// Series stored losslessly because of the error budget.
+    pub lossless: u64,
+    /// Time to normalise and compress.
+    pub compress_time: Duration,
+    /// Time to digitize and quantize.
+    pub digitize_time: Duration,
+    /// Time to assign symbols, decode and measure errors.
+    pub assign_time: Duration,
+}
+
+/// Fits a codebook to `series` and encodes them all.
+pub fn fit_encode(
+    series: &[Vec<f64>],
+    p: &CodecParams,
+) -> Result<(Codebook, Vec<EncodedSeries>, FitReport)> {
+    p.validate()?;
+    crate::ingest::validate(series)?;
+    let t0 = Instant::now();
+    let prepared: Vec<(Moments, Vec<f64>, Vec<Piece>)> = series
+        .par_iter()
+        .map(|x| {
+            let m = Moments::of(x);
+            let z = m.normalize(x);
+            let pieces = compress::compress(&z, p.tol, p.max_len);
+            (m, z, pieces)
+        })
+        .collect();
+    let compress_time = t0.elapsed();
+
+    let t1 = Instant::now();
+    let all: Vec<Piece> = prepared
+        .iter()
+        .flat_map(|(_, _, ps)| ps.iter().copied())
+        .collect();
+    let values: u64 = series.iter().map(|s| s.len() as u64).sum();
+    let clustering = digitize::digitize(&all, p.digitizer, p.scl, p.tol, values);
+    let codebook = Codebook::from_centres(
+        &clustering.centres,
+        clustering.weights,
+        p.len_bits,
+        p.inc_bits,
+    );
+    let centres = codebook.centres();
+    let digitize_time = t1.elapsed();
+
+    let t2 = Instant::now();
+    let mut offsets = Vec::with_capacity(prepared.len());
+    let mut acc = 0usize;
+    for (_, _, ps) in &prepared {
+        offsets.push(acc);
+        acc += ps.len();
+    }
+    let encoded: Vec<EncodedSeries> = prepared
+        .par_iter()
+        .zip(series.par_iter())
+        .zip(offsets.par_iter())
+        .map(|(((m, z, pieces), x), &off)| {
+            let symbols = match p.assign {
+                Assign::ClosedLoop => assign::closed_loop(z, pieces, &centres, codebook.weights),
+                Assign::Nearest => clustering.labels[off..off + pieces.len()].to_vec(),
+            };
+            finish(x, *m, pieces.len() as u32, symbols, &centres, p.max_rmse)
+        })
+        .collect();
+    let assign_time = t2.elapsed();
+    let report = FitReport {
+        pieces: all.len() as u64,
+        alpha: clustering.alpha,
+        lossless: encoded
+            .iter()
+            .filter(|e| matches!(e.storage, Storage::Lossless(_)))
+            .count() as u64,
+        compress_time,
+        digitize_time,
+        assign_time,
+    };
+    Ok((codebook, encoded, report))
+}
+
+/// Encodes series with an existing codebook (nearest or closed-loop assignment, no refit).
+pub fn encode_with(
+    series: &[Vec<f64>],
+    codebook: &Codebook,
+    p: &CodecParams,
+) -> Result<Vec<EncodedSeries>> {
+    p.validate()?;
+    crate::ingest::validate(series)?;
+    let centres = codebook.centres();
+    Ok(series
+        .par_iter()
+        .map(|x| {
+            let m = Moments::of(x);
+            let z = m.normalize(x);
+            let pieces = compress::compress(&z, p.tol, p.max_len);
+            let symbols = if centres.is_empty() {
+                Vec::new()
+            } else {
+                match p.assign {
+                    Assign::ClosedLoop => {
+                        assign::closed_loop(&z, &pieces, &centres, codebook.weights)
+                    }
+                    Assign::Nearest => assign::nearest(&pieces, &centres, codebook.weights),
+                }
+            };
+            // No symbol can stand for these pieces: the budget check below stores it losslessly.
+            let budget = if centres.is_empty() && !pieces.is_empty() {
+                0.0
+            } else {
+                p.max_rmse
+            };
+            finish(x, m, pieces.len() as u32, symbols, &centres, budget)
+        })
+        .collect())
+}
+
+/// Decodes, measures the error and applies the budget.
+fn finish(
+    x: &[f64],
+    m: Moments,
+    pieces: u32,
+    symbols: Vec<u32>,
+    centres: &[[f64; 2]],
+    max_rmse: f64,
+) -> EncodedSeries {
+    let n = x.len();
+    let first = x[0];
+    let (eps, max_abs_err) =
+        if symbols.len() as u32 == pieces && (pieces == 0 || !centres.is_empty()) {
+            let xh = decode_symbolic(n, first, m, &symbols, centres);
+            error_of(x, &xh)
+        } else {
+            (f64::INFINITY, f64::INFINITY)
+        };
+    let rmse = eps / (n as f64).sqrt();
+    let over = (rmse.is_nan() || rmse > max_rmse * m.std) && eps > 0.0;
+    if over {
+        EncodedSeries {
+            len: n as u32,
+            first,
+            moments: m,
+            storage: Storage::Lossless(lossless::compress(x)),
+            pieces,
+            eps: 0.0,
+            max_abs_err: 0.0,
+        }
+    } else {
+        EncodedSeries {
+            len: n as u32,
+            first,
+            moments: m,
+            storage: Storage::Symbolic(symbols),
+            pieces,
+            eps,
+            max_abs_err,
+        }
+    }
+}
+
+/// ε = ‖x − x̂‖₂ and max |x − x̂|.
+pub fn error_of(x: &[f64], xh: &[f64]) -> (f64, f64) {
+    let mut sq = 0.0f64;
+    let mut mx = 0.0f64;
+    for (a, b) in x.iter().zip(xh) {
+        let d = (a - b).abs();
+        sq += d * d;
+        mx = mx.max(d);
+    }
+    (sq.sqrt(), mx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walks(count: usize, n: usize, seed: u64) -> Vec<Vec<f64>> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..count)
+            .map(|_| {
+                let mut acc = 0.0;
+                (0..n)
+                    .map(|_| {
+                        acc += rng.gen_range(-1.0..1.0);
+                        acc
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decode_has_original_length_and_budget_holds() {
+        let data = walks(50, 200, 1);
+        let p = CodecParams::default();
+        let (cb, enc, rep) = fit_encode(&data, &p).unwrap();
+        assert!(!cb.is_empty());
+        assert_eq!(rep.pieces, enc.iter().map(|e| e.pieces as u64).sum::<u64>());
+        let centres = cb.centres();
+        for (x, e) in data.iter().zip(&enc) {
+            match &e.storage {
+                Storage::Symbolic(s) => {
+                    let xh = decode_symbolic(e.len as usize, e.first, e.moments, s, &centres);
+                    assert_eq!(xh.len(), x.len());
+                    assert_eq!(xh[0], x[0]);
+                    let (eps, mx) = error_of(x, &xh);
+                    assert_eq!(eps, e.eps);
+                    assert_eq!(mx, e.max_abs_err);
+                    assert!(eps / (x.len() as f64).sqrt() <= p.max_rmse * e.moments.std);
+                }
+                Storage::Lossless(b) => {
+                    assert_eq!(lossless::decompress(b, x.len()).as_deref(), Some(&x[..]))
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn closed_loop_beats_nearest() {
+        let data = walks(100, 256, 2);
+        let mut p = CodecParams {
+            max_rmse: f64::INFINITY,
+            ..Default::default()
+        };
+        let err = |p: &CodecParams| -> f64 {
+            let (_, enc, _) = fit_encode(&data, p).unwrap();
+            enc.iter().map(|e| e.eps * e.eps).sum::<f64>()
+        };
+        let closed = err(&p);
+        p.assign = Assign::Nearest;
+        let nearest = err(&p);
+        assert!(
+            closed < nearest,
+            "closed loop {closed} vs nearest {nearest}"
+        );
+    }
+
+    #[test]
+    fn deterministic_whatever_the_threads() {
+        let data = walks(60, 100, 3);
+        let p = CodecParams {
+            digitizer: Digitizer::KMeans {
+                k: 20,
+                sample_rate: 0.5,
+                seed: 9,
+            },
+            ..Default::default()
+        };
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let a = one.install(|| fit_encode(&data, &p).unwrap());
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let b = two.install(|| fit_encode(&data, &p).unwrap());
+        assert_eq!(a.0, b.0);
+        assert_eq!(a.1, b.1);
+    }
+
+    #[test]
+    fn constant_and_single_value_series_round_trip() {
+        let data = vec![vec![0.1; 50], vec![7.0], vec![1.0, 2.0, 4.0, 3.0, 5.0]];
+        let (cb, enc, _) = fit_encode(&data, &CodecParams::default()).unwrap();
+        let centres = cb.centres();
+        for (x, e) in data.iter().zip(&enc) {
+            let xh = match &e.storage {
+                Storage::Symbolic(s) => {
+                    decode_symbolic(e.len as usize, e.first, e.moments, s, &centres)
+                }
+                Storage::Lossless(b) => lossless::decompress(b, x.len()).unwrap(),
+            };
+            if e.moments.std == 0.0 {
+                assert_eq!(&xh, x);
+            }
+            assert_eq!(xh.len(), x.len());
+        }
+    }
+
+    #[test]
+    fn bad_params_are_errors() {
+        let data = walks(2, 10, 4);
+        for p in [
+            CodecParams {
+                tol: 0.0,
+                ..Default::default()
+            },
+            CodecParams {
+                len_bits: 1,
+                ..Default::default()
+            },
+            CodecParams {
+                inc_bits: 33,
+                ..Default::default()
+            },
+            CodecParams {
+                digitizer: Digitizer::KMeans {
+                    k: 0,
+                    sample_rate: 0.5,
+                    seed: 0,
+                },
+                ..Default::default()
+            },
+        ] {
+            assert!(matches!(
+                fit_encode(&data, &p),
+                Err(Error::InvalidOptions(_))
+            ));
+        }
+        assert!(fit_encode(&[vec![f64::NAN]], &CodecParams::default()).is_err());
+    }
+}

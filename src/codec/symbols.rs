@@ -1,0 +1,148 @@
+//! Symbol strings in blocks: fixed-width bit-packing, with zstd or LZW on top where smaller.
+//!
+//! A block holds the symbols of consecutive series. Each block is stored in whichever of three
+//! encodings is smallest: [`BlockCodec::Packed`] (`width_for(k)` bits a symbol, see
+//! [`super::bitpack`]), [`BlockCodec::Zstd`] (zstd level 19 over the packed bytes) or
+//! [`BlockCodec::Lzw`] (see [`super::lzw`]). Decoding checks that every symbol is `< k`.
+
+use super::{bitpack, lzw};
+
+/// How a block's bytes encode its symbols (the tag stored in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum BlockCodec {
+    /// Plain fixed-width bit-packing.
+    Packed = 0,
+    /// zstd over the bit-packed bytes.
+    Zstd = 1,
+    /// LZW codes of growing width.
+    Lzw = 2,
+}
+
+impl BlockCodec {
+    /// The codec with this tag.
+    pub fn from_tag(tag: u8) -> Option<Self> {
+        match tag {
+            0 => Some(BlockCodec::Packed),
+            1 => Some(BlockCodec::Zstd),
+            2 => Some(BlockCodec::Lzw),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name, as in `info`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockCodec::Packed => "packed",
+            BlockCodec::Zstd => "zstd",
+            BlockCodec::Lzw => "lzw",
+        }
+    }
+}
+
+/// zstd level for symbol blocks (blocks are written once and read often).
+const ZSTD_LEVEL: i32 = 19;
+
+/// An encoded block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedBlock {
+    /// The encoding chosen.
+    pub codec: BlockCodec,
+    /// The bytes.
+    pub payload: Vec<u8>,
+    /// LZW code count (0 unless `codec` is LZW).
+    pub lzw_codes: u64,
+    /// Size of each encoding tried: packed, zstd, LZW.
+    pub sizes: [u64; 3],
+}
+
+/// Encodes `symbols` (all `< k`) in the smallest of the three encodings.
+pub fn encode_block(symbols: &[u32], k: usize) -> EncodedBlock {
+    let bits = bitpack::width_for(k);
+    let packed = bitpack::pack(symbols, bits);
+    let zstd = zstd::bulk::compress(&packed, ZSTD_LEVEL).unwrap_or_default();
+    let (lzw, codes) = lzw::encode(symbols, k);
+    let sizes = [packed.len() as u64, zstd.len() as u64, lzw.len() as u64];
+    // Ties go to the cheaper decoder: packed, then zstd, then LZW.
+    if !zstd.is_empty() && zstd.len() < packed.len() && zstd.len() <= lzw.len() {
+        EncodedBlock {
+            codec: BlockCodec::Zstd,
+            payload: zstd,
+            lzw_codes: 0,
+            sizes,
+        }
+    } else if lzw.len() < packed.len() {
+        EncodedBlock {
+            codec: BlockCodec::Lzw,
+            payload: lzw,
+            lzw_codes: codes as u64,
+            sizes,
+        }
+    } else {
+        EncodedBlock {
+            codec: BlockCodec::Packed,
+            payload: packed,
+            lzw_codes: 0,
+            sizes,
+        }
+    }
+}
+
+/// Decodes `count` symbols; `None` when the bytes do not hold `count` symbols `< k`.
+pub fn decode_block(
+    codec: BlockCodec,
+    payload: &[u8],
+    k: usize,
+    count: usize,
+    lzw_codes: u64,
+) -> Option<Vec<u32>> {
+    let bits = bitpack::width_for(k);
+    let symbols = match codec {
+        BlockCodec::Packed => bitpack::unpack(payload, bits, count)?,
+        BlockCodec::Zstd => {
+            let cap = (count as u128 * bits as u128).div_ceil(8);
+            let cap = usize::try_from(cap).ok()?;
+            let packed = zstd::bulk::decompress(payload, cap).ok()?;
+            bitpack::unpack(&packed, bits, count)?
+        }
+        BlockCodec::Lzw => lzw::decode(payload, usize::try_from(lzw_codes).ok()?, k, count)?,
+    };
+    if count > 0 && symbols.iter().any(|&s| s as usize >= k) {
+        return None;
+    }
+    Some(symbols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn repetitive_blocks_pick_a_compressor() {
+        let s: Vec<u32> = (0..20000).map(|i| ((i / 3) % 5) as u32).collect();
+        let b = encode_block(&s, 40);
+        assert_ne!(b.codec, BlockCodec::Packed);
+        assert!(b.payload.len() as u64 == *b.sizes.iter().min().unwrap());
+        assert_eq!(
+            decode_block(b.codec, &b.payload, 40, s.len(), b.lzw_codes),
+            Some(s)
+        );
+    }
+
+    #[test]
+    fn out_of_range_symbols_are_rejected() {
+        let packed = bitpack::pack(&[0, 1, 2, 3], 2);
+        assert!(decode_block(BlockCodec::Packed, &packed, 3, 4, 0).is_none());
+        assert!(decode_block(BlockCodec::Packed, &packed, 4, 4, 0).is_some());
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(k in 1usize..300, raw in prop::collection::vec(any::<u32>(), 0..3000)) {
+            let s: Vec<u32> = raw.iter().map(|v| v % k as u32).collect();
+            let b = encode_block(&s, k);
+            prop_assert_eq!(decode_block(b.codec, &b.payload, k, s.len(), b.lzw_codes), Some(s));
+        }
+    }
+}

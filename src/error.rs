@@ -1,0 +1,102 @@
+//! The one error type of the library.
+//!
+//! Every fallible public function returns [`Result<T>`](crate::Result). Bad user input and bad
+//! files become an [`Error`] that says where the problem is; nothing a user or a file controls
+//! makes the library panic.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in qabbadb.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O error on a file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file that failed.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A stored file does not hold what the format says it must.
+    #[error("{}: corrupt {section} at byte {offset}: {detail}", path.display())]
+    Corrupt {
+        /// The damaged file.
+        path: PathBuf,
+        /// The section of the file (as named in `format-spec/FORMAT.md`).
+        section: &'static str,
+        /// Byte offset in the file where the damage was found.
+        offset: u64,
+        /// What is wrong.
+        detail: String,
+    },
+
+    /// The file was written by a format version this build cannot read.
+    #[error(
+        "format version {found} is not supported (this build reads versions {oldest} to {newest})"
+    )]
+    UnsupportedVersion {
+        /// The version found in the file.
+        found: u32,
+        /// The oldest version this build reads.
+        oldest: u32,
+        /// The newest version this build reads.
+        newest: u32,
+    },
+
+    /// The file needs a feature (a required section kind) that this build does not know.
+    #[error("{}: {what}", path.display())]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// What is not supported.
+        what: String,
+    },
+
+    /// An input file could not be parsed; line and column are 1-based.
+    #[error("{}:{line}:{column}: {reason}", path.display())]
+    Parse {
+        /// The input file.
+        path: PathBuf,
+        /// 1-based line (or row) number.
+        line: u64,
+        /// 1-based column (field) number; 0 when the whole line is at fault.
+        column: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A series handed to the library is not usable (NaN, infinite, empty, ...).
+    #[error("series {series}, value {index}: {reason}")]
+    InvalidInput {
+        /// Position of the series in the collection given.
+        series: usize,
+        /// Position of the value in the series.
+        index: usize,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// Options that contradict each other or lie outside their valid range.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+
+    /// No series with this id is stored.
+    #[error("no series with id {0}")]
+    NotFound(u64),
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Wraps an I/O error with the path it happened on.
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

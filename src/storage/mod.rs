@@ -1,0 +1,6 @@
+//! Storage: encoded series → an immutable, checksummed segment file, and back through mmap.
+//!
+//! The byte layout is specified in `format-spec/FORMAT.md`; [`segment::layout`] mirrors its
+//! tables by name. [`segment::writer`] serializes, [`segment::reader`] validates and reads in place.
+
+pub mod segment;

@@ -1,0 +1,272 @@
+//! Byte layout of a segment file, named as in `format-spec/FORMAT.md`.
+//!
+//! All integers and floats are little-endian; the `zerocopy` little-endian types make every
+//! table readable in place from the memory map at any alignment and on any host. Section
+//! numbers (§) refer to FORMAT.md.
+
+use zerocopy::little_endian::{F64, I32, U32, U64};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
+
+/// The 8 bytes every segment starts with (§2): `\x89QSEG\r\n\x1a`.
+pub const MAGIC: [u8; 8] = [0x89, b'Q', b'S', b'E', b'G', b'\r', b'\n', 0x1a];
+/// The format version this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// The oldest format version this build reads.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
+/// Sections start at multiples of this many bytes (§2).
+pub const SECTION_ALIGN: u64 = 8;
+/// Largest number of table-of-contents entries a reader accepts.
+pub const MAX_TOC_ENTRIES: u32 = 1024;
+
+/// Section kinds (§3, `kind` column).
+pub mod kind {
+    /// §4.1 build parameters.
+    pub const PARAMS: u32 = 1;
+    /// §4.2 codebook.
+    pub const CODEBOOK: u32 = 2;
+    /// §4.3 series table.
+    pub const SERIES: u32 = 3;
+    /// §4.4 labels.
+    pub const LABELS: u32 = 4;
+    /// §4.5 symbol blocks.
+    pub const SYMBOLS: u32 = 5;
+    /// §4.6 lossless series.
+    pub const LOSSLESS: u32 = 6;
+    /// §4.7 build report (JSON).
+    pub const REPORT: u32 = 7;
+
+    /// The name FORMAT.md gives a kind.
+    pub fn name(kind: u32) -> &'static str {
+        match kind {
+            PARAMS => "PARAMS",
+            CODEBOOK => "CODEBOOK",
+            SERIES => "SERIES",
+            LABELS => "LABELS",
+            SYMBOLS => "SYMBOLS",
+            LOSSLESS => "LOSSLESS",
+            REPORT => "REPORT",
+            _ => "unknown section",
+        }
+    }
+}
+
+/// TOC entry flag: a reader that does not know the section's kind must refuse the file.
+pub const FLAG_REQUIRED: u32 = 1;
+
+/// §2 Header, 64 bytes at offset 0.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct Header {
+    /// [`MAGIC`].
+    pub magic: [u8; 8],
+    /// Format version.
+    pub format_version: U32,
+    /// Size of this header: 64.
+    pub header_bytes: U32,
+    /// Length of the whole file.
+    pub file_bytes: U64,
+    /// Offset of the table of contents.
+    pub toc_offset: U64,
+    /// Number of TOC entries.
+    pub toc_entries: U32,
+    /// CRC-32 of the TOC bytes.
+    pub toc_crc: U32,
+    /// Zero.
+    pub reserved: [u8; 20],
+    /// CRC-32 of bytes 0..60.
+    pub header_crc: U32,
+}
+
+/// §3 Table-of-contents entry, 32 bytes.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct TocEntry {
+    /// Section kind ([`kind`]).
+    pub kind: U32,
+    /// [`FLAG_REQUIRED`] or 0.
+    pub flags: U32,
+    /// Offset of the section from the start of the file.
+    pub offset: U64,
+    /// Length of the section.
+    pub bytes: U64,
+    /// CRC-32 of the section bytes.
+    pub crc: U32,
+    /// Zero.
+    pub reserved: U32,
+}
+
+/// §4.1 PARAMS, 64 bytes.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct ParamsRecord {
+    /// Compression tolerance (papers' convention).
+    pub tol: F64,
+    /// Longest piece in intervals; 0 = unlimited.
+    pub max_len: U32,
+    /// 0 = greedy aggregation, 1 = sampling k-means.
+    pub digitizer: u8,
+    /// 0 = closed-loop, 1 = nearest.
+    pub assign: u8,
+    /// Bits per centre length.
+    pub len_bits: u8,
+    /// Bits per centre increment.
+    pub inc_bits: u8,
+    /// Aggregation radius used (greedy) or NaN.
+    pub alpha: F64,
+    /// Symbols requested (k-means) or 0.
+    pub k: U64,
+    /// Sample rate (k-means) or 0.
+    pub sample_rate: F64,
+    /// Seed (k-means) or 0.
+    pub seed: U64,
+    /// Length weight in digitization.
+    pub scl: F64,
+    /// Error budget (RMSE relative to σ); +inf = none.
+    pub max_rmse: F64,
+}
+
+/// §4.2 CODEBOOK header, 64 bytes, followed by `symbols` [`CentreRecord`]s.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct CodebookHeader {
+    /// Number of symbols K.
+    pub symbols: U32,
+    /// Bits per centre length.
+    pub len_bits: u8,
+    /// Bits per centre increment.
+    pub inc_bits: u8,
+    /// Zero.
+    pub reserved0: [u8; 2],
+    /// Length quantizer step.
+    pub len_scale: F64,
+    /// Length quantizer zero (real value of the lowest level).
+    pub len_zero: F64,
+    /// Increment quantizer step.
+    pub inc_scale: F64,
+    /// Increment quantizer zero.
+    pub inc_zero: F64,
+    /// Digitization weight of lengths (scl/σ_len).
+    pub weight_len: F64,
+    /// Digitization weight of increments (1/σ_inc).
+    pub weight_inc: F64,
+    /// Zero.
+    pub reserved1: [u8; 8],
+}
+
+/// §4.2 One quantized centre, 8 bytes.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct CentreRecord {
+    /// Quantized length level.
+    pub len_q: I32,
+    /// Quantized increment level.
+    pub inc_q: I32,
+}
+
+/// §4.3 SERIES header, 16 bytes, followed by `count` [`SeriesRecord`]s.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct SeriesHeader {
+    /// Number of series.
+    pub count: U64,
+    /// Zero.
+    pub reserved: U64,
+}
+
+/// Series storage kinds (§4.3 `kind`).
+pub mod storage_kind {
+    /// Symbols in the SYMBOLS section.
+    pub const SYMBOLIC: u8 = 0;
+    /// A pco stream in the LOSSLESS section.
+    pub const LOSSLESS: u8 = 1;
+}
+
+/// No label (§4.3 `label`).
+pub const NO_LABEL: u32 = u32::MAX;
+
+/// §4.3 One series, 80 bytes.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct SeriesRecord {
+    /// Series id.
+    pub id: U64,
+    /// Symbolic: index of the first symbol; lossless: byte offset in LOSSLESS.
+    pub start: U64,
+    /// Symbolic: number of symbols; lossless: bytes of the pco stream.
+    pub count: U64,
+    /// Number of values n.
+    pub len: U32,
+    /// ABBA pieces.
+    pub pieces: U32,
+    /// First value (original units).
+    pub first: F64,
+    /// Mean.
+    pub mean: F64,
+    /// Standard deviation (0: constant).
+    pub std: F64,
+    /// ε = ‖x − x̂‖₂.
+    pub eps: F64,
+    /// max |x − x̂|.
+    pub max_abs_err: F64,
+    /// Index into LABELS, or [`NO_LABEL`].
+    pub label: U32,
+    /// [`storage_kind`].
+    pub kind: u8,
+    /// Zero.
+    pub reserved: [u8; 3],
+}
+
+/// §4.4 LABELS header, 8 bytes, followed by `count + 1` u64 offsets and the UTF-8 bytes.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct LabelsHeader {
+    /// Number of distinct labels.
+    pub count: U32,
+    /// Zero.
+    pub reserved: U32,
+}
+
+/// §4.5 SYMBOLS header, 16 bytes, followed by `blocks` [`BlockRecord`]s and the payloads.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct SymbolsHeader {
+    /// Symbols over all blocks.
+    pub total_symbols: U64,
+    /// Number of blocks.
+    pub blocks: U32,
+    /// Bits per symbol when packed: ceil(log2 K).
+    pub bits: U32,
+}
+
+/// §4.5 One symbol block, 48 bytes.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct BlockRecord {
+    /// Index of the block's first symbol.
+    pub first_symbol: U64,
+    /// Symbols in the block.
+    pub symbols: U64,
+    /// Offset of the payload from the start of the SYMBOLS section.
+    pub offset: U64,
+    /// Payload bytes.
+    pub bytes: U64,
+    /// LZW codes (codec 2), else 0.
+    pub lzw_codes: U64,
+    /// 0 packed, 1 zstd, 2 LZW.
+    pub codec: u8,
+    /// Zero.
+    pub reserved: [u8; 7],
+}
+
+const _: () = {
+    assert!(size_of::<Header>() == 64);
+    assert!(size_of::<TocEntry>() == 32);
+    assert!(size_of::<ParamsRecord>() == 64);
+    assert!(size_of::<CodebookHeader>() == 64);
+    assert!(size_of::<CentreRecord>() == 8);
+    assert!(size_of::<SeriesHeader>() == 16);
+    assert!(size_of::<SeriesRecord>() == 80);
+    assert!(size_of::<LabelsHeader>() == 8);
+    assert!(size_of::<SymbolsHeader>() == 16);
+    assert!(size_of::<BlockRecord>() == 48);
+};

@@ -1,0 +1,8 @@
+//! A segment file: header, table of contents, sections (FORMAT.md §2–§4).
+
+pub mod layout;
+pub mod reader;
+pub mod writer;
+
+pub use reader::SegmentReader;
+pub use writer::{write_segment, SegmentContents};

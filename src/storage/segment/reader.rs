@@ -1,0 +1,754 @@
+//! Opens a segment file through a memory map, validates it, and reads it in place.
+//!
+//! Opening checks the magic, the version, the header, TOC and section checksums, every count and
+//! offset against the bytes that exist, the codebook (finite centres, positive lengths) and every
+//! series record. After a successful open no read can go out of bounds; the remaining checks
+//! (block payloads decode to the symbols they claim) happen on decode and also become
+//! [`Error::Corrupt`]. Nothing read from the file can make this module panic.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use memmap2::Mmap;
+use zerocopy::FromBytes;
+
+use super::layout::*;
+use crate::codec::digitize::Digitizer;
+use crate::codec::symbols::{decode_block, BlockCodec};
+use crate::codec::{self, Assign, Codebook, CodecParams, Moments, Quantizer};
+use crate::error::{Error, Result};
+
+/// A validated, memory-mapped segment.
+#[derive(Debug)]
+pub struct SegmentReader {
+    path: PathBuf,
+    map: Mmap,
+    version: u32,
+    toc: Vec<TocEntry>,
+    params: CodecParams,
+    alpha: Option<f64>,
+    codebook: Codebook,
+    centres: Vec<[f64; 2]>,
+    series_at: usize,
+    count: usize,
+    labels: Vec<String>,
+    symbols_at: usize,
+    blocks: Vec<BlockRecord>,
+    lossless: (usize, usize),
+    report: serde_json::Value,
+}
+
+/// The decoded symbols of one block, for scans that visit every series.
+#[derive(Debug)]
+pub struct BlockSymbols {
+    first_symbol: u64,
+    symbols: Vec<u32>,
+}
+
+impl SegmentReader {
+    /// Opens and validates the segment at `path`.
+    pub fn open(path: &Path) -> Result<SegmentReader> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let corrupt = |section: &'static str, offset: u64, detail: String| Error::Corrupt {
+            path: path.to_path_buf(),
+            section,
+            offset,
+            detail,
+        };
+        if len < size_of::<Header>() as u64 {
+            return Err(corrupt(
+                "header",
+                0,
+                format!("file of {len} bytes is shorter than the 64-byte header"),
+            ));
+        }
+        // SAFETY: segment files are written once (to a temporary name, then renamed) and never
+        // modified in place afterwards; qabbadb only removes them, which keeps existing maps
+        // valid on the platforms we support. A file truncated by another program while mapped
+        // could fault on access, as with any mmap-based store; we document that segments must
+        // not be modified externally.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        Self::from_map(path.to_path_buf(), map)
+    }
+
+    fn from_map(path: PathBuf, map: Mmap) -> Result<SegmentReader> {
+        let corrupt = |section: &'static str, offset: u64, detail: String| Error::Corrupt {
+            path: path.clone(),
+            section,
+            offset,
+            detail,
+        };
+        let bytes: &[u8] = &map;
+        let (header, _) = Header::read_from_prefix(bytes)
+            .map_err(|_| corrupt("header", 0, "file shorter than the header".into()))?;
+        if header.magic != MAGIC {
+            return Err(corrupt(
+                "header",
+                0,
+                "not a qabbadb segment (bad magic)".into(),
+            ));
+        }
+        let version = header.format_version.get();
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
+            return Err(Error::UnsupportedVersion {
+                found: version,
+                oldest: OLDEST_READABLE_VERSION,
+                newest: FORMAT_VERSION,
+            });
+        }
+        if crc32fast::hash(&bytes[..60]) != header.header_crc.get() {
+            return Err(corrupt("header", 60, "header checksum mismatch".into()));
+        }
+        if header.header_bytes.get() as usize != size_of::<Header>() {
+            return Err(corrupt("header", 12, "header size is not 64".into()));
+        }
+        let file_bytes = header.file_bytes.get();
+        if file_bytes != bytes.len() as u64 {
+            return Err(corrupt(
+                "header",
+                16,
+                format!(
+                    "file is {} bytes but its header says {file_bytes} (truncated or extended)",
+                    bytes.len()
+                ),
+            ));
+        }
+        let entries = header.toc_entries.get();
+        if entries > MAX_TOC_ENTRIES {
+            return Err(corrupt(
+                "toc",
+                32,
+                format!("{entries} TOC entries is more than {MAX_TOC_ENTRIES}"),
+            ));
+        }
+        let toc_at = header.toc_offset.get();
+        let toc_len = entries as u64 * size_of::<TocEntry>() as u64;
+        let toc_bytes = range(bytes, toc_at, toc_len)
+            .ok_or_else(|| corrupt("toc", toc_at, "TOC lies outside the file".into()))?;
+        if crc32fast::hash(toc_bytes) != header.toc_crc.get() {
+            return Err(corrupt("toc", toc_at, "TOC checksum mismatch".into()));
+        }
+        let toc: Vec<TocEntry> = <[TocEntry]>::ref_from_bytes(toc_bytes)
+            .map_err(|_| corrupt("toc", toc_at, "bad TOC size".into()))?
+            .to_vec();
+        let mut found: [Option<(usize, usize)>; 8] = [None; 8];
+        for e in &toc {
+            let (k, at, n) = (e.kind.get(), e.offset.get(), e.bytes.get());
+            let name = kind::name(k);
+            let sec = range(bytes, at, n).ok_or_else(|| {
+                corrupt(
+                    name,
+                    at,
+                    format!("section of {n} bytes lies outside the file"),
+                )
+            })?;
+            if at < size_of::<Header>() as u64 || at % SECTION_ALIGN != 0 {
+                return Err(corrupt(
+                    name,
+                    at,
+                    "section offset is not aligned past the header".into(),
+                ));
+            }
+            if crc32fast::hash(sec) != e.crc.get() {
+                return Err(corrupt(name, at, "section checksum mismatch".into()));
+            }
+            match k {
+                kind::PARAMS..=kind::REPORT => {
+                    let slot = &mut found[k as usize];
+                    if slot.is_some() {
+                        return Err(corrupt(name, at, "section appears twice".into()));
+                    }
+                    *slot = Some((at as usize, n as usize));
+                }
+                _ if e.flags.get() & FLAG_REQUIRED != 0 => {
+                    return Err(Error::Unsupported {
+                        path: path.clone(),
+                        what: format!("the file needs section kind {k}, which this version of qabbadb does not know; upgrade qabbadb"),
+                    });
+                }
+                _ => {}
+            }
+        }
+        // Padding between sections must be zero, so that no byte of the file goes unchecked.
+        let mut spans: Vec<(u64, u64)> = toc
+            .iter()
+            .map(|e| (e.offset.get(), e.offset.get() + e.bytes.get()))
+            .collect();
+        spans.push((0, size_of::<Header>() as u64));
+        spans.push((toc_at, toc_at + toc_len));
+        spans.sort_unstable();
+        let mut covered = 0u64;
+        for (a, b) in spans {
+            if a < covered {
+                return Err(corrupt(
+                    "toc",
+                    toc_at,
+                    format!("sections overlap at byte {a}"),
+                ));
+            }
+            if bytes[covered as usize..a as usize].iter().any(|&x| x != 0) {
+                return Err(corrupt(
+                    "padding",
+                    covered,
+                    "non-zero padding between sections".into(),
+                ));
+            }
+            covered = b;
+        }
+        if covered != bytes.len() as u64 {
+            return Err(corrupt(
+                "padding",
+                covered,
+                "bytes after the last section".into(),
+            ));
+        }
+        let need = |k: u32| {
+            found[k as usize]
+                .ok_or_else(|| corrupt(kind::name(k), 0, "required section is missing".into()))
+        };
+
+        // §4.1 PARAMS
+        let (at, n) = need(kind::PARAMS)?;
+        let pr = ParamsRecord::read_from_bytes(&bytes[at..at + n])
+            .map_err(|_| corrupt("PARAMS", at as u64, format!("{n} bytes, expected 64")))?;
+        let params = CodecParams {
+            tol: pr.tol.get(),
+            max_len: match pr.max_len.get() {
+                0 => None,
+                m => Some(m),
+            },
+            digitizer: match pr.digitizer {
+                0 => Digitizer::Greedy {
+                    alpha: Some(pr.alpha.get()).filter(|a| !a.is_nan()),
+                },
+                1 => Digitizer::KMeans {
+                    k: pr.k.get() as usize,
+                    sample_rate: pr.sample_rate.get(),
+                    seed: pr.seed.get(),
+                },
+                d => {
+                    return Err(corrupt(
+                        "PARAMS",
+                        at as u64 + 12,
+                        format!("unknown digitizer {d}"),
+                    ))
+                }
+            },
+            scl: pr.scl.get(),
+            len_bits: pr.len_bits,
+            inc_bits: pr.inc_bits,
+            assign: match pr.assign {
+                0 => Assign::ClosedLoop,
+                1 => Assign::Nearest,
+                a => {
+                    return Err(corrupt(
+                        "PARAMS",
+                        at as u64 + 13,
+                        format!("unknown assignment {a}"),
+                    ))
+                }
+            },
+            max_rmse: pr.max_rmse.get(),
+        };
+        let alpha = Some(pr.alpha.get()).filter(|a| a.is_finite());
+
+        // §4.2 CODEBOOK
+        let (at, n) = need(kind::CODEBOOK)?;
+        let sec = &bytes[at..at + n];
+        let (ch, rest) = CodebookHeader::read_from_prefix(sec)
+            .map_err(|_| corrupt("CODEBOOK", at as u64, "shorter than its header".into()))?;
+        let k = ch.symbols.get() as usize;
+        let centres_rec = <[CentreRecord]>::ref_from_bytes(rest)
+            .ok()
+            .filter(|c| c.len() == k)
+            .ok_or_else(|| {
+                corrupt(
+                    "CODEBOOK",
+                    at as u64,
+                    format!("{} bytes of centres for {k} symbols", rest.len()),
+                )
+            })?;
+        for (name, b) in [("length", ch.len_bits), ("increment", ch.inc_bits)] {
+            if !(2..=32).contains(&b) {
+                return Err(corrupt(
+                    "CODEBOOK",
+                    at as u64 + 4,
+                    format!("{name} bit width {b} outside 2..=32"),
+                ));
+            }
+        }
+        let codebook = Codebook {
+            len_q: Quantizer {
+                bits: ch.len_bits,
+                scale: ch.len_scale.get(),
+                zero: ch.len_zero.get(),
+            },
+            inc_q: Quantizer {
+                bits: ch.inc_bits,
+                scale: ch.inc_scale.get(),
+                zero: ch.inc_zero.get(),
+            },
+            symbols: centres_rec
+                .iter()
+                .map(|c| [c.len_q.get(), c.inc_q.get()])
+                .collect(),
+            weights: [ch.weight_len.get(), ch.weight_inc.get()],
+        };
+        let centres = codebook.centres();
+        for (s, c) in centres.iter().enumerate() {
+            let bad_range = |q: &Quantizer, v: i32| {
+                let lo = -(1i64 << (q.bits - 1));
+                (v as i64) < lo || (v as i64) > -lo - 1
+            };
+            if !(c[0].is_finite() && c[0] > 0.0 && c[1].is_finite())
+                || bad_range(&codebook.len_q, codebook.symbols[s][0])
+                || bad_range(&codebook.inc_q, codebook.symbols[s][1])
+            {
+                return Err(corrupt(
+                    "CODEBOOK",
+                    (at + size_of::<CodebookHeader>() + 8 * s) as u64,
+                    format!(
+                        "symbol {s} has an invalid centre (len {}, inc {})",
+                        c[0], c[1]
+                    ),
+                ));
+            }
+        }
+        if !codebook.weights.iter().all(|w| w.is_finite()) {
+            return Err(corrupt(
+                "CODEBOOK",
+                at as u64 + 40,
+                "non-finite weights".into(),
+            ));
+        }
+
+        // §4.4 LABELS
+        let mut labels = Vec::new();
+        if let Some((at, n)) = found[kind::LABELS as usize] {
+            let sec = &bytes[at..at + n];
+            let (lh, rest) = LabelsHeader::read_from_prefix(sec)
+                .map_err(|_| corrupt("LABELS", at as u64, "shorter than its header".into()))?;
+            let count = lh.count.get() as usize;
+            let offs_len = (count + 1) * 8;
+            if rest.len() < offs_len {
+                return Err(corrupt(
+                    "LABELS",
+                    at as u64,
+                    format!("too short for {count} labels"),
+                ));
+            }
+            let (offs, text) = rest.split_at(offs_len);
+            let offs: Vec<u64> = offs
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                .collect();
+            if offs[0] != 0
+                || offs[count] != text.len() as u64
+                || offs.windows(2).any(|w| w[0] > w[1])
+            {
+                return Err(corrupt(
+                    "LABELS",
+                    at as u64 + 8,
+                    "label offsets out of order or out of range".into(),
+                ));
+            }
+            for w in offs.windows(2) {
+                let s = std::str::from_utf8(&text[w[0] as usize..w[1] as usize])
+                    .map_err(|_| corrupt("LABELS", at as u64, "label is not UTF-8".into()))?;
+                labels.push(s.to_string());
+            }
+        }
+
+        // §4.5 SYMBOLS
+        let (sym_at, n) = need(kind::SYMBOLS)?;
+        let sec = &bytes[sym_at..sym_at + n];
+        let (sh, rest) = SymbolsHeader::read_from_prefix(sec)
+            .map_err(|_| corrupt("SYMBOLS", sym_at as u64, "shorter than its header".into()))?;
+        let total_symbols = sh.total_symbols.get();
+        let nblocks = sh.blocks.get() as usize;
+        if sh.bits.get() != codec::bitpack::width_for(k) {
+            return Err(corrupt(
+                "SYMBOLS",
+                sym_at as u64 + 12,
+                "bit width does not match the codebook".into(),
+            ));
+        }
+        let table_len = nblocks
+            .checked_mul(size_of::<BlockRecord>())
+            .filter(|&t| t <= rest.len())
+            .ok_or_else(|| {
+                corrupt(
+                    "SYMBOLS",
+                    sym_at as u64,
+                    format!("too short for {nblocks} blocks"),
+                )
+            })?;
+        let blocks: Vec<BlockRecord> = <[BlockRecord]>::ref_from_bytes(&rest[..table_len])
+            .map_err(|_| corrupt("SYMBOLS", sym_at as u64, "bad block table".into()))?
+            .to_vec();
+        let mut expect_first = 0u64;
+        for (b, r) in blocks.iter().enumerate() {
+            let off = (sym_at + size_of::<SymbolsHeader>() + b * size_of::<BlockRecord>()) as u64;
+            let ok = r.first_symbol.get() == expect_first
+                && r.symbols.get() > 0
+                && BlockCodec::from_tag(r.codec).is_some()
+                && range(sec, r.offset.get(), r.bytes.get()).is_some()
+                && r.offset.get() >= (size_of::<SymbolsHeader>() + table_len) as u64;
+            if !ok {
+                return Err(corrupt(
+                    "SYMBOLS",
+                    off,
+                    format!("block {b} is inconsistent"),
+                ));
+            }
+            expect_first = expect_first
+                .checked_add(r.symbols.get())
+                .ok_or_else(|| corrupt("SYMBOLS", off, "symbol count overflows".into()))?;
+        }
+        if expect_first != total_symbols {
+            return Err(corrupt(
+                "SYMBOLS",
+                sym_at as u64,
+                "blocks do not add up to the symbol total".into(),
+            ));
+        }
+        if total_symbols > 0 && k == 0 {
+            return Err(corrupt(
+                "SYMBOLS",
+                sym_at as u64,
+                "symbols stored without a codebook".into(),
+            ));
+        }
+
+        let lossless = found[kind::LOSSLESS as usize].unwrap_or((0, 0));
+
+        // §4.3 SERIES
+        let (series_sec, n) = need(kind::SERIES)?;
+        let sec = &bytes[series_sec..series_sec + n];
+        let (sh, rest) = SeriesHeader::read_from_prefix(sec).map_err(|_| {
+            corrupt(
+                "SERIES",
+                series_sec as u64,
+                "shorter than its header".into(),
+            )
+        })?;
+        let count = sh.count.get();
+        let records = <[SeriesRecord]>::ref_from_bytes(rest)
+            .ok()
+            .filter(|r| r.len() as u64 == count)
+            .ok_or_else(|| {
+                corrupt(
+                    "SERIES",
+                    series_sec as u64,
+                    format!("{} bytes of records for {count} series", rest.len()),
+                )
+            })?;
+        let series_at = series_sec + size_of::<SeriesHeader>();
+        let mut prev_id: Option<u64> = None;
+        for (i, r) in records.iter().enumerate() {
+            let off = (series_at + i * size_of::<SeriesRecord>()) as u64;
+            let fail = |d: &str| corrupt("SERIES", off, format!("series record {i}: {d}"));
+            let id = r.id.get();
+            if prev_id.is_some_and(|p| p >= id) {
+                return Err(fail("ids not strictly increasing"));
+            }
+            prev_id = Some(id);
+            let len = r.len.get();
+            if len == 0 {
+                return Err(fail("length 0"));
+            }
+            let (first, mean, std) = (r.first.get(), r.mean.get(), r.std.get());
+            if !(first.is_finite() && mean.is_finite() && std.is_finite() && std >= 0.0) {
+                return Err(fail("non-finite first value, mean or std"));
+            }
+            let label = r.label.get();
+            if label != NO_LABEL && label as usize >= labels.len() {
+                return Err(fail("label index out of range"));
+            }
+            let (start, cnt) = (r.start.get(), r.count.get());
+            match r.kind {
+                storage_kind::SYMBOLIC => {
+                    let end = start
+                        .checked_add(cnt)
+                        .filter(|&e| e <= total_symbols)
+                        .ok_or_else(|| fail("symbols out of range"))?;
+                    if (len == 1) != (cnt == 0) {
+                        return Err(fail("symbol count does not fit the length"));
+                    }
+                    if cnt > 0 {
+                        let b =
+                            block_of(&blocks, start).ok_or_else(|| fail("symbols in no block"))?;
+                        let r = &blocks[b];
+                        if end > r.first_symbol.get() + r.symbols.get() {
+                            return Err(fail("symbols span two blocks"));
+                        }
+                    }
+                }
+                storage_kind::LOSSLESS => {
+                    start
+                        .checked_add(cnt)
+                        .filter(|&e| e <= lossless.1 as u64)
+                        .ok_or_else(|| fail("lossless bytes out of range"))?;
+                }
+                other => return Err(fail(&format!("unknown storage kind {other}"))),
+            }
+        }
+
+        let report = match found[kind::REPORT as usize] {
+            Some((at, n)) => {
+                serde_json::from_slice(&bytes[at..at + n]).unwrap_or(serde_json::Value::Null)
+            }
+            None => serde_json::Value::Null,
+        };
+        Ok(SegmentReader {
+            path,
+            version,
+            toc,
+            params,
+            alpha,
+            codebook,
+            centres,
+            series_at,
+            count: count as usize,
+            labels,
+            symbols_at: sym_at,
+            blocks,
+            lossless,
+            report,
+            map,
+        })
+    }
+
+    fn corrupt(&self, section: &'static str, offset: u64, detail: String) -> Error {
+        Error::Corrupt {
+            path: self.path.clone(),
+            section,
+            offset,
+            detail,
+        }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The format version of the file.
+    pub fn format_version(&self) -> u32 {
+        self.version
+    }
+
+    /// Number of series.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when the segment holds no series.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Size of the file.
+    pub fn file_bytes(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// (kind, bytes) of every section.
+    pub fn sections(&self) -> Vec<(u32, u64)> {
+        self.toc
+            .iter()
+            .map(|e| (e.kind.get(), e.bytes.get()))
+            .collect()
+    }
+
+    /// Blocks stored with each codec: packed, zstd, LZW.
+    pub fn blocks_by_codec(&self) -> [u64; 3] {
+        let mut out = [0u64; 3];
+        for b in &self.blocks {
+            out[(b.codec as usize).min(2)] += 1;
+        }
+        out
+    }
+
+    /// The build parameters.
+    pub fn params(&self) -> &CodecParams {
+        &self.params
+    }
+
+    /// The aggregation radius used, when greedy aggregation built the codebook.
+    pub fn alpha(&self) -> Option<f64> {
+        self.alpha
+    }
+
+    /// The codebook.
+    pub fn codebook(&self) -> &Codebook {
+        &self.codebook
+    }
+
+    /// Dequantized centres of the codebook.
+    pub fn centres(&self) -> &[[f64; 2]] {
+        &self.centres
+    }
+
+    /// The build report (§4.7), or null.
+    pub fn report(&self) -> &serde_json::Value {
+        &self.report
+    }
+
+    /// All series records, read in place.
+    pub fn records(&self) -> &[SeriesRecord] {
+        let bytes =
+            &self.map[self.series_at..self.series_at + self.count * size_of::<SeriesRecord>()];
+        // Validated at open: the length is an exact multiple and the type is unaligned.
+        <[SeriesRecord]>::ref_from_bytes(bytes).unwrap_or(&[])
+    }
+
+    /// Position of the series with this id.
+    pub fn position(&self, id: u64) -> Option<usize> {
+        self.records()
+            .binary_search_by_key(&id, |r| r.id.get())
+            .ok()
+    }
+
+    /// The label of the series at `pos`.
+    pub fn label(&self, pos: usize) -> Option<&str> {
+        let l = self.records().get(pos)?.label.get();
+        self.labels.get(l as usize).map(String::as_str)
+    }
+
+    /// Decodes block `b`.
+    pub fn block(&self, b: usize) -> Result<BlockSymbols> {
+        let r = self
+            .blocks
+            .get(b)
+            .ok_or_else(|| self.corrupt("SYMBOLS", 0, format!("no block {b}")))?;
+        let at = self.symbols_at + r.offset.get() as usize;
+        let payload = &self.map[at..at + r.bytes.get() as usize];
+        let codec = BlockCodec::from_tag(r.codec).unwrap_or(BlockCodec::Packed);
+        let n = usize::try_from(r.symbols.get())
+            .map_err(|_| self.corrupt("SYMBOLS", at as u64, "block too large".into()))?;
+        let symbols = decode_block(codec, payload, self.codebook.len(), n, r.lzw_codes.get())
+            .ok_or_else(|| {
+                self.corrupt(
+                    "SYMBOLS",
+                    at as u64,
+                    format!("block {b} does not decode to {n} valid symbols"),
+                )
+            })?;
+        Ok(BlockSymbols {
+            first_symbol: r.first_symbol.get(),
+            symbols,
+        })
+    }
+
+    /// The symbols of the series at `pos` (empty for lossless or length-1 series).
+    pub fn symbols(&self, pos: usize) -> Result<Vec<u32>> {
+        let r = *self.records().get(pos).ok_or(Error::NotFound(pos as u64))?;
+        if r.kind != storage_kind::SYMBOLIC || r.count.get() == 0 {
+            return Ok(Vec::new());
+        }
+        let b = block_of(&self.blocks, r.start.get()).unwrap_or(0);
+        let block = self.block(b)?;
+        Ok(block.slice(r.start.get(), r.count.get()).to_vec())
+    }
+
+    /// Decodes the series at `pos` to original units, using `block` when it holds its symbols.
+    pub fn decode_with(&self, pos: usize, block: Option<&BlockSymbols>) -> Result<Vec<f64>> {
+        let r = *self.records().get(pos).ok_or(Error::NotFound(pos as u64))?;
+        let n = r.len.get() as usize;
+        let moments = Moments {
+            mean: r.mean.get(),
+            std: r.std.get(),
+        };
+        match r.kind {
+            storage_kind::LOSSLESS => {
+                let at = self.lossless.0 + r.start.get() as usize;
+                let bytes = &self.map[at..at + r.count.get() as usize];
+                codec::lossless::decompress(bytes, n).ok_or_else(|| {
+                    self.corrupt(
+                        "LOSSLESS",
+                        at as u64,
+                        format!("series at {pos} does not decode to {n} values"),
+                    )
+                })
+            }
+            _ => {
+                let owned;
+                let syms: &[u32] = if r.count.get() == 0 {
+                    &[]
+                } else {
+                    match block {
+                        Some(b) if b.contains(r.start.get(), r.count.get()) => {
+                            b.slice(r.start.get(), r.count.get())
+                        }
+                        _ => {
+                            owned = self.symbols(pos)?;
+                            &owned
+                        }
+                    }
+                };
+                Ok(codec::decode_symbolic(
+                    n,
+                    r.first.get(),
+                    moments,
+                    syms,
+                    &self.centres,
+                ))
+            }
+        }
+    }
+
+    /// Decodes the series at `pos` to original units.
+    pub fn decode(&self, pos: usize) -> Result<Vec<f64>> {
+        self.decode_with(pos, None)
+    }
+
+    /// Decodes every series in order, decoding each symbol block once; calls `f(pos, values)`.
+    pub fn for_each_decoded(&self, mut f: impl FnMut(usize, Vec<f64>) -> Result<()>) -> Result<()> {
+        let mut current: Option<(usize, BlockSymbols)> = None;
+        for (pos, r) in self.records().iter().enumerate() {
+            if r.kind == storage_kind::SYMBOLIC && r.count.get() > 0 {
+                let b = block_of(&self.blocks, r.start.get()).unwrap_or(0);
+                if current.as_ref().map(|c| c.0) != Some(b) {
+                    current = Some((b, self.block(b)?));
+                }
+            }
+            let values = self.decode_with(pos, current.as_ref().map(|c| &c.1))?;
+            f(pos, values)?;
+        }
+        Ok(())
+    }
+}
+
+impl BlockSymbols {
+    fn contains(&self, start: u64, count: u64) -> bool {
+        start >= self.first_symbol && start + count <= self.first_symbol + self.symbols.len() as u64
+    }
+
+    fn slice(&self, start: u64, count: u64) -> &[u32] {
+        if !self.contains(start, count) {
+            return &[];
+        }
+        let a = (start - self.first_symbol) as usize;
+        &self.symbols[a..a + count as usize]
+    }
+}
+
+/// The block holding symbol `s`.
+fn block_of(blocks: &[BlockRecord], s: u64) -> Option<usize> {
+    let b = blocks
+        .partition_point(|r| r.first_symbol.get() <= s)
+        .checked_sub(1)?;
+    let r = &blocks[b];
+    (s < r.first_symbol.get() + r.symbols.get()).then_some(b)
+}
+
+/// `bytes[at..at+len]` when it exists.
+fn range(bytes: &[u8], at: u64, len: u64) -> Option<&[u8]> {
+    let end = at.checked_add(len)?;
+    if end > bytes.len() as u64 {
+        return None;
+    }
+    Some(&bytes[at as usize..end as usize])
+}

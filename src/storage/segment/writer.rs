@@ -1,0 +1,355 @@
+//! Serializes encoded series into a segment file (FORMAT.md §2–§4).
+//!
+//! The file is assembled in memory, written to `<path>.tmp`, synced, renamed over `path`, and
+//! the directory is synced: a reader sees either the old file or the whole new one.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use zerocopy::IntoBytes;
+
+use super::layout::*;
+use crate::codec::digitize::Digitizer;
+use crate::codec::symbols::{encode_block, EncodedBlock};
+use crate::codec::{Assign, Codebook, CodecParams, EncodedSeries, Storage};
+use crate::error::{Error, Result};
+
+/// Target number of symbols per block; a block never splits a series.
+pub const BLOCK_SYMBOLS: usize = 32 * 1024;
+
+/// What goes into a segment.
+#[derive(Debug)]
+pub struct SegmentContents<'a> {
+    /// Parameters of the build.
+    pub params: &'a CodecParams,
+    /// The aggregation radius actually used (greedy aggregation).
+    pub alpha: Option<f64>,
+    /// The shared codebook.
+    pub codebook: &'a Codebook,
+    /// The series, in id order.
+    pub series: &'a [EncodedSeries],
+    /// Their ids, strictly increasing.
+    pub ids: &'a [u64],
+    /// Their labels.
+    pub labels: &'a [Option<String>],
+    /// Free-form build report, stored as JSON (§4.7).
+    pub report: serde_json::Value,
+}
+
+/// Sizes of what was written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Bytes of the whole file.
+    pub file_bytes: u64,
+    /// Bytes per section kind.
+    pub section_bytes: Vec<(u32, u64)>,
+    /// Number of blocks stored with each codec: packed, zstd, LZW.
+    pub blocks_by_codec: [u64; 3],
+    /// Total symbol bytes had every block used packed, zstd, LZW.
+    pub symbol_bytes_by_codec: [u64; 3],
+}
+
+fn pad_to_align(buf: &mut Vec<u8>) {
+    while !(buf.len() as u64).is_multiple_of(SECTION_ALIGN) {
+        buf.push(0);
+    }
+}
+
+/// Serializes `c` to bytes (the whole file).
+pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
+    if c.ids.len() != c.series.len() || c.labels.len() != c.series.len() {
+        return Err(Error::InvalidOptions(
+            "ids, labels and series differ in number".into(),
+        ));
+    }
+    if c.ids.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Error::InvalidOptions(
+            "series ids must be strictly increasing".into(),
+        ));
+    }
+    let k = c.codebook.len();
+    let mut sections: Vec<(u32, u32, Vec<u8>)> = Vec::new();
+
+    // §4.1 PARAMS
+    let p = c.params;
+    let (digitizer, kk, rate, seed) = match p.digitizer {
+        Digitizer::Greedy { .. } => (0u8, 0u64, 0.0, 0u64),
+        Digitizer::KMeans {
+            k,
+            sample_rate,
+            seed,
+        } => (1, k as u64, sample_rate, seed),
+    };
+    let params = ParamsRecord {
+        tol: p.tol.into(),
+        max_len: p.max_len.unwrap_or(0).into(),
+        digitizer,
+        assign: match p.assign {
+            Assign::ClosedLoop => 0,
+            Assign::Nearest => 1,
+        },
+        len_bits: p.len_bits,
+        inc_bits: p.inc_bits,
+        alpha: c.alpha.unwrap_or(f64::NAN).into(),
+        k: kk.into(),
+        sample_rate: rate.into(),
+        seed: seed.into(),
+        scl: p.scl.into(),
+        max_rmse: p.max_rmse.into(),
+    };
+    sections.push((kind::PARAMS, FLAG_REQUIRED, params.as_bytes().to_vec()));
+
+    // §4.2 CODEBOOK
+    let cb = c.codebook;
+    let mut buf = CodebookHeader {
+        symbols: (k as u32).into(),
+        len_bits: cb.len_q.bits,
+        inc_bits: cb.inc_q.bits,
+        reserved0: [0; 2],
+        len_scale: cb.len_q.scale.into(),
+        len_zero: cb.len_q.zero.into(),
+        inc_scale: cb.inc_q.scale.into(),
+        inc_zero: cb.inc_q.zero.into(),
+        weight_len: cb.weights[0].into(),
+        weight_inc: cb.weights[1].into(),
+        reserved1: [0; 8],
+    }
+    .as_bytes()
+    .to_vec();
+    for s in &cb.symbols {
+        buf.extend_from_slice(
+            CentreRecord {
+                len_q: s[0].into(),
+                inc_q: s[1].into(),
+            }
+            .as_bytes(),
+        );
+    }
+    sections.push((kind::CODEBOOK, FLAG_REQUIRED, buf));
+
+    // Labels, deduplicated in order of first use.
+    let mut label_index: HashMap<&str, u32> = HashMap::new();
+    let mut label_list: Vec<&str> = Vec::new();
+    let label_of: Vec<u32> = c
+        .labels
+        .iter()
+        .map(|l| match l {
+            None => NO_LABEL,
+            Some(s) => *label_index.entry(s.as_str()).or_insert_with(|| {
+                label_list.push(s.as_str());
+                (label_list.len() - 1) as u32
+            }),
+        })
+        .collect();
+
+    // Symbol blocks: consecutive series, about BLOCK_SYMBOLS symbols each.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0usize;
+    let mut in_block = 0usize;
+    for (i, e) in c.series.iter().enumerate() {
+        if let Storage::Symbolic(s) = &e.storage {
+            if in_block > 0 && in_block + s.len() > BLOCK_SYMBOLS {
+                groups.push((start, i));
+                start = i;
+                in_block = 0;
+            }
+            in_block += s.len();
+        }
+    }
+    groups.push((start, c.series.len()));
+    let blocks: Vec<(u64, EncodedBlock)> = groups
+        .par_iter()
+        .map(|&(a, b)| {
+            let syms: Vec<u32> = c.series[a..b]
+                .iter()
+                .flat_map(|e| match &e.storage {
+                    Storage::Symbolic(s) => s.as_slice(),
+                    Storage::Lossless(_) => &[],
+                })
+                .copied()
+                .collect();
+            (syms.len() as u64, encode_block(&syms, k))
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+
+    // §4.3 SERIES and §4.6 LOSSLESS
+    let mut series_buf = SeriesHeader {
+        count: (c.series.len() as u64).into(),
+        reserved: 0.into(),
+    }
+    .as_bytes()
+    .to_vec();
+    let mut lossless: Vec<u8> = Vec::new();
+    let mut next_symbol = 0u64;
+    for (i, e) in c.series.iter().enumerate() {
+        let (kind_tag, start, count) = match &e.storage {
+            Storage::Symbolic(s) => {
+                let at = next_symbol;
+                next_symbol += s.len() as u64;
+                (storage_kind::SYMBOLIC, at, s.len() as u64)
+            }
+            Storage::Lossless(b) => {
+                let at = lossless.len() as u64;
+                lossless.extend_from_slice(b);
+                (storage_kind::LOSSLESS, at, b.len() as u64)
+            }
+        };
+        let rec = SeriesRecord {
+            id: c.ids[i].into(),
+            start: start.into(),
+            count: count.into(),
+            len: e.len.into(),
+            pieces: e.pieces.into(),
+            first: e.first.into(),
+            mean: e.moments.mean.into(),
+            std: e.moments.std.into(),
+            eps: e.eps.into(),
+            max_abs_err: e.max_abs_err.into(),
+            label: label_of[i].into(),
+            kind: kind_tag,
+            reserved: [0; 3],
+        };
+        series_buf.extend_from_slice(rec.as_bytes());
+    }
+    sections.push((kind::SERIES, FLAG_REQUIRED, series_buf));
+
+    // §4.4 LABELS
+    if !label_list.is_empty() {
+        let mut buf = LabelsHeader {
+            count: (label_list.len() as u32).into(),
+            reserved: 0.into(),
+        }
+        .as_bytes()
+        .to_vec();
+        let mut at = 0u64;
+        buf.extend_from_slice(&at.to_le_bytes());
+        for l in &label_list {
+            at += l.len() as u64;
+            buf.extend_from_slice(&at.to_le_bytes());
+        }
+        for l in &label_list {
+            buf.extend_from_slice(l.as_bytes());
+        }
+        sections.push((kind::LABELS, FLAG_REQUIRED, buf));
+    }
+
+    // §4.5 SYMBOLS
+    let mut report = WriteReport::default();
+    let table_bytes = size_of::<SymbolsHeader>() + blocks.len() * size_of::<BlockRecord>();
+    let mut buf = SymbolsHeader {
+        total_symbols: next_symbol.into(),
+        blocks: (blocks.len() as u32).into(),
+        bits: crate::codec::bitpack::width_for(k).into(),
+    }
+    .as_bytes()
+    .to_vec();
+    let mut payload_at = table_bytes as u64;
+    let mut first = 0u64;
+    for (n, b) in &blocks {
+        buf.extend_from_slice(
+            BlockRecord {
+                first_symbol: first.into(),
+                symbols: (*n).into(),
+                offset: payload_at.into(),
+                bytes: (b.payload.len() as u64).into(),
+                lzw_codes: b.lzw_codes.into(),
+                codec: b.codec as u8,
+                reserved: [0; 7],
+            }
+            .as_bytes(),
+        );
+        first += n;
+        payload_at += b.payload.len() as u64;
+        report.blocks_by_codec[b.codec as usize] += 1;
+        for j in 0..3 {
+            report.symbol_bytes_by_codec[j] += b.sizes[j];
+        }
+    }
+    for (_, b) in &blocks {
+        buf.extend_from_slice(&b.payload);
+    }
+    sections.push((kind::SYMBOLS, FLAG_REQUIRED, buf));
+
+    if !lossless.is_empty() {
+        sections.push((kind::LOSSLESS, FLAG_REQUIRED, lossless));
+    }
+    // §4.7 REPORT
+    let json = serde_json::to_vec(&c.report).unwrap_or_default();
+    sections.push((kind::REPORT, 0, json));
+
+    // Assemble: header, sections, TOC.
+    let mut out = vec![0u8; size_of::<Header>()];
+    let mut toc: Vec<TocEntry> = Vec::with_capacity(sections.len());
+    for (kind_id, flags, bytes) in &sections {
+        pad_to_align(&mut out);
+        toc.push(TocEntry {
+            kind: (*kind_id).into(),
+            flags: (*flags).into(),
+            offset: (out.len() as u64).into(),
+            bytes: (bytes.len() as u64).into(),
+            crc: crc32fast::hash(bytes).into(),
+            reserved: 0.into(),
+        });
+        report.section_bytes.push((*kind_id, bytes.len() as u64));
+        out.extend_from_slice(bytes);
+    }
+    pad_to_align(&mut out);
+    let toc_offset = out.len() as u64;
+    let toc_bytes = toc.as_bytes();
+    out.extend_from_slice(toc_bytes);
+    let mut header = Header {
+        magic: MAGIC,
+        format_version: FORMAT_VERSION.into(),
+        header_bytes: (size_of::<Header>() as u32).into(),
+        file_bytes: (out.len() as u64).into(),
+        toc_offset: toc_offset.into(),
+        toc_entries: (toc.len() as u32).into(),
+        toc_crc: crc32fast::hash(toc_bytes).into(),
+        reserved: [0; 20],
+        header_crc: 0.into(),
+    };
+    header.header_crc = crc32fast::hash(&header.as_bytes()[..60]).into();
+    out[..size_of::<Header>()].copy_from_slice(header.as_bytes());
+    report.file_bytes = out.len() as u64;
+    Ok((out, report))
+}
+
+/// Writes a segment atomically to `path`.
+pub fn write_segment(path: &Path, c: &SegmentContents) -> Result<WriteReport> {
+    let (bytes, report) = serialize(c)?;
+    write_atomically(path, &bytes)?;
+    Ok(report)
+}
+
+/// Writes `bytes` to `path` via a synced temporary file and a rename, then syncs the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = PathBuf::from(path);
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    tmp.set_file_name(name);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if let Ok(d) = std::fs::File::open(&dir) {
+            d.sync_all().map_err(|e| Error::io(&dir, e))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

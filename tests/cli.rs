@@ -1,0 +1,140 @@
+//! The command-line tool, end to end.
+
+use crate::util::{qabbadb, ucr};
+
+#[test]
+fn build_info_export_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gp.qdb");
+    let db_s = db.to_str().unwrap();
+    let input = ucr("GunPoint", "TRAIN");
+    let (code, _, err) = qabbadb(&["build", db_s, "--input", input.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, err) = qabbadb(&["info", db_s, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    for key in [
+        "series",
+        "points",
+        "pieces",
+        "symbols",
+        "bytes",
+        "bits_per_point",
+        "params",
+    ] {
+        assert!(v.get(key).is_some(), "info --json lacks {key}: {out}");
+    }
+    assert_eq!(v["series"], 50);
+    assert_eq!(v["points"], 50 * 150);
+    let bytes = std::fs::metadata(&db).unwrap().len();
+    assert_eq!(v["bytes"], bytes);
+    assert!((v["bits_per_point"].as_f64().unwrap() - bytes as f64 * 8.0 / 7500.0).abs() < 1e-9);
+
+    for ext in ["tsv", "csv", "npy"] {
+        let out_path = dir.path().join(format!("out.{ext}"));
+        let (code, _, err) = qabbadb(&["export", db_s, "--out", out_path.to_str().unwrap()]);
+        assert_eq!(code, 0, "{ext}: {err}");
+        let back = qabbadb::ingest::read(&out_path, None).unwrap();
+        assert_eq!(back.len(), 50, "{ext}");
+        assert!(back.series.iter().all(|s| s.len() == 150), "{ext}");
+        let orig = qabbadb::ingest::read(&input, None).unwrap();
+        if ext != "npy" {
+            assert_eq!(back.labels, orig.labels, "{ext} keeps labels");
+        }
+        let db_open = qabbadb::Database::open(&db).unwrap();
+        assert_eq!(
+            back.series[7],
+            db_open.get(7).unwrap(),
+            "{ext}: exported values are the decode"
+        );
+    }
+
+    let norm = dir.path().join("norm.csv");
+    let (code, _, err) = qabbadb(&[
+        "export",
+        db_s,
+        "--out",
+        norm.to_str().unwrap(),
+        "--normalized",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let back = qabbadb::ingest::read(&norm, None).unwrap();
+    let db_open = qabbadb::Database::open(&db).unwrap();
+    let r = db_open.segment().records()[3];
+    let x = db_open.get(3).unwrap();
+    for (a, b) in back.series[3].iter().zip(&x) {
+        assert!((a - (b - r.mean.get()) / r.std.get()).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn bad_input_exits_2_with_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.csv");
+    std::fs::write(&input, "1,2,3\n4,x,6\n").unwrap();
+    let db = dir.path().join("x.qdb");
+    let (code, _, err) = qabbadb(&[
+        "build",
+        db.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.csv:2:2"), "{err}");
+    assert!(!db.exists(), "nothing written on error");
+
+    let (code, _, err) = qabbadb(&["build", db.to_str().unwrap(), "--input", "nope.tsv"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nope.tsv"), "{err}");
+
+    let (code, _, err) = qabbadb(&[
+        "build",
+        db.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--len-bits",
+        "40",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("len_bits"), "{err}");
+
+    std::fs::write(&db, b"not a database").unwrap();
+    let (code, _, err) = qabbadb(&["info", db.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("corrupt"), "{err}");
+}
+
+#[test]
+fn kmeans_build_has_the_requested_alphabet() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.qdb");
+    let input = ucr("ECG200", "TRAIN");
+    let (code, out, err) = qabbadb(&[
+        "build",
+        db.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--digitize",
+        "kmeans",
+        "--symbols",
+        "20",
+        "--seed",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["symbols"], 20);
+    assert_eq!(v["params"]["digitize"], "kmeans");
+}
+
+#[test]
+fn demo_runs() {
+    let (code, out, err) = qabbadb(&["demo"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("ECG5000") && out.contains("bits per value"),
+        "{out}"
+    );
+}

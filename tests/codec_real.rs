@@ -1,0 +1,79 @@
+//! The codec on real UCR data: exact lengths, error budget, stored errors match decodes.
+
+use qabbadb::ingest;
+use qabbadb::{Database, Options};
+
+use crate::util::{ucr, DATASETS};
+
+#[test]
+fn every_bundled_dataset_round_trips_within_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in DATASETS {
+        let data = ingest::read(&ucr(name, "TRAIN"), None).unwrap();
+        let opts = Options::default();
+        let path = dir.path().join(format!("{name}.qdb"));
+        let (db, _) = Database::create(&path, &data, &opts).unwrap();
+        assert_eq!(db.len(), data.len(), "{name}");
+        let back = db.export().unwrap();
+        for (i, (x, xh)) in data.series.iter().zip(&back.series).enumerate() {
+            assert_eq!(x.len(), xh.len(), "{name} #{i}: decoded length");
+            assert_eq!(x[0], xh[0], "{name} #{i}: first value is exact");
+            let rec = db.segment().records()[i];
+            let (eps, mx) = qabbadb::codec::error_of(x, xh);
+            assert_eq!(eps, rec.eps.get(), "{name} #{i}: stored ε is the decode's");
+            assert_eq!(mx, rec.max_abs_err.get());
+            let rmse = eps / (x.len() as f64).sqrt();
+            assert!(
+                rmse <= opts.codec.max_rmse * rec.std.get() + 1e-12,
+                "{name} #{i}: over budget"
+            );
+        }
+        assert_eq!(back.labels, data.labels, "{name}: labels kept");
+    }
+}
+
+#[test]
+fn closed_loop_halves_the_error_of_nearest_on_spiky_data() {
+    let data = ingest::read(&ucr("ACSF1", "TRAIN"), None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mse = |assign| {
+        let opts = Options::default().assign(assign).max_rmse(f64::INFINITY);
+        let (db, _) = Database::create(&dir.path().join("a.qdb"), &data, &opts).unwrap();
+        let recs = db.segment().records();
+        recs.iter()
+            .map(|r| (r.eps.get() / r.std.get()).powi(2) / r.len.get() as f64)
+            .sum::<f64>()
+            / recs.len() as f64
+    };
+    let closed = mse(qabbadb::Assign::ClosedLoop);
+    let nearest = mse(qabbadb::Assign::Nearest);
+    assert!(
+        closed * 2.0 <= nearest,
+        "closed loop MSE {closed} vs nearest {nearest}"
+    );
+}
+
+#[test]
+fn nan_in_input_is_reported_with_position() {
+    let err = ingest::read(&ucr("DodgerLoopDay", "TRAIN"), None).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("DodgerLoopDay_TRAIN.tsv:"), "{msg}");
+    assert!(msg.contains("NaN"), "{msg}");
+}
+
+#[test]
+fn constant_and_length_one_series_round_trip_exactly() {
+    let data = ingest::Dataset::from_series(vec![
+        vec![3.25; 40],
+        vec![-1.5],
+        vec![0.0; 2],
+        vec![1.0, 5.0, 2.0, 8.0],
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Database::create(&dir.path().join("c.qdb"), &data, &Options::default()).unwrap();
+    assert_eq!(db.get(0).unwrap(), vec![3.25; 40]);
+    assert_eq!(db.get(1).unwrap(), vec![-1.5]);
+    assert_eq!(db.get(2).unwrap(), vec![0.0; 2]);
+    assert_eq!(db.get(3).unwrap().len(), 4);
+    assert!(matches!(db.get(4), Err(qabbadb::Error::NotFound(4))));
+}

@@ -1,0 +1,6 @@
+//! The integration test binary: one module per concern.
+
+mod cli;
+mod codec_real;
+mod corruption;
+mod util;

@@ -1,0 +1,39 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+/// Path of a bundled UCR file, e.g. `ucr("GunPoint", "TRAIN")`.
+pub fn ucr(name: &str, split: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/ucr/{name}/{name}_{split}.tsv"))
+}
+
+/// The datasets bundled in tests/data/ucr.
+pub const DATASETS: &[&str] = &[
+    "ACSF1",
+    "ArrowHead",
+    "Beef",
+    "CBF",
+    "Coffee",
+    "ECG200",
+    "ECG5000",
+    "GesturePebbleZ1",
+    "GunPoint",
+    "ItalyPowerDemand",
+    "Lightning7",
+    "OSULeaf",
+    "PLAID",
+    "Trace",
+];
+
+/// Runs the `qabbadb` binary; returns (exit code, stdout, stderr).
+pub fn qabbadb(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_qabbadb"))
+        .args(args)
+        .output()
+        .expect("the qabbadb binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

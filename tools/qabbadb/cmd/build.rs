@@ -1,0 +1,186 @@
+//! `qabbadb build DB --input FILE`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use qabbadb::ingest::{self, InputFormat};
+use qabbadb::{Assign, Database, Digitizer, Options};
+
+use crate::output;
+
+/// Input file formats on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// UCR archive: label first, tab/comma/space separated.
+    Ucr,
+    /// CSV, one series a row.
+    Csv,
+    /// NumPy .npy, 2-D float32/float64.
+    Npy,
+}
+
+impl From<Format> for InputFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Ucr => InputFormat::Ucr,
+            Format::Csv => InputFormat::Csv,
+            Format::Npy => InputFormat::Npy,
+        }
+    }
+}
+
+/// Digitization methods.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DigitizeArg {
+    /// Greedy aggregation (fABBA) with radius --alpha.
+    Ga,
+    /// Sampling k-means++ (JABBA) with --symbols.
+    Kmeans,
+}
+
+/// Symbol assignment rules.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AssignArg {
+    /// Pick the symbol that brings the reconstruction closest to the true end point.
+    ClosedLoop,
+    /// The piece's own cluster (the papers' rule).
+    Nearest,
+}
+
+/// Codec options shared by `build` and `demo`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CodecArgs {
+    /// Compression tolerance (papers' convention: fABBA's tol is this squared).
+    #[arg(long, default_value_t = 0.2)]
+    pub tol: f64,
+    /// Longest piece, in intervals.
+    #[arg(long)]
+    pub max_len: Option<u32>,
+    /// Digitization method.
+    #[arg(long, value_enum, default_value_t = DigitizeArg::Ga)]
+    pub digitize: DigitizeArg,
+    /// Greedy aggregation radius, or `auto` (JABBA's error-bound formula).
+    #[arg(long, default_value = "auto")]
+    pub alpha: String,
+    /// Number of symbols for k-means.
+    #[arg(long, default_value_t = 64)]
+    pub symbols: usize,
+    /// Weight of length against increment in digitization.
+    #[arg(long, default_value_t = 1.0)]
+    pub scl: f64,
+    /// Bits per quantized centre length (2..=32).
+    #[arg(long, default_value_t = 8)]
+    pub len_bits: u8,
+    /// Bits per quantized centre increment (2..=32).
+    #[arg(long, default_value_t = 12)]
+    pub inc_bits: u8,
+    /// Symbol assignment rule.
+    #[arg(long, value_enum, default_value_t = AssignArg::ClosedLoop)]
+    pub assign: AssignArg,
+    /// Error budget: series whose RMSE exceeds this fraction of their std are stored losslessly
+    /// (`inf` to disable).
+    #[arg(long, default_value_t = 0.5)]
+    pub max_rmse: f64,
+    /// Seed for k-means sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl CodecArgs {
+    /// The library options these flags stand for.
+    pub fn options(&self) -> anyhow::Result<Options> {
+        let digitizer = match self.digitize {
+            DigitizeArg::Ga => Digitizer::Greedy {
+                alpha: if self.alpha == "auto" {
+                    None
+                } else {
+                    Some(self.alpha.parse::<f64>().with_context(|| {
+                        format!("--alpha must be a number or auto, got {:?}", self.alpha)
+                    })?)
+                },
+            },
+            DigitizeArg::Kmeans => Digitizer::KMeans {
+                k: self.symbols,
+                sample_rate: 0.5,
+                seed: self.seed,
+            },
+        };
+        let mut o = Options::default()
+            .tol(self.tol)
+            .digitizer(digitizer)
+            .max_rmse(self.max_rmse)
+            .assign(match self.assign {
+                AssignArg::ClosedLoop => Assign::ClosedLoop,
+                AssignArg::Nearest => Assign::Nearest,
+            });
+        o.codec.max_len = self.max_len;
+        o.codec.scl = self.scl;
+        o.codec.len_bits = self.len_bits;
+        o.codec.inc_bits = self.inc_bits;
+        o.codec.validate()?;
+        Ok(o)
+    }
+}
+
+/// Arguments of `build`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The database file to write.
+    pub db: PathBuf,
+    /// The input file.
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Input format (default: from the file name).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    #[command(flatten)]
+    pub codec: CodecArgs,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `build`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let options = args.codec.options()?;
+    let pb = output::spinner("reading", args.json);
+    let data = ingest::read(&args.input, args.format.map(Into::into))
+        .with_context(|| format!("reading {}", args.input.display()))?;
+    pb.set_message(format!("encoding {} series", data.len()));
+    let t = std::time::Instant::now();
+    let (db, report) = Database::create(&args.db, &data, &options)
+        .with_context(|| format!("building {}", args.db.display()))?;
+    let secs = t.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    let info = db.info();
+    if args.json {
+        let mut v = serde_json::to_value(&info)?;
+        v["build_secs"] = secs.into();
+        v["values_per_sec"] = (info.points as f64 / secs).into();
+        return output::json_line(&v);
+    }
+    println!(
+        "built {}: {} series, {} points, {} symbols, {} ({:.2} bits/point, {:.1}x vs float64), RMSE/std {:.4}, {:.2} s ({:.1} M values/s; compress {:.2} s, digitize {:.2} s, assign {:.2} s, write {:.2} s)",
+        args.db.display(),
+        info.series,
+        info.points,
+        info.symbols,
+        output::bytes(info.bytes),
+        info.bits_per_point,
+        info.ratio_vs_f64,
+        info.mean_relative_rmse,
+        secs,
+        info.points as f64 / secs / 1e6,
+        report.fit.compress_time.as_secs_f64(),
+        report.fit.digitize_time.as_secs_f64(),
+        report.fit.assign_time.as_secs_f64(),
+        report.write_time.as_secs_f64(),
+    );
+    if info.lossless_series > 0 {
+        println!(
+            "{} series exceeded the error budget and are stored losslessly",
+            info.lossless_series
+        );
+    }
+    Ok(())
+}

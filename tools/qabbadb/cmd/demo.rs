@@ -1,0 +1,122 @@
+//! `qabbadb demo`: build a database from a bundled real dataset and show the results.
+
+use std::time::Instant;
+
+use qabbadb::ingest::{self, Dataset};
+use qabbadb::Database;
+
+use super::build::CodecArgs;
+use crate::output;
+
+/// ECG5000 from the UCR archive (Dau et al. 2019), train and test splits, bundled in the binary.
+const ECG5000_TRAIN: &[u8] = include_bytes!("../../../tests/data/ucr/ECG5000/ECG5000_TRAIN.tsv");
+const ECG5000_TEST: &[u8] = include_bytes!("../../../tests/data/ucr/ECG5000/ECG5000_TEST.tsv");
+
+/// Arguments of `demo`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub codec: CodecArgs,
+}
+
+/// Renders a symbol string: letters `A–Z a–z` when the alphabet has at most 52 symbols.
+fn render(symbols: &[u32], k: u64) -> String {
+    if k <= 52 {
+        symbols
+            .iter()
+            .map(|&s| {
+                if s < 26 {
+                    (b'A' + s as u8) as char
+                } else {
+                    (b'a' + (s - 26) as u8) as char
+                }
+            })
+            .collect()
+    } else {
+        symbols
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Runs `demo`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let options = args.codec.options()?;
+    let mut data = ingest::ucr::parse("ECG5000_TRAIN.tsv".as_ref(), ECG5000_TRAIN)?;
+    let test = ingest::ucr::parse("ECG5000_TEST.tsv".as_ref(), ECG5000_TEST)?;
+    data.series.extend(test.series);
+    data.labels.extend(test.labels);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("ecg5000.qdb");
+
+    println!(
+        "qabbadb demo: ECG5000 (UCR archive), {} heartbeats of {} values",
+        data.len(),
+        data.series[0].len()
+    );
+    println!(
+        "tol {} (fABBA tol {:.4}), alpha auto, {} + {} bit centres, closed-loop assignment\n",
+        options.codec.tol,
+        options.codec.tol * options.codec.tol,
+        options.codec.len_bits,
+        options.codec.inc_bits
+    );
+
+    let t = Instant::now();
+    let (db, report) = Database::create(&path, &data, &options)?;
+    let build = t.elapsed().as_secs_f64();
+    let info = db.info();
+    let raw64 = info.points * 8;
+    println!("build      {:.3} s  ({:.1} M values/s: compress {:.3} s, digitize {:.3} s, assign {:.3} s, write {:.3} s)",
+        build, info.points as f64 / build / 1e6,
+        report.fit.compress_time.as_secs_f64(), report.fit.digitize_time.as_secs_f64(),
+        report.fit.assign_time.as_secs_f64(), report.write_time.as_secs_f64());
+    println!("stored     {} for {} of float64 values: {:.1}x smaller ({:.1}x vs float32), {:.2} bits per value",
+        output::bytes(info.bytes), output::bytes(raw64), info.ratio_vs_f64, info.ratio_vs_f32, info.bits_per_point);
+    println!(
+        "pieces     {} ({:.1} values per piece), alphabet of {} symbols (alpha {:.4})",
+        info.pieces,
+        info.points as f64 / info.pieces.max(1) as f64,
+        info.symbols,
+        report.fit.alpha.unwrap_or(f64::NAN)
+    );
+    println!("error      RMSE {:.4} in original units, mean RMSE/std {:.4}, max |error| {:.4}; {} series stored losslessly",
+        info.rmse, info.mean_relative_rmse, info.max_abs_err, info.lossless_series);
+
+    println!("\nsymbol strings (one letter per piece):");
+    for id in [0u64, 1, 2, 500, 4999] {
+        let s = db.symbols(id)?;
+        let label = db.label(id)?.unwrap_or_default();
+        println!("  #{id:<5} class {label}  {}", render(&s, info.symbols));
+    }
+
+    let id = 0u64;
+    let x = &data.series[id as usize];
+    let t = Instant::now();
+    let xh = db.get(id)?;
+    let get_us = t.elapsed().as_secs_f64() * 1e6;
+    println!(
+        "\nseries #{id}: {} values back (stored {}), decoded in {:.0} µs",
+        xh.len(),
+        x.len(),
+        get_us
+    );
+    println!("  t      original   decoded");
+    for t in (0..x.len()).step_by(x.len().div_ceil(8)) {
+        println!("  {t:<5} {:>9.4} {:>9.4}", x[t], xh[t]);
+    }
+
+    let t = Instant::now();
+    let all: Dataset = db.export()?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "\ndecode all {} series: {:.3} s ({:.1} M values/s)",
+        all.len(),
+        secs,
+        info.points as f64 / secs / 1e6
+    );
+    println!("\nthe database file was {} (removed now); try `qabbadb build my.qdb --input FILE` on your data", path.display());
+    Ok(())
+}

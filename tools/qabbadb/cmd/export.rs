@@ -1,0 +1,42 @@
+//! `qabbadb export DB --out FILE`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use qabbadb::ingest::{self, InputFormat};
+use qabbadb::Database;
+
+use super::build::Format;
+
+/// Arguments of `export`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The database file.
+    pub db: PathBuf,
+    /// The file to write.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Output format (default: from the file name).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write z-normalised reconstructions ((x̂ − μ)/σ with the stored μ and σ).
+    #[arg(long)]
+    pub normalized: bool,
+}
+
+/// Runs `export`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let format = InputFormat::resolve(args.format.map(Into::into), &args.out)?;
+    let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let data = if args.normalized {
+        db.export_normalized()?
+    } else {
+        db.export()?
+    };
+    match format {
+        InputFormat::Ucr => ingest::ucr::write(&args.out, &data.series, &data.labels)?,
+        InputFormat::Csv => ingest::csv::write(&args.out, &data.series, &data.labels)?,
+        InputFormat::Npy => ingest::npy::write(&args.out, &data.series)?,
+    }
+    Ok(())
+}

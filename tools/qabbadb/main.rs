@@ -1,0 +1,54 @@
+//! The `qabbadb` command: build, inspect and export qabbadb databases.
+//!
+//! Each subcommand lives in `cmd/<name>.rs` as a clap `Args` plus `run`, calling one library
+//! function. Exit codes: 0 success, 2 error; a closed pipe ends quietly with 0.
+
+mod cmd;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Compressed time-series storage (QABBA) and exact similarity search.
+#[derive(Debug, Parser)]
+#[command(name = "qabbadb", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build a database from a file of series (UCR .tsv/.txt, .csv, .npy).
+    Build(cmd::build::Args),
+    /// Show what a database stores: sizes, ratio, error, parameters.
+    Info(cmd::info::Args),
+    /// Write the reconstructed series to a file.
+    Export(cmd::export::Args),
+    /// Build a database from a bundled real dataset and show what qabbadb does.
+    Demo(cmd::demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(a) => cmd::build::run(a),
+        Command::Info(a) => cmd::info::run(a),
+        Command::Export(a) => cmd::export::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
