@@ -176,7 +176,7 @@ impl Database {
 
     /// Ids of the stored series, ascending.
     pub fn ids(&self) -> Vec<u64> {
-        self.segment.records().iter().map(|r| r.id.get()).collect()
+        self.segment.records().iter().map(|r| r.id).collect()
     }
 
     /// The reconstructed series `id`, in original units, with its stored length.
@@ -214,8 +214,8 @@ impl Database {
         let mut d = self.export()?;
         for (s, r) in d.series.iter_mut().zip(self.segment.records()) {
             let m = codec::Moments {
-                mean: r.mean.get(),
-                std: r.std.get(),
+                mean: r.mean,
+                std: r.std,
             };
             *s = m.normalize(s);
         }
@@ -226,15 +226,15 @@ impl Database {
     pub fn info(&self) -> Info {
         let seg = &self.segment;
         let recs = seg.records();
-        let points: u64 = recs.iter().map(|r| r.len.get() as u64).sum();
-        let pieces: u64 = recs.iter().map(|r| r.pieces.get() as u64).sum();
-        let sq: f64 = recs.iter().map(|r| r.eps.get().powi(2)).sum();
+        let points: u64 = recs.iter().map(|r| r.len as u64).sum();
+        let pieces: u64 = recs.iter().map(|r| r.pieces as u64).sum();
+        let sq: f64 = recs.iter().map(|r| r.eps.powi(2)).sum();
         let rel: f64 = recs
             .iter()
             .map(|r| {
-                let s = r.std.get();
+                let s = r.std;
                 if s > 0.0 {
-                    r.eps.get() / (r.len.get() as f64).sqrt() / s
+                    r.eps / (r.len as f64).sqrt() / s
                 } else {
                     0.0
                 }
@@ -275,13 +275,13 @@ impl Database {
             } else {
                 rel / recs.len() as f64
             },
-            max_abs_err: recs.iter().map(|r| r.max_abs_err.get()).fold(0.0, f64::max),
+            max_abs_err: recs.iter().map(|r| r.max_abs_err).fold(0.0, f64::max),
             lossless_series: recs
                 .iter()
                 .filter(|r| r.kind == layout::storage_kind::LOSSLESS)
                 .count() as u64,
-            min_len: recs.iter().map(|r| r.len.get() as u64).min().unwrap_or(0),
-            max_len: recs.iter().map(|r| r.len.get() as u64).max().unwrap_or(0),
+            min_len: recs.iter().map(|r| r.len as u64).min().unwrap_or(0),
+            max_len: recs.iter().map(|r| r.len as u64).max().unwrap_or(0),
             blocks: serde_json::json!({"packed": blocks[0], "zstd": blocks[1], "lzw": blocks[2]}),
             sections: sections.into(),
             params: serde_json::json!({

@@ -64,7 +64,7 @@ fn build_info_export_round_trip() {
     let r = db_open.segment().records()[3];
     let x = db_open.get(3).unwrap();
     for (a, b) in back.series[3].iter().zip(&x) {
-        assert!((a - (b - r.mean.get()) / r.std.get()).abs() < 1e-12);
+        assert!((a - (b - r.mean) / r.std).abs() < 1e-12);
     }
 }
 

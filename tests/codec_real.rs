@@ -20,11 +20,11 @@ fn every_bundled_dataset_round_trips_within_budget() {
             assert_eq!(x[0], xh[0], "{name} #{i}: first value is exact");
             let rec = db.segment().records()[i];
             let (eps, mx) = qabbadb::codec::error_of(x, xh);
-            assert_eq!(eps, rec.eps.get(), "{name} #{i}: stored ε is the decode's");
-            assert_eq!(mx, rec.max_abs_err.get());
+            assert_eq!(eps, rec.eps, "{name} #{i}: stored ε is the decode's");
+            assert_eq!(mx, rec.max_abs_err);
             let rmse = eps / (x.len() as f64).sqrt();
             assert!(
-                rmse <= opts.codec.max_rmse * rec.std.get() + 1e-12,
+                rmse <= opts.codec.max_rmse * rec.std + 1e-12,
                 "{name} #{i}: over budget"
             );
         }
@@ -41,7 +41,7 @@ fn closed_loop_halves_the_error_of_nearest_on_spiky_data() {
         let (db, _) = Database::create(&dir.path().join("a.qdb"), &data, &opts).unwrap();
         let recs = db.segment().records();
         recs.iter()
-            .map(|r| (r.eps.get() / r.std.get()).powi(2) / r.len.get() as f64)
+            .map(|r| (r.eps / r.std).powi(2) / r.len as f64)
             .sum::<f64>()
             / recs.len() as f64
     };

@@ -3,8 +3,9 @@
 //! Each subcommand lives in `cmd/<name>.rs` as a clap `Args` plus `run`, calling one library
 //! function. Exit codes: 0 success, 2 error; a closed pipe ends quietly with 0.
 
-mod cmd;
+#[macro_use]
 mod output;
+mod cmd;
 
 use std::process::ExitCode;
 

@@ -86,3 +86,12 @@ pub fn print_info(info: &qabbadb::Info) -> anyhow::Result<()> {
     writeln!(o, "format version    {}", info.format_version)?;
     Ok(())
 }
+
+/// `println!` that returns an error instead of panicking when stdout is closed (a closed pipe
+/// then ends the program quietly with exit code 0).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*)?;
+    }};
+}

@@ -163,15 +163,63 @@ pub struct CentreRecord {
     pub inc_q: I32,
 }
 
-/// §4.3 SERIES header, 16 bytes, followed by `count` [`SeriesRecord`]s.
+/// §4.3 SERIES header, 16 bytes, followed by [`SERIES_COLUMNS`] column streams.
 #[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
 pub struct SeriesHeader {
     /// Number of series.
     pub count: U64,
+    /// Number of columns: [`SERIES_COLUMNS`].
+    pub columns: U32,
     /// Zero.
-    pub reserved: U64,
+    pub reserved: U32,
 }
+
+/// Largest number of series one segment may hold (bounds what a reader allocates).
+pub const MAX_SERIES: u64 = 1 << 28;
+
+/// §4.3 The columns of the series table, in stored order, with their element types.
+pub mod column {
+    /// Series id (u64), strictly increasing.
+    pub const ID: usize = 0;
+    /// Number of values n (u32), ≥ 1.
+    pub const LEN: usize = 1;
+    /// ABBA pieces (u32).
+    pub const PIECES: usize = 2;
+    /// Storage kind (u32): [`super::storage_kind`].
+    pub const KIND: usize = 3;
+    /// Symbolic: number of symbols; lossless: bytes of the pco stream (u64).
+    pub const COUNT: usize = 4;
+    /// Index into LABELS or [`super::NO_LABEL`] (u32).
+    pub const LABEL: usize = 5;
+    /// First value, original units (f64).
+    pub const FIRST: usize = 6;
+    /// Mean (f64).
+    pub const MEAN: usize = 7;
+    /// Standard deviation, 0 for a constant series (f64).
+    pub const STD: usize = 8;
+    /// ε = ‖x − x̂‖₂ (f64).
+    pub const EPS: usize = 9;
+    /// max |x − x̂| (f64).
+    pub const MAX_ABS_ERR: usize = 10;
+    /// Names, as in FORMAT.md.
+    pub const NAMES: [&str; super::SERIES_COLUMNS] = [
+        "id",
+        "len",
+        "pieces",
+        "kind",
+        "count",
+        "label",
+        "first",
+        "mean",
+        "std",
+        "eps",
+        "max_abs_err",
+    ];
+}
+
+/// Number of columns of the series table.
+pub const SERIES_COLUMNS: usize = 11;
 
 /// Series storage kinds (§4.3 `kind`).
 pub mod storage_kind {
@@ -184,36 +232,34 @@ pub mod storage_kind {
 /// No label (§4.3 `label`).
 pub const NO_LABEL: u32 = u32::MAX;
 
-/// §4.3 One series, 80 bytes.
-#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
-#[repr(C)]
+/// One series as held in memory after the series table is decoded.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SeriesRecord {
     /// Series id.
-    pub id: U64,
-    /// Symbolic: index of the first symbol; lossless: byte offset in LOSSLESS.
-    pub start: U64,
+    pub id: u64,
+    /// Symbolic: index of the first symbol in SYMBOLS; lossless: byte offset in LOSSLESS
+    /// (both derived: running sums of `count` per kind).
+    pub start: u64,
     /// Symbolic: number of symbols; lossless: bytes of the pco stream.
-    pub count: U64,
+    pub count: u64,
     /// Number of values n.
-    pub len: U32,
+    pub len: u32,
     /// ABBA pieces.
-    pub pieces: U32,
+    pub pieces: u32,
     /// First value (original units).
-    pub first: F64,
+    pub first: f64,
     /// Mean.
-    pub mean: F64,
+    pub mean: f64,
     /// Standard deviation (0: constant).
-    pub std: F64,
+    pub std: f64,
     /// ε = ‖x − x̂‖₂.
-    pub eps: F64,
+    pub eps: f64,
     /// max |x − x̂|.
-    pub max_abs_err: F64,
+    pub max_abs_err: f64,
     /// Index into LABELS, or [`NO_LABEL`].
-    pub label: U32,
+    pub label: u32,
     /// [`storage_kind`].
     pub kind: u8,
-    /// Zero.
-    pub reserved: [u8; 3],
 }
 
 /// §4.4 LABELS header, 8 bytes, followed by `count + 1` u64 offsets and the UTF-8 bytes.
@@ -265,7 +311,6 @@ const _: () = {
     assert!(size_of::<CodebookHeader>() == 64);
     assert!(size_of::<CentreRecord>() == 8);
     assert!(size_of::<SeriesHeader>() == 16);
-    assert!(size_of::<SeriesRecord>() == 80);
     assert!(size_of::<LabelsHeader>() == 8);
     assert!(size_of::<SymbolsHeader>() == 16);
     assert!(size_of::<BlockRecord>() == 48);

@@ -1,5 +1,6 @@
 //! A segment file: header, table of contents, sections (FORMAT.md §2–§4).
 
+mod columns;
 pub mod layout;
 pub mod reader;
 pub mod writer;

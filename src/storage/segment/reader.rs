@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 use zerocopy::FromBytes;
 
+use super::columns;
 use super::layout::*;
 use crate::codec::digitize::Digitizer;
 use crate::codec::symbols::{decode_block, BlockCodec};
@@ -29,8 +30,7 @@ pub struct SegmentReader {
     alpha: Option<f64>,
     codebook: Codebook,
     centres: Vec<[f64; 2]>,
-    series_at: usize,
-    count: usize,
+    records: Vec<SeriesRecord>,
     labels: Vec<String>,
     symbols_at: usize,
     blocks: Vec<BlockRecord>,
@@ -425,73 +425,42 @@ impl SegmentReader {
 
         // §4.3 SERIES
         let (series_sec, n) = need(kind::SERIES)?;
-        let sec = &bytes[series_sec..series_sec + n];
-        let (sh, rest) = SeriesHeader::read_from_prefix(sec).map_err(|_| {
-            corrupt(
-                "SERIES",
-                series_sec as u64,
-                "shorter than its header".into(),
-            )
-        })?;
-        let count = sh.count.get();
-        let records = <[SeriesRecord]>::ref_from_bytes(rest)
-            .ok()
-            .filter(|r| r.len() as u64 == count)
-            .ok_or_else(|| {
+        let records = read_series(&bytes[series_sec..series_sec + n], lossless.1 as u64).map_err(
+            |(i, d)| {
                 corrupt(
                     "SERIES",
                     series_sec as u64,
-                    format!("{} bytes of records for {count} series", rest.len()),
+                    match i {
+                        Some(i) => format!("series record {i}: {d}"),
+                        None => d,
+                    },
                 )
-            })?;
-        let series_at = series_sec + size_of::<SeriesHeader>();
-        let mut prev_id: Option<u64> = None;
+            },
+        )?;
         for (i, r) in records.iter().enumerate() {
-            let off = (series_at + i * size_of::<SeriesRecord>()) as u64;
-            let fail = |d: &str| corrupt("SERIES", off, format!("series record {i}: {d}"));
-            let id = r.id.get();
-            if prev_id.is_some_and(|p| p >= id) {
-                return Err(fail("ids not strictly increasing"));
-            }
-            prev_id = Some(id);
-            let len = r.len.get();
-            if len == 0 {
-                return Err(fail("length 0"));
-            }
-            let (first, mean, std) = (r.first.get(), r.mean.get(), r.std.get());
-            if !(first.is_finite() && mean.is_finite() && std.is_finite() && std >= 0.0) {
-                return Err(fail("non-finite first value, mean or std"));
-            }
-            let label = r.label.get();
-            if label != NO_LABEL && label as usize >= labels.len() {
+            let fail = |d: &str| {
+                corrupt(
+                    "SERIES",
+                    series_sec as u64,
+                    format!("series record {i}: {d}"),
+                )
+            };
+            if r.label != NO_LABEL && r.label as usize >= labels.len() {
                 return Err(fail("label index out of range"));
             }
-            let (start, cnt) = (r.start.get(), r.count.get());
-            match r.kind {
-                storage_kind::SYMBOLIC => {
-                    let end = start
-                        .checked_add(cnt)
-                        .filter(|&e| e <= total_symbols)
-                        .ok_or_else(|| fail("symbols out of range"))?;
-                    if (len == 1) != (cnt == 0) {
-                        return Err(fail("symbol count does not fit the length"));
-                    }
-                    if cnt > 0 {
-                        let b =
-                            block_of(&blocks, start).ok_or_else(|| fail("symbols in no block"))?;
-                        let r = &blocks[b];
-                        if end > r.first_symbol.get() + r.symbols.get() {
-                            return Err(fail("symbols span two blocks"));
-                        }
+            if r.kind == storage_kind::SYMBOLIC {
+                let end = r.start + r.count;
+                if end > total_symbols {
+                    return Err(fail("symbols out of range"));
+                }
+                if r.count > 0 {
+                    let b =
+                        block_of(&blocks, r.start).ok_or_else(|| fail("symbols in no block"))?;
+                    let blk = &blocks[b];
+                    if end > blk.first_symbol.get() + blk.symbols.get() {
+                        return Err(fail("symbols span two blocks"));
                     }
                 }
-                storage_kind::LOSSLESS => {
-                    start
-                        .checked_add(cnt)
-                        .filter(|&e| e <= lossless.1 as u64)
-                        .ok_or_else(|| fail("lossless bytes out of range"))?;
-                }
-                other => return Err(fail(&format!("unknown storage kind {other}"))),
             }
         }
 
@@ -509,8 +478,7 @@ impl SegmentReader {
             alpha,
             codebook,
             centres,
-            series_at,
-            count: count as usize,
+            records,
             labels,
             symbols_at: sym_at,
             blocks,
@@ -541,12 +509,12 @@ impl SegmentReader {
 
     /// Number of series.
     pub fn len(&self) -> usize {
-        self.count
+        self.records.len()
     }
 
     /// True when the segment holds no series.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.records.is_empty()
     }
 
     /// Size of the file.
@@ -596,24 +564,19 @@ impl SegmentReader {
         &self.report
     }
 
-    /// All series records, read in place.
+    /// All series records, in id order.
     pub fn records(&self) -> &[SeriesRecord] {
-        let bytes =
-            &self.map[self.series_at..self.series_at + self.count * size_of::<SeriesRecord>()];
-        // Validated at open: the length is an exact multiple and the type is unaligned.
-        <[SeriesRecord]>::ref_from_bytes(bytes).unwrap_or(&[])
+        &self.records
     }
 
     /// Position of the series with this id.
     pub fn position(&self, id: u64) -> Option<usize> {
-        self.records()
-            .binary_search_by_key(&id, |r| r.id.get())
-            .ok()
+        self.records().binary_search_by_key(&id, |r| r.id).ok()
     }
 
     /// The label of the series at `pos`.
     pub fn label(&self, pos: usize) -> Option<&str> {
-        let l = self.records().get(pos)?.label.get();
+        let l = self.records.get(pos)?.label;
         self.labels.get(l as usize).map(String::as_str)
     }
 
@@ -644,27 +607,27 @@ impl SegmentReader {
 
     /// The symbols of the series at `pos` (empty for lossless or length-1 series).
     pub fn symbols(&self, pos: usize) -> Result<Vec<u32>> {
-        let r = *self.records().get(pos).ok_or(Error::NotFound(pos as u64))?;
-        if r.kind != storage_kind::SYMBOLIC || r.count.get() == 0 {
+        let r = *self.records.get(pos).ok_or(Error::NotFound(pos as u64))?;
+        if r.kind != storage_kind::SYMBOLIC || r.count == 0 {
             return Ok(Vec::new());
         }
-        let b = block_of(&self.blocks, r.start.get()).unwrap_or(0);
+        let b = block_of(&self.blocks, r.start).unwrap_or(0);
         let block = self.block(b)?;
-        Ok(block.slice(r.start.get(), r.count.get()).to_vec())
+        Ok(block.slice(r.start, r.count).to_vec())
     }
 
     /// Decodes the series at `pos` to original units, using `block` when it holds its symbols.
     pub fn decode_with(&self, pos: usize, block: Option<&BlockSymbols>) -> Result<Vec<f64>> {
-        let r = *self.records().get(pos).ok_or(Error::NotFound(pos as u64))?;
-        let n = r.len.get() as usize;
+        let r = *self.records.get(pos).ok_or(Error::NotFound(pos as u64))?;
+        let n = r.len as usize;
         let moments = Moments {
-            mean: r.mean.get(),
-            std: r.std.get(),
+            mean: r.mean,
+            std: r.std,
         };
         match r.kind {
             storage_kind::LOSSLESS => {
-                let at = self.lossless.0 + r.start.get() as usize;
-                let bytes = &self.map[at..at + r.count.get() as usize];
+                let at = self.lossless.0 + r.start as usize;
+                let bytes = &self.map[at..at + r.count as usize];
                 codec::lossless::decompress(bytes, n).ok_or_else(|| {
                     self.corrupt(
                         "LOSSLESS",
@@ -675,13 +638,11 @@ impl SegmentReader {
             }
             _ => {
                 let owned;
-                let syms: &[u32] = if r.count.get() == 0 {
+                let syms: &[u32] = if r.count == 0 {
                     &[]
                 } else {
                     match block {
-                        Some(b) if b.contains(r.start.get(), r.count.get()) => {
-                            b.slice(r.start.get(), r.count.get())
-                        }
+                        Some(b) if b.contains(r.start, r.count) => b.slice(r.start, r.count),
                         _ => {
                             owned = self.symbols(pos)?;
                             &owned
@@ -690,7 +651,7 @@ impl SegmentReader {
                 };
                 Ok(codec::decode_symbolic(
                     n,
-                    r.first.get(),
+                    r.first,
                     moments,
                     syms,
                     &self.centres,
@@ -707,9 +668,9 @@ impl SegmentReader {
     /// Decodes every series in order, decoding each symbol block once; calls `f(pos, values)`.
     pub fn for_each_decoded(&self, mut f: impl FnMut(usize, Vec<f64>) -> Result<()>) -> Result<()> {
         let mut current: Option<(usize, BlockSymbols)> = None;
-        for (pos, r) in self.records().iter().enumerate() {
-            if r.kind == storage_kind::SYMBOLIC && r.count.get() > 0 {
-                let b = block_of(&self.blocks, r.start.get()).unwrap_or(0);
+        for (pos, r) in self.records.iter().enumerate() {
+            if r.kind == storage_kind::SYMBOLIC && r.count > 0 {
+                let b = block_of(&self.blocks, r.start).unwrap_or(0);
                 if current.as_ref().map(|c| c.0) != Some(b) {
                     current = Some((b, self.block(b)?));
                 }
@@ -751,4 +712,108 @@ fn range(bytes: &[u8], at: u64, len: u64) -> Option<&[u8]> {
         return None;
     }
     Some(&bytes[at as usize..end as usize])
+}
+
+/// Decodes the column streams of the SERIES section (§4.3) and checks each record on its own.
+/// Errors carry the record index when one record is at fault.
+fn read_series(
+    sec: &[u8],
+    lossless_bytes: u64,
+) -> std::result::Result<Vec<SeriesRecord>, (Option<usize>, String)> {
+    let whole = |d: &str| (None, d.to_string());
+    let (sh, mut rest) =
+        SeriesHeader::read_from_prefix(sec).map_err(|_| whole("shorter than its header"))?;
+    let count = sh.count.get();
+    if count > MAX_SERIES {
+        return Err(whole(&format!(
+            "{count} series is more than the limit of {MAX_SERIES}"
+        )));
+    }
+    if sh.columns.get() as usize != SERIES_COLUMNS {
+        return Err(whole(&format!(
+            "{} columns, expected {SERIES_COLUMNS}",
+            sh.columns.get()
+        )));
+    }
+    let n = count as usize;
+    let col_err = |c: usize| {
+        (
+            None,
+            format!("column {} does not decode to {n} values", column::NAMES[c]),
+        )
+    };
+    let ids: Vec<u64> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::ID))?;
+    let lens: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::LEN))?;
+    let pieces: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::PIECES))?;
+    let kinds: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::KIND))?;
+    let counts: Vec<u64> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::COUNT))?;
+    let labels: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::LABEL))?;
+    let mut f: Vec<Vec<f64>> = Vec::with_capacity(5);
+    for c in column::FIRST..=column::MAX_ABS_ERR {
+        f.push(columns::read(&mut rest, n).ok_or_else(|| col_err(c))?);
+    }
+    if !rest.is_empty() {
+        return Err(whole("bytes after the last column"));
+    }
+    let mut out = Vec::with_capacity(n);
+    let (mut next_symbol, mut next_lossless) = (0u64, 0u64);
+    for i in 0..n {
+        let fail = |d: &str| (Some(i), d.to_string());
+        if i > 0 && ids[i - 1] >= ids[i] {
+            return Err(fail("ids not strictly increasing"));
+        }
+        let (len, count) = (lens[i], counts[i]);
+        if len == 0 {
+            return Err(fail("length 0"));
+        }
+        let (first, mean, std, eps, max_abs_err) = (f[0][i], f[1][i], f[2][i], f[3][i], f[4][i]);
+        if !(first.is_finite() && mean.is_finite() && std.is_finite() && std >= 0.0) {
+            return Err(fail("non-finite first value, mean or std"));
+        }
+        if eps.is_nan() || eps < 0.0 || max_abs_err.is_nan() || max_abs_err < 0.0 {
+            return Err(fail("negative or NaN error"));
+        }
+        let kind = match kinds[i] {
+            k if k == storage_kind::SYMBOLIC as u32 => {
+                if (len == 1) != (count == 0) {
+                    return Err(fail("symbol count does not fit the length"));
+                }
+                storage_kind::SYMBOLIC
+            }
+            k if k == storage_kind::LOSSLESS as u32 => {
+                if count == 0 {
+                    return Err(fail("empty lossless stream"));
+                }
+                storage_kind::LOSSLESS
+            }
+            k => return Err(fail(&format!("unknown storage kind {k}"))),
+        };
+        let cursor = if kind == storage_kind::SYMBOLIC {
+            &mut next_symbol
+        } else {
+            &mut next_lossless
+        };
+        let start = *cursor;
+        *cursor = start
+            .checked_add(count)
+            .ok_or_else(|| fail("count overflows"))?;
+        if kind == storage_kind::LOSSLESS && *cursor > lossless_bytes {
+            return Err(fail("lossless bytes out of range"));
+        }
+        out.push(SeriesRecord {
+            id: ids[i],
+            start,
+            count,
+            len,
+            pieces: pieces[i],
+            first,
+            mean,
+            std,
+            eps,
+            max_abs_err,
+            label: labels[i],
+            kind,
+        });
+    }
+    Ok(out)
 }

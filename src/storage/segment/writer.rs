@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use zerocopy::IntoBytes;
 
+use super::columns;
 use super::layout::*;
 use crate::codec::digitize::Digitizer;
 use crate::codec::symbols::{encode_block, EncodedBlock};
@@ -17,7 +18,7 @@ use crate::codec::{Assign, Codebook, CodecParams, EncodedSeries, Storage};
 use crate::error::{Error, Result};
 
 /// Target number of symbols per block; a block never splits a series.
-pub const BLOCK_SYMBOLS: usize = 32 * 1024;
+pub const BLOCK_SYMBOLS: usize = 4096;
 
 /// What goes into a segment.
 #[derive(Debug)]
@@ -175,44 +176,53 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         .filter(|(n, _)| *n > 0)
         .collect();
 
-    // §4.3 SERIES and §4.6 LOSSLESS
+    // §4.3 SERIES (columns) and §4.6 LOSSLESS
+    let n = c.series.len();
+    let mut lossless: Vec<u8> = Vec::new();
+    let mut next_symbol = 0u64;
+    let mut len_col = Vec::with_capacity(n);
+    let mut pieces_col = Vec::with_capacity(n);
+    let mut kind_col = Vec::with_capacity(n);
+    let mut count_col = Vec::with_capacity(n);
+    let mut f64_cols: [Vec<f64>; 5] = Default::default();
+    for e in c.series {
+        let (kind_tag, count) = match &e.storage {
+            Storage::Symbolic(s) => {
+                next_symbol += s.len() as u64;
+                (storage_kind::SYMBOLIC, s.len() as u64)
+            }
+            Storage::Lossless(b) => {
+                lossless.extend_from_slice(b);
+                (storage_kind::LOSSLESS, b.len() as u64)
+            }
+        };
+        len_col.push(e.len);
+        pieces_col.push(e.pieces);
+        kind_col.push(kind_tag as u32);
+        count_col.push(count);
+        for (col, v) in
+            f64_cols
+                .iter_mut()
+                .zip([e.first, e.moments.mean, e.moments.std, e.eps, e.max_abs_err])
+        {
+            col.push(v);
+        }
+    }
     let mut series_buf = SeriesHeader {
-        count: (c.series.len() as u64).into(),
+        count: (n as u64).into(),
+        columns: (SERIES_COLUMNS as u32).into(),
         reserved: 0.into(),
     }
     .as_bytes()
     .to_vec();
-    let mut lossless: Vec<u8> = Vec::new();
-    let mut next_symbol = 0u64;
-    for (i, e) in c.series.iter().enumerate() {
-        let (kind_tag, start, count) = match &e.storage {
-            Storage::Symbolic(s) => {
-                let at = next_symbol;
-                next_symbol += s.len() as u64;
-                (storage_kind::SYMBOLIC, at, s.len() as u64)
-            }
-            Storage::Lossless(b) => {
-                let at = lossless.len() as u64;
-                lossless.extend_from_slice(b);
-                (storage_kind::LOSSLESS, at, b.len() as u64)
-            }
-        };
-        let rec = SeriesRecord {
-            id: c.ids[i].into(),
-            start: start.into(),
-            count: count.into(),
-            len: e.len.into(),
-            pieces: e.pieces.into(),
-            first: e.first.into(),
-            mean: e.moments.mean.into(),
-            std: e.moments.std.into(),
-            eps: e.eps.into(),
-            max_abs_err: e.max_abs_err.into(),
-            label: label_of[i].into(),
-            kind: kind_tag,
-            reserved: [0; 3],
-        };
-        series_buf.extend_from_slice(rec.as_bytes());
+    columns::write(&mut series_buf, c.ids);
+    columns::write(&mut series_buf, &len_col);
+    columns::write(&mut series_buf, &pieces_col);
+    columns::write(&mut series_buf, &kind_col);
+    columns::write(&mut series_buf, &count_col);
+    columns::write(&mut series_buf, &label_of);
+    for col in &f64_cols {
+        columns::write(&mut series_buf, col);
     }
     sections.push((kind::SERIES, FLAG_REQUIRED, series_buf));
 

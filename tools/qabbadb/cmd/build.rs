@@ -159,7 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         v["values_per_sec"] = (info.points as f64 / secs).into();
         return output::json_line(&v);
     }
-    println!(
+    outln!(
         "built {}: {} series, {} points, {} symbols, {} ({:.2} bits/point, {:.1}x vs float64), RMSE/std {:.4}, {:.2} s ({:.1} M values/s; compress {:.2} s, digitize {:.2} s, assign {:.2} s, write {:.2} s)",
         args.db.display(),
         info.series,
@@ -177,7 +177,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report.write_time.as_secs_f64(),
     );
     if info.lossless_series > 0 {
-        println!(
+        outln!(
             "{} series exceeded the error budget and are stored losslessly",
             info.lossless_series
         );

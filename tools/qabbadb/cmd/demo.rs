@@ -51,12 +51,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("ecg5000.qdb");
 
-    println!(
+    outln!(
         "qabbadb demo: ECG5000 (UCR archive), {} heartbeats of {} values",
         data.len(),
         data.series[0].len()
     );
-    println!(
+    outln!(
         "tol {} (fABBA tol {:.4}), alpha auto, {} + {} bit centres, closed-loop assignment\n",
         options.codec.tol,
         options.codec.tol * options.codec.tol,
@@ -69,27 +69,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let build = t.elapsed().as_secs_f64();
     let info = db.info();
     let raw64 = info.points * 8;
-    println!("build      {:.3} s  ({:.1} M values/s: compress {:.3} s, digitize {:.3} s, assign {:.3} s, write {:.3} s)",
+    outln!("build      {:.3} s  ({:.1} M values/s: compress {:.3} s, digitize {:.3} s, assign {:.3} s, write {:.3} s)",
         build, info.points as f64 / build / 1e6,
         report.fit.compress_time.as_secs_f64(), report.fit.digitize_time.as_secs_f64(),
         report.fit.assign_time.as_secs_f64(), report.write_time.as_secs_f64());
-    println!("stored     {} for {} of float64 values: {:.1}x smaller ({:.1}x vs float32), {:.2} bits per value",
+    outln!("stored     {} for {} of float64 values: {:.1}x smaller ({:.1}x vs float32), {:.2} bits per value",
         output::bytes(info.bytes), output::bytes(raw64), info.ratio_vs_f64, info.ratio_vs_f32, info.bits_per_point);
-    println!(
+    outln!(
         "pieces     {} ({:.1} values per piece), alphabet of {} symbols (alpha {:.4})",
         info.pieces,
         info.points as f64 / info.pieces.max(1) as f64,
         info.symbols,
         report.fit.alpha.unwrap_or(f64::NAN)
     );
-    println!("error      RMSE {:.4} in original units, mean RMSE/std {:.4}, max |error| {:.4}; {} series stored losslessly",
+    outln!("error      RMSE {:.4} in original units, mean RMSE/std {:.4}, max |error| {:.4}; {} series stored losslessly",
         info.rmse, info.mean_relative_rmse, info.max_abs_err, info.lossless_series);
 
-    println!("\nsymbol strings (one letter per piece):");
+    outln!("\nsymbol strings (one letter per piece):");
     for id in [0u64, 1, 2, 500, 4999] {
         let s = db.symbols(id)?;
         let label = db.label(id)?.unwrap_or_default();
-        println!("  #{id:<5} class {label}  {}", render(&s, info.symbols));
+        outln!("  #{id:<5} class {label}  {}", render(&s, info.symbols));
     }
 
     let id = 0u64;
@@ -97,26 +97,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let t = Instant::now();
     let xh = db.get(id)?;
     let get_us = t.elapsed().as_secs_f64() * 1e6;
-    println!(
+    outln!(
         "\nseries #{id}: {} values back (stored {}), decoded in {:.0} µs",
         xh.len(),
         x.len(),
         get_us
     );
-    println!("  t      original   decoded");
+    outln!("  t      original   decoded");
     for t in (0..x.len()).step_by(x.len().div_ceil(8)) {
-        println!("  {t:<5} {:>9.4} {:>9.4}", x[t], xh[t]);
+        outln!("  {t:<5} {:>9.4} {:>9.4}", x[t], xh[t]);
     }
 
     let t = Instant::now();
     let all: Dataset = db.export()?;
     let secs = t.elapsed().as_secs_f64();
-    println!(
+    outln!(
         "\ndecode all {} series: {:.3} s ({:.1} M values/s)",
         all.len(),
         secs,
         info.points as f64 / secs / 1e6
     );
-    println!("\nthe database file was {} (removed now); try `qabbadb build my.qdb --input FILE` on your data", path.display());
+    outln!("\nthe database file was {} (removed now); try `qabbadb build my.qdb --input FILE` on your data", path.display());
     Ok(())
 }
