@@ -3,4 +3,5 @@
 mod cli;
 mod codec_real;
 mod corruption;
+mod parity;
 mod util;

@@ -24,55 +24,139 @@ pub enum Assign {
     Nearest,
 }
 
+/// Centres sorted by increment, for pruned nearest-centre searches.
+///
+/// Both rules minimise `(w_len·(len_c − a))² + (w_inc·(inc_c − b))²` over centres `c`; walking
+/// outwards from `b` in increment order, a side stops once `(w_inc·(inc_c − b))²` alone exceeds
+/// the best cost found. The result (lowest cost, ties to the lowest index) equals the scan over
+/// all centres.
+#[derive(Debug, Clone)]
+pub struct CentreIndex {
+    /// Centre indices in increasing order of increment.
+    order: Vec<u32>,
+    /// Increments in that order.
+    incs: Vec<f64>,
+    /// Lengths in that order.
+    lens: Vec<f64>,
+    w: [f64; 2],
+}
+
+impl CentreIndex {
+    /// Indexes `centres` `[len, inc]` with weights `w`.
+    pub fn new(centres: &[[f64; 2]], w: [f64; 2]) -> Self {
+        let mut order: Vec<u32> = (0..centres.len() as u32).collect();
+        order.sort_by(|&a, &b| centres[a as usize][1].total_cmp(&centres[b as usize][1]).then(a.cmp(&b)));
+        CentreIndex {
+            incs: order.iter().map(|&i| centres[i as usize][1]).collect(),
+            lens: order.iter().map(|&i| centres[i as usize][0]).collect(),
+            order,
+            w,
+        }
+    }
+
+    /// The centre minimising `(w_len·(len_c − a))² + (w_inc·(inc_c − b))²`.
+    pub fn best(&self, a: f64, b: f64) -> u32 {
+        self.order.get(self.best_pos(a, b)).copied().unwrap_or(0)
+    }
+
+    /// Position (in increment order) of [`CentreIndex::best`].
+    fn best_pos(&self, a: f64, b: f64) -> usize {
+        let n = self.incs.len();
+        let mut best = (f64::INFINITY, u32::MAX, 0usize);
+        let cost = |p: usize| {
+            let dt = self.w[0] * (self.lens[p] - a);
+            let dv = self.w[1] * (self.incs[p] - b);
+            (dt * dt + dv * dv, dv * dv)
+        };
+        let consider = |p: usize, best: &mut (f64, u32, usize)| -> bool {
+            let (c, floor) = cost(p);
+            let idx = self.order[p];
+            if c < best.0 || (c == best.0 && idx < best.1) {
+                *best = (c, idx, p);
+            }
+            floor <= best.0
+        };
+        let mid = self.incs.partition_point(|&v| v < b);
+        let (mut lo, mut hi) = (mid, mid);
+        let (mut go_lo, mut go_hi) = (true, true);
+        while go_lo || go_hi {
+            if go_hi {
+                if hi < n {
+                    go_hi = consider(hi, &mut best);
+                    hi += 1;
+                } else {
+                    go_hi = false;
+                }
+            }
+            if go_lo {
+                if lo > 0 {
+                    lo -= 1;
+                    go_lo = consider(lo, &mut best);
+                } else {
+                    go_lo = false;
+                }
+            }
+        }
+        best.2
+    }
+}
+
 /// Closed-loop assignment for one series with pieces `pieces` of the normalised series `z`.
-/// `centres` are the dequantized centres; `w` the scaling weights of digitization.
-pub fn closed_loop(z: &[f64], pieces: &[Piece], centres: &[[f64; 2]], w: [f64; 2]) -> Vec<u32> {
+/// `index` holds the dequantized centres with the digitization weights.
+pub fn closed_loop(z: &[f64], pieces: &[Piece], index: &CentreIndex) -> Vec<u32> {
     let mut out = Vec::with_capacity(pieces.len());
     let (mut t, mut v) = (0.0f64, z.first().copied().unwrap_or(0.0));
     let mut end = 0usize;
     for p in pieces {
         end += p.len as usize;
-        let target_t = end as f64;
-        let target_v = z[end];
-        let mut best = (f64::INFINITY, 0u32);
-        for (c, centre) in centres.iter().enumerate() {
-            let dt = w[0] * (t + centre[0] - target_t);
-            let dv = w[1] * (v + centre[1] - target_v);
-            let cost = dt * dt + dv * dv;
-            if cost < best.0 {
-                best = (cost, c as u32);
-            }
-        }
-        let c = centres[best.1 as usize];
-        t += c[0];
-        v += c[1];
-        out.push(best.1);
+        // Cost of c: (w_len·(t + len_c − end))² + (w_inc·(v + inc_c − z[end]))².
+        let pos = index.best_pos(end as f64 - t, z[end] - v);
+        t += index.lens[pos];
+        v += index.incs[pos];
+        out.push(index.order[pos]);
     }
     out
 }
 
 /// Nearest centre of each piece in the scaled space (for series outside the fitted set).
-pub fn nearest(pieces: &[Piece], centres: &[[f64; 2]], w: [f64; 2]) -> Vec<u32> {
-    pieces
-        .iter()
-        .map(|p| {
-            let mut best = (f64::INFINITY, 0u32);
-            for (c, centre) in centres.iter().enumerate() {
-                let dt = w[0] * (p.len as f64 - centre[0]);
-                let dv = w[1] * (p.inc - centre[1]);
-                let cost = dt * dt + dv * dv;
-                if cost < best.0 {
-                    best = (cost, c as u32);
-                }
-            }
-            best.1
-        })
-        .collect()
+pub fn nearest(pieces: &[Piece], index: &CentreIndex) -> Vec<u32> {
+    pieces.iter().map(|p| index.best(p.len as f64, p.inc)).collect()
+}
+
+/// The scan over all centres that [`CentreIndex::best`] must equal.
+pub fn best_by_scan(centres: &[[f64; 2]], w: [f64; 2], a: f64, b: f64) -> u32 {
+    let mut best = (f64::INFINITY, 0u32);
+    for (c, centre) in centres.iter().enumerate() {
+        let dt = w[0] * (centre[0] - a);
+        let dv = w[1] * (centre[1] - b);
+        let cost = dt * dt + dv * dv;
+        if cost < best.0 {
+            best = (cost, c as u32);
+        }
+    }
+    best.1
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn pruned_search_equals_scan(
+            centres in prop::collection::vec((0.5f64..20.0, -5.0f64..5.0), 1..80),
+            w0 in 0.01f64..3.0, w1 in 0.01f64..3.0,
+            queries in prop::collection::vec((0.0f64..25.0, -8.0f64..8.0), 1..30),
+        ) {
+            // Coarse values make exact ties frequent.
+            let centres: Vec<[f64; 2]> = centres.iter().map(|&(l, i)| [(l * 2.0).round() / 2.0, (i * 4.0).round() / 4.0]).collect();
+            let index = CentreIndex::new(&centres, [w0, w1]);
+            for &(a, b) in &queries {
+                prop_assert_eq!(index.best(a, b), best_by_scan(&centres, [w0, w1], a, b));
+            }
+        }
+    }
 
     #[test]
     fn closed_loop_corrects_drift() {
@@ -81,10 +165,10 @@ mod tests {
         let z: Vec<f64> = (0..=20).map(|i| i as f64).collect();
         let pieces = vec![Piece { len: 1, inc: 1.0 }; 20];
         let centres = [[1.0, 0.8], [1.0, 1.4]];
-        let w = [1.0, 1.0];
-        let near = nearest(&pieces, &centres, w);
+        let index = CentreIndex::new(&centres, [1.0, 1.0]);
+        let near = nearest(&pieces, &index);
         assert!(near.iter().all(|&s| s == 0));
-        let cl = closed_loop(&z, &pieces, &centres, w);
+        let cl = closed_loop(&z, &pieces, &index);
         let mut v = 0.0;
         for (k, &s) in cl.iter().enumerate() {
             v += centres[s as usize][1];

@@ -264,6 +264,7 @@ pub fn fit_encode(
         p.inc_bits,
     );
     let centres = codebook.centres();
+    let index = assign::CentreIndex::new(&centres, codebook.weights);
     let digitize_time = t1.elapsed();
 
     let t2 = Instant::now();
@@ -279,7 +280,7 @@ pub fn fit_encode(
         .zip(offsets.par_iter())
         .map(|(((m, z, pieces), x), &off)| {
             let symbols = match p.assign {
-                Assign::ClosedLoop => assign::closed_loop(z, pieces, &centres, codebook.weights),
+                Assign::ClosedLoop => assign::closed_loop(z, pieces, &index),
                 Assign::Nearest => clustering.labels[off..off + pieces.len()].to_vec(),
             };
             finish(x, *m, pieces.len() as u32, symbols, &centres, p.max_rmse)
@@ -309,6 +310,7 @@ pub fn encode_with(
     p.validate()?;
     crate::ingest::validate(series)?;
     let centres = codebook.centres();
+    let index = assign::CentreIndex::new(&centres, codebook.weights);
     Ok(series
         .par_iter()
         .map(|x| {
@@ -320,9 +322,9 @@ pub fn encode_with(
             } else {
                 match p.assign {
                     Assign::ClosedLoop => {
-                        assign::closed_loop(&z, &pieces, &centres, codebook.weights)
+                        assign::closed_loop(&z, &pieces, &index)
                     }
-                    Assign::Nearest => assign::nearest(&pieces, &centres, codebook.weights),
+                    Assign::Nearest => assign::nearest(&pieces, &index),
                 }
             };
             // No symbol can stand for these pieces: the budget check below stores it losslessly.

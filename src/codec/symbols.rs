@@ -2,8 +2,10 @@
 //!
 //! A block holds the symbols of consecutive series. Each block is stored in whichever of three
 //! encodings is smallest: [`BlockCodec::Packed`] (`width_for(k)` bits a symbol, see
-//! [`super::bitpack`]), [`BlockCodec::Zstd`] (zstd level 19 over the packed bytes) or
-//! [`BlockCodec::Lzw`] (see [`super::lzw`]). Decoding checks that every symbol is `< k`.
+//! [`super::bitpack`]), [`BlockCodec::Zstd`] (zstd level 19 over the symbols written as
+//! little-endian integers of [`byte_width`] bytes: byte-aligned symbols compress far better than
+//! bit-packed ones) or [`BlockCodec::Lzw`] (see [`super::lzw`]). Decoding checks that every
+//! symbol is `< k`.
 
 use super::{bitpack, lzw};
 
@@ -13,7 +15,7 @@ use super::{bitpack, lzw};
 pub enum BlockCodec {
     /// Plain fixed-width bit-packing.
     Packed = 0,
-    /// zstd over the bit-packed bytes.
+    /// zstd over byte-aligned symbols.
     Zstd = 1,
     /// LZW codes of growing width.
     Lzw = 2,
@@ -43,6 +45,36 @@ impl BlockCodec {
 /// zstd level for symbol blocks (blocks are written once and read often).
 const ZSTD_LEVEL: i32 = 19;
 
+/// Bytes per symbol in the input of zstd: 1 for up to 256 symbols, 2 up to 65,536, else 4.
+pub fn byte_width(k: usize) -> usize {
+    match k {
+        0..=256 => 1,
+        257..=65536 => 2,
+        _ => 4,
+    }
+}
+
+fn to_bytes(symbols: &[u32], k: usize) -> Vec<u8> {
+    let w = byte_width(k);
+    let mut out = Vec::with_capacity(symbols.len() * w);
+    for &s in symbols {
+        out.extend_from_slice(&s.to_le_bytes()[..w]);
+    }
+    out
+}
+
+fn from_bytes(bytes: &[u8], k: usize) -> Vec<u32> {
+    let w = byte_width(k);
+    bytes
+        .chunks_exact(w)
+        .map(|c| {
+            let mut b = [0u8; 4];
+            b[..w].copy_from_slice(c);
+            u32::from_le_bytes(b)
+        })
+        .collect()
+}
+
 /// An encoded block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedBlock {
@@ -52,7 +84,7 @@ pub struct EncodedBlock {
     pub payload: Vec<u8>,
     /// LZW code count (0 unless `codec` is LZW).
     pub lzw_codes: u64,
-    /// Size of each encoding tried: packed, zstd, LZW.
+    /// Size of each encoding tried: packed, zstd, LZW (zstd: 0 when it failed).
     pub sizes: [u64; 3],
 }
 
@@ -60,7 +92,7 @@ pub struct EncodedBlock {
 pub fn encode_block(symbols: &[u32], k: usize) -> EncodedBlock {
     let bits = bitpack::width_for(k);
     let packed = bitpack::pack(symbols, bits);
-    let zstd = zstd::bulk::compress(&packed, ZSTD_LEVEL).unwrap_or_default();
+    let zstd = zstd::bulk::compress(&to_bytes(symbols, k), ZSTD_LEVEL).unwrap_or_default();
     let (lzw, codes) = lzw::encode(symbols, k);
     let sizes = [packed.len() as u64, zstd.len() as u64, lzw.len() as u64];
     // Ties go to the cheaper decoder: packed, then zstd, then LZW.
@@ -100,10 +132,12 @@ pub fn decode_block(
     let symbols = match codec {
         BlockCodec::Packed => bitpack::unpack(payload, bits, count)?,
         BlockCodec::Zstd => {
-            let cap = (count as u128 * bits as u128).div_ceil(8);
-            let cap = usize::try_from(cap).ok()?;
-            let packed = zstd::bulk::decompress(payload, cap).ok()?;
-            bitpack::unpack(&packed, bits, count)?
+            let cap = count.checked_mul(byte_width(k))?;
+            let bytes = zstd::bulk::decompress(payload, cap).ok()?;
+            if bytes.len() != cap {
+                return None;
+            }
+            from_bytes(&bytes, k)
         }
         BlockCodec::Lzw => lzw::decode(payload, usize::try_from(lzw_codes).ok()?, k, count)?,
     };

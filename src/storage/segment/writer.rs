@@ -18,7 +18,7 @@ use crate::codec::{Assign, Codebook, CodecParams, EncodedSeries, Storage};
 use crate::error::{Error, Result};
 
 /// Target number of symbols per block; a block never splits a series.
-pub const BLOCK_SYMBOLS: usize = 4096;
+pub const BLOCK_SYMBOLS: usize = 16 * 1024;
 
 /// What goes into a segment.
 #[derive(Debug)]

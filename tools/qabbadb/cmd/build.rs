@@ -157,6 +157,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let mut v = serde_json::to_value(&info)?;
         v["build_secs"] = secs.into();
         v["values_per_sec"] = (info.points as f64 / secs).into();
+        v["compress_secs"] = report.fit.compress_time.as_secs_f64().into();
+        v["digitize_secs"] = report.fit.digitize_time.as_secs_f64().into();
+        v["assign_secs"] = report.fit.assign_time.as_secs_f64().into();
+        v["write_secs"] = report.write_time.as_secs_f64().into();
+        v["symbol_bytes_by_codec"] = serde_json::json!({
+            "packed": report.write.symbol_bytes_by_codec[0],
+            "zstd": report.write.symbol_bytes_by_codec[1],
+            "lzw": report.write.symbol_bytes_by_codec[2],
+        });
         return output::json_line(&v);
     }
     outln!(
