@@ -123,9 +123,6 @@ impl Database {
             "pieces": fit.pieces,
             "alpha": fit.alpha,
             "lossless": fit.lossless,
-            "compress_secs": fit.compress_time.as_secs_f64(),
-            "digitize_secs": fit.digitize_time.as_secs_f64(),
-            "assign_secs": fit.assign_time.as_secs_f64(),
         });
         let t = Instant::now();
         let write = write_segment(

@@ -3,5 +3,6 @@
 mod cli;
 mod codec_real;
 mod corruption;
+mod format;
 mod parity;
 mod util;

@@ -45,7 +45,11 @@ impl CentreIndex {
     /// Indexes `centres` `[len, inc]` with weights `w`.
     pub fn new(centres: &[[f64; 2]], w: [f64; 2]) -> Self {
         let mut order: Vec<u32> = (0..centres.len() as u32).collect();
-        order.sort_by(|&a, &b| centres[a as usize][1].total_cmp(&centres[b as usize][1]).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            centres[a as usize][1]
+                .total_cmp(&centres[b as usize][1])
+                .then(a.cmp(&b))
+        });
         CentreIndex {
             incs: order.iter().map(|&i| centres[i as usize][1]).collect(),
             lens: order.iter().map(|&i| centres[i as usize][0]).collect(),
@@ -120,7 +124,10 @@ pub fn closed_loop(z: &[f64], pieces: &[Piece], index: &CentreIndex) -> Vec<u32>
 
 /// Nearest centre of each piece in the scaled space (for series outside the fitted set).
 pub fn nearest(pieces: &[Piece], index: &CentreIndex) -> Vec<u32> {
-    pieces.iter().map(|p| index.best(p.len as f64, p.inc)).collect()
+    pieces
+        .iter()
+        .map(|p| index.best(p.len as f64, p.inc))
+        .collect()
 }
 
 /// The scan over all centres that [`CentreIndex::best`] must equal.

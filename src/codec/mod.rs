@@ -187,9 +187,9 @@ pub struct EncodedSeries {
     pub storage: Storage,
     /// Pieces of the ABBA compression (= number of symbols when symbolic).
     pub pieces: u32,
-    /// ε = ‖x − x̂‖₂ in original units (0 when lossless).
+    /// ε = ‖x − x̂‖₂ in original units, rounded up to an f32 value (0 when lossless).
     pub eps: f64,
-    /// max_i |x_i − x̂_i| in original units (0 when lossless).
+    /// max_i |x_i − x̂_i| in original units, rounded up to an f32 value (0 when lossless).
     pub max_abs_err: f64,
 }
 
@@ -321,9 +321,7 @@ pub fn encode_with(
                 Vec::new()
             } else {
                 match p.assign {
-                    Assign::ClosedLoop => {
-                        assign::closed_loop(&z, &pieces, &index)
-                    }
+                    Assign::ClosedLoop => assign::closed_loop(&z, &pieces, &index),
                     Assign::Nearest => assign::nearest(&pieces, &index),
                 }
             };
@@ -352,7 +350,8 @@ fn finish(
     let (eps, max_abs_err) =
         if symbols.len() as u32 == pieces && (pieces == 0 || !centres.is_empty()) {
             let xh = decode_symbolic(n, first, m, &symbols, centres);
-            error_of(x, &xh)
+            let (e, mx) = error_of(x, &xh);
+            (round_up_f32(e) as f64, round_up_f32(mx) as f64)
         } else {
             (f64::INFINITY, f64::INFINITY)
         };
@@ -378,6 +377,17 @@ fn finish(
             eps,
             max_abs_err,
         }
+    }
+}
+
+/// The smallest f32 ≥ `v` (f32::MAX for larger finite values, +inf for +inf): error figures are
+/// stored in 4 bytes as upper bounds.
+pub fn round_up_f32(v: f64) -> f32 {
+    let f = v as f32;
+    if (f as f64) < v {
+        f.next_up()
+    } else {
+        f
     }
 }
 
@@ -428,8 +438,12 @@ mod tests {
                     assert_eq!(xh.len(), x.len());
                     assert_eq!(xh[0], x[0]);
                     let (eps, mx) = error_of(x, &xh);
-                    assert_eq!(eps, e.eps);
-                    assert_eq!(mx, e.max_abs_err);
+                    assert!(
+                        eps <= e.eps && e.eps <= eps * (1.0 + 1.2e-7),
+                        "{eps} vs {}",
+                        e.eps
+                    );
+                    assert!(mx <= e.max_abs_err && e.max_abs_err <= mx * (1.0 + 1.2e-7));
                     assert!(eps / (x.len() as f64).sqrt() <= p.max_rmse * e.moments.std);
                 }
                 Storage::Lossless(b) => {

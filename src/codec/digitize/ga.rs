@@ -3,46 +3,59 @@
 //! Points are sorted by their 2-norm (ties by input order). Walking that order, each point not yet
 //! grouped starts a group; every later ungrouped point within distance `alpha` of the starting
 //! point joins it. Since `‖p‖ − ‖sp‖ > alpha` implies `‖p − sp‖ > alpha`, the scan for a group
-//! stops at the first such point.
+//! stops at the first such point. (The reference breaks on `‖p‖ − ‖sp‖ > alpha` as well; ties in
+//! norm are ordered by input position here.)
 //!
 //! # Invariants
 //! - Every point is within `alpha` of its group's starting point.
 //! - Labels are numbered in order of the groups' starting points along the sorted order.
 
 /// Groups `points`; returns each point's group label.
+///
+/// Grouped points are unlinked from the sorted order (a "next ungrouped" pointer per position,
+/// with path halving), so each scan visits only ungrouped points inside the norm band.
 pub fn aggregate(points: &[[f64; 2]], alpha: f64) -> Vec<u32> {
+    let n = points.len();
     let norms: Vec<f64> = points.iter().map(|p| p[0].hypot(p[1])).collect();
-    let mut order: Vec<u32> = (0..points.len() as u32).collect();
-    order.sort_by(|&a, &b| {
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
         norms[a as usize]
             .total_cmp(&norms[b as usize])
             .then(a.cmp(&b))
     });
+    let sorted_norms: Vec<f64> = order.iter().map(|&i| norms[i as usize]).collect();
+    let sorted_points: Vec<[f64; 2]> = order.iter().map(|&i| points[i as usize]).collect();
+    // next[p]: the first ungrouped position ≥ p (n: none); grouped positions point onwards.
+    let mut next: Vec<u32> = (0..=n as u32).collect();
+    fn find(next: &mut [u32], mut p: usize) -> usize {
+        while next[p] as usize != p {
+            let up = next[next[p] as usize];
+            next[p] = up;
+            p = up as usize;
+        }
+        p
+    }
     let alpha_sq = alpha * alpha;
-    let mut labels = vec![u32::MAX; points.len()];
-    let mut next = 0u32;
-    for i in 0..order.len() {
-        let sp = order[i] as usize;
-        if labels[sp] != u32::MAX {
-            continue;
-        }
-        labels[sp] = next;
-        let c = points[sp];
-        for &j in &order[i + 1..] {
-            let j = j as usize;
-            if norms[j] - norms[sp] > alpha {
-                break;
-            }
-            if labels[j] != u32::MAX {
-                continue;
-            }
-            let d0 = c[0] - points[j][0];
-            let d1 = c[1] - points[j][1];
+    let mut labels = vec![u32::MAX; n];
+    let mut group = 0u32;
+    let mut i = find(&mut next, 0);
+    while i < n {
+        let c = sorted_points[i];
+        let limit = sorted_norms[i] + alpha;
+        labels[order[i] as usize] = group;
+        next[i] = (i + 1) as u32;
+        let mut j = find(&mut next, i + 1);
+        while j < n && sorted_norms[j] <= limit {
+            let d0 = c[0] - sorted_points[j][0];
+            let d1 = c[1] - sorted_points[j][1];
             if d0 * d0 + d1 * d1 <= alpha_sq {
-                labels[j] = next;
+                labels[order[j] as usize] = group;
+                next[j] = (j + 1) as u32;
             }
+            j = find(&mut next, j + 1);
         }
-        next += 1;
+        group += 1;
+        i = find(&mut next, i + 1);
     }
     labels
 }

@@ -4,7 +4,7 @@
 //! table readable in place from the memory map at any alignment and on any host. Section
 //! numbers (§) refer to FORMAT.md.
 
-use zerocopy::little_endian::{F64, I32, U32, U64};
+use zerocopy::little_endian::{F64, U32, U64};
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// The 8 bytes every segment starts with (§2): `\x89QSEG\r\n\x1a`.
@@ -125,7 +125,7 @@ pub struct ParamsRecord {
     pub max_rmse: F64,
 }
 
-/// §4.2 CODEBOOK header, 64 bytes, followed by `symbols` [`CentreRecord`]s.
+/// §4.2 CODEBOOK header, 64 bytes, followed by the bit-packed levels of the centres.
 #[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
 pub struct CodebookHeader {
@@ -151,16 +151,6 @@ pub struct CodebookHeader {
     pub weight_inc: F64,
     /// Zero.
     pub reserved1: [u8; 8],
-}
-
-/// §4.2 One quantized centre, 8 bytes.
-#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
-#[repr(C)]
-pub struct CentreRecord {
-    /// Quantized length level.
-    pub len_q: I32,
-    /// Quantized increment level.
-    pub inc_q: I32,
 }
 
 /// §4.3 SERIES header, 16 bytes, followed by [`SERIES_COLUMNS`] column streams.
@@ -198,9 +188,9 @@ pub mod column {
     pub const MEAN: usize = 7;
     /// Standard deviation, 0 for a constant series (f64).
     pub const STD: usize = 8;
-    /// ε = ‖x − x̂‖₂ (f64).
+    /// ε = ‖x − x̂‖₂, rounded up to f32 (f32).
     pub const EPS: usize = 9;
-    /// max |x − x̂| (f64).
+    /// max |x − x̂|, rounded up to f32 (f32).
     pub const MAX_ABS_ERR: usize = 10;
     /// Names, as in FORMAT.md.
     pub const NAMES: [&str; super::SERIES_COLUMNS] = [
@@ -309,7 +299,6 @@ const _: () = {
     assert!(size_of::<TocEntry>() == 32);
     assert!(size_of::<ParamsRecord>() == 64);
     assert!(size_of::<CodebookHeader>() == 64);
-    assert!(size_of::<CentreRecord>() == 8);
     assert!(size_of::<SeriesHeader>() == 16);
     assert!(size_of::<LabelsHeader>() == 8);
     assert!(size_of::<SymbolsHeader>() == 16);

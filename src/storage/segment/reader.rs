@@ -103,6 +103,9 @@ impl SegmentReader {
         if header.header_bytes.get() as usize != size_of::<Header>() {
             return Err(corrupt("header", 12, "header size is not 64".into()));
         }
+        if header.reserved != [0; 20] {
+            return Err(corrupt("header", 40, "reserved bytes are not zero".into()));
+        }
         let file_bytes = header.file_bytes.get();
         if file_bytes != bytes.len() as u64 {
             return Err(corrupt(
@@ -133,9 +136,16 @@ impl SegmentReader {
             .map_err(|_| corrupt("toc", toc_at, "bad TOC size".into()))?
             .to_vec();
         let mut found: [Option<(usize, usize)>; 8] = [None; 8];
-        for e in &toc {
+        for (i, e) in toc.iter().enumerate() {
             let (k, at, n) = (e.kind.get(), e.offset.get(), e.bytes.get());
             let name = kind::name(k);
+            if e.reserved.get() != 0 || e.flags.get() & !FLAG_REQUIRED != 0 {
+                return Err(corrupt(
+                    "toc",
+                    toc_at + 32 * i as u64,
+                    "unknown flags or reserved bits set".into(),
+                ));
+            }
             let sec = range(bytes, at, n).ok_or_else(|| {
                 corrupt(
                     name,
@@ -259,16 +269,13 @@ impl SegmentReader {
         let (ch, rest) = CodebookHeader::read_from_prefix(sec)
             .map_err(|_| corrupt("CODEBOOK", at as u64, "shorter than its header".into()))?;
         let k = ch.symbols.get() as usize;
-        let centres_rec = <[CentreRecord]>::ref_from_bytes(rest)
-            .ok()
-            .filter(|c| c.len() == k)
-            .ok_or_else(|| {
-                corrupt(
-                    "CODEBOOK",
-                    at as u64,
-                    format!("{} bytes of centres for {k} symbols", rest.len()),
-                )
-            })?;
+        if ch.reserved0 != [0; 2] || ch.reserved1 != [0; 8] {
+            return Err(corrupt(
+                "CODEBOOK",
+                at as u64,
+                "reserved bytes are not zero".into(),
+            ));
+        }
         for (name, b) in [("length", ch.len_bits), ("increment", ch.inc_bits)] {
             if !(2..=32).contains(&b) {
                 return Err(corrupt(
@@ -289,10 +296,31 @@ impl SegmentReader {
                 scale: ch.inc_scale.get(),
                 zero: ch.inc_zero.get(),
             },
-            symbols: centres_rec
-                .iter()
-                .map(|c| [c.len_q.get(), c.inc_q.get()])
-                .collect(),
+            symbols: {
+                let per = ch.len_bits as usize + ch.inc_bits as usize;
+                let need = (k as u128 * per as u128).div_ceil(8);
+                if need != rest.len() as u128 {
+                    return Err(corrupt(
+                        "CODEBOOK",
+                        at as u64,
+                        format!(
+                            "{} bytes of centres for {k} symbols of {per} bits",
+                            rest.len()
+                        ),
+                    ));
+                }
+                let mut r = crate::codec::bitpack::BitReader::new(rest);
+                let mut v = Vec::with_capacity(k);
+                for _ in 0..k {
+                    let l = r.read(ch.len_bits as u32).unwrap_or(0);
+                    let i = r.read(ch.inc_bits as u32).unwrap_or(0);
+                    v.push([
+                        unsigned_to_level(l, ch.len_bits),
+                        unsigned_to_level(i, ch.inc_bits),
+                    ]);
+                }
+                v
+            },
             weights: [ch.weight_len.get(), ch.weight_inc.get()],
         };
         let centres = codebook.centres();
@@ -330,6 +358,13 @@ impl SegmentReader {
             let (lh, rest) = LabelsHeader::read_from_prefix(sec)
                 .map_err(|_| corrupt("LABELS", at as u64, "shorter than its header".into()))?;
             let count = lh.count.get() as usize;
+            if lh.reserved.get() != 0 {
+                return Err(corrupt(
+                    "LABELS",
+                    at as u64 + 4,
+                    "reserved bytes are not zero".into(),
+                ));
+            }
             let offs_len = (count + 1) * 8;
             if rest.len() < offs_len {
                 return Err(corrupt(
@@ -391,6 +426,8 @@ impl SegmentReader {
         for (b, r) in blocks.iter().enumerate() {
             let off = (sym_at + size_of::<SymbolsHeader>() + b * size_of::<BlockRecord>()) as u64;
             let ok = r.first_symbol.get() == expect_first
+                && r.reserved == [0; 7]
+                && (r.codec == BlockCodec::Lzw as u8 || r.lzw_codes.get() == 0)
                 && r.symbols.get() > 0
                 && BlockCodec::from_tag(r.codec).is_some()
                 && range(sec, r.offset.get(), r.bytes.get()).is_some()
@@ -729,6 +766,9 @@ fn read_series(
             "{count} series is more than the limit of {MAX_SERIES}"
         )));
     }
+    if sh.reserved.get() != 0 {
+        return Err(whole("reserved bytes are not zero"));
+    }
     if sh.columns.get() as usize != SERIES_COLUMNS {
         return Err(whole(&format!(
             "{} columns, expected {SERIES_COLUMNS}",
@@ -749,8 +789,12 @@ fn read_series(
     let counts: Vec<u64> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::COUNT))?;
     let labels: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::LABEL))?;
     let mut f: Vec<Vec<f64>> = Vec::with_capacity(5);
-    for c in column::FIRST..=column::MAX_ABS_ERR {
+    for c in column::FIRST..=column::STD {
         f.push(columns::read(&mut rest, n).ok_or_else(|| col_err(c))?);
+    }
+    for c in column::EPS..=column::MAX_ABS_ERR {
+        let v: Vec<f32> = columns::read(&mut rest, n).ok_or_else(|| col_err(c))?;
+        f.push(v.into_iter().map(f64::from).collect());
     }
     if !rest.is_empty() {
         return Err(whole("bytes after the last column"));
@@ -816,4 +860,9 @@ fn read_series(
         });
     }
     Ok(out)
+}
+
+/// Inverse of the writer's `level_to_unsigned` (§4.2).
+fn unsigned_to_level(u: u32, bits: u8) -> i32 {
+    (u as i64 - (1i64 << (bits.clamp(1, 32) - 1))) as i32
 }

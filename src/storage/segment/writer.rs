@@ -58,6 +58,11 @@ fn pad_to_align(buf: &mut Vec<u8>) {
     }
 }
 
+/// A signed level in `[−2^(b−1), 2^(b−1))` as the unsigned `level + 2^(b−1)` (§4.2).
+pub fn level_to_unsigned(level: i32, bits: u8) -> u32 {
+    (level as i64 + (1i64 << (bits - 1))) as u32
+}
+
 /// Serializes `c` to bytes (the whole file).
 pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     if c.ids.len() != c.series.len() || c.labels.len() != c.series.len() {
@@ -119,15 +124,13 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     }
     .as_bytes()
     .to_vec();
+    // Levels bit-packed, each stored as level + 2^(bits−1) (unsigned), length then increment.
+    let mut bw = crate::codec::bitpack::BitWriter::new();
     for s in &cb.symbols {
-        buf.extend_from_slice(
-            CentreRecord {
-                len_q: s[0].into(),
-                inc_q: s[1].into(),
-            }
-            .as_bytes(),
-        );
+        bw.write(level_to_unsigned(s[0], cb.len_q.bits), cb.len_q.bits as u32);
+        bw.write(level_to_unsigned(s[1], cb.inc_q.bits), cb.inc_q.bits as u32);
     }
+    buf.extend_from_slice(&bw.finish());
     sections.push((kind::CODEBOOK, FLAG_REQUIRED, buf));
 
     // Labels, deduplicated in order of first use.
@@ -184,7 +187,8 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     let mut pieces_col = Vec::with_capacity(n);
     let mut kind_col = Vec::with_capacity(n);
     let mut count_col = Vec::with_capacity(n);
-    let mut f64_cols: [Vec<f64>; 5] = Default::default();
+    let mut f64_cols: [Vec<f64>; 3] = Default::default();
+    let mut err_cols: [Vec<f32>; 2] = Default::default();
     for e in c.series {
         let (kind_tag, count) = match &e.storage {
             Storage::Symbolic(s) => {
@@ -200,13 +204,15 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         pieces_col.push(e.pieces);
         kind_col.push(kind_tag as u32);
         count_col.push(count);
-        for (col, v) in
-            f64_cols
-                .iter_mut()
-                .zip([e.first, e.moments.mean, e.moments.std, e.eps, e.max_abs_err])
+        for (col, v) in f64_cols
+            .iter_mut()
+            .zip([e.first, e.moments.mean, e.moments.std])
         {
             col.push(v);
         }
+        // The codec keeps error figures as f32 values rounded up; the conversion is exact.
+        err_cols[0].push(crate::codec::round_up_f32(e.eps));
+        err_cols[1].push(crate::codec::round_up_f32(e.max_abs_err));
     }
     let mut series_buf = SeriesHeader {
         count: (n as u64).into(),
@@ -222,6 +228,9 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     columns::write(&mut series_buf, &count_col);
     columns::write(&mut series_buf, &label_of);
     for col in &f64_cols {
+        columns::write(&mut series_buf, col);
+    }
+    for col in &err_cols {
         columns::write(&mut series_buf, col);
     }
     sections.push((kind::SERIES, FLAG_REQUIRED, series_buf));

@@ -1,0 +1,437 @@
+//! The file format, checked by a reader written from `format-spec/FORMAT.md` alone: it shares
+//! no code with the library's reader and must decode every series exactly as `Database::get`.
+
+use qabbadb::ingest::{self, Dataset};
+use qabbadb::{Database, Options};
+
+use crate::util::ucr;
+
+/// CRC-32/ISO-HDLC, bit by bit (§1).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+fn f64_at(b: &[u8], at: usize) -> f64 {
+    f64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// Reads `bits`-wide values LSB first (§1).
+struct Bits<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+impl Bits<'_> {
+    fn take(&mut self, bits: u32) -> u64 {
+        let mut v = 0u64;
+        for i in 0..bits {
+            let bit = (self.b[self.pos / 8] >> (self.pos % 8)) & 1;
+            v |= (bit as u64) << i;
+            self.pos += 1;
+        }
+        v
+    }
+}
+
+/// LZW as §4.5 codec 2 describes it.
+fn lzw_decode(payload: &[u8], codes: usize, k: usize) -> Vec<u32> {
+    let width = |m: usize| usize::BITS - m.max(1).leading_zeros();
+    let mut r = Bits { b: payload, pos: 0 };
+    let mut dict: Vec<Vec<u32>> = (0..k as u32).map(|s| vec![s]).collect();
+    let mut out = Vec::new();
+    let mut prev: Option<Vec<u32>> = None;
+    for i in 0..codes {
+        let m = if i == 0 {
+            k - 1
+        } else {
+            (k + i - 1).min((1 << 20) - 1)
+        };
+        let code = r.take(width(m)) as usize;
+        let cur = if code < dict.len() {
+            dict[code].clone()
+        } else {
+            let p = prev.clone().unwrap();
+            let mut s = p.clone();
+            s.push(p[0]);
+            s
+        };
+        if let Some(p) = prev {
+            if dict.len() < 1 << 20 {
+                let mut e = p;
+                e.push(cur[0]);
+                dict.push(e);
+            }
+        }
+        out.extend_from_slice(&cur);
+        prev = Some(cur);
+    }
+    out
+}
+
+/// A label and the decoded values.
+type LabelledSeries = (Option<String>, Vec<f64>);
+
+/// Decodes a whole file per FORMAT.md; returns (label, values) per series and the codecs used.
+fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
+    // §2 header
+    assert_eq!(
+        &b[0..8],
+        &[0x89, b'Q', b'S', b'E', b'G', b'\r', b'\n', 0x1a]
+    );
+    assert_eq!(u32_at(b, 8), 1);
+    assert_eq!(u32_at(b, 12), 64);
+    assert_eq!(u64_at(b, 16), b.len() as u64);
+    assert_eq!(crc32(&b[0..60]), u32_at(b, 60));
+    assert!(b[40..60].iter().all(|&x| x == 0));
+    let (toc_at, entries) = (u64_at(b, 24) as usize, u32_at(b, 32) as usize);
+    assert_eq!(toc_at + 32 * entries, b.len());
+    assert_eq!(crc32(&b[toc_at..]), u32_at(b, 36));
+    // §3 TOC
+    let mut sec: std::collections::HashMap<u32, &[u8]> = Default::default();
+    for e in 0..entries {
+        let at = toc_at + 32 * e;
+        let (kind, off, len) = (
+            u32_at(b, at),
+            u64_at(b, at + 8) as usize,
+            u64_at(b, at + 16) as usize,
+        );
+        assert_eq!(off % 8, 0);
+        assert_eq!(crc32(&b[off..off + len]), u32_at(b, at + 24));
+        sec.insert(kind, &b[off..off + len]);
+    }
+    // §4.2 CODEBOOK
+    let cb = sec[&2];
+    let k = u32_at(cb, 0) as usize;
+    let (bl, bi) = (cb[4] as u32, cb[5] as u32);
+    let (ls, lz, is, iz) = (
+        f64_at(cb, 8),
+        f64_at(cb, 16),
+        f64_at(cb, 24),
+        f64_at(cb, 32),
+    );
+    let mut r = Bits {
+        b: &cb[64..],
+        pos: 0,
+    };
+    let centres: Vec<(f64, f64)> = (0..k)
+        .map(|_| {
+            // stored u = q + 2^(b−1); centre = (q + 2^(b−1))·scale + zero = u·scale + zero
+            let ul = r.take(bl) as f64;
+            let ui = r.take(bi) as f64;
+            (ul * ls + lz, ui * is + iz)
+        })
+        .collect();
+    assert_eq!(cb.len(), 64 + (k * (bl + bi) as usize).div_ceil(8));
+    // §4.4 LABELS
+    let labels: Vec<String> = match sec.get(&4) {
+        None => vec![],
+        Some(l) => {
+            let n = u32_at(l, 0) as usize;
+            let text = &l[8 + 8 * (n + 1)..];
+            (0..n)
+                .map(|i| {
+                    let (a, z) = (
+                        u64_at(l, 8 + 8 * i) as usize,
+                        u64_at(l, 16 + 8 * i) as usize,
+                    );
+                    String::from_utf8(text[a..z].to_vec()).unwrap()
+                })
+                .collect()
+        }
+    };
+    // §4.5 SYMBOLS
+    let sy = sec[&5];
+    let (total, blocks, w) = (
+        u64_at(sy, 0) as usize,
+        u32_at(sy, 8) as usize,
+        u32_at(sy, 12),
+    );
+    let mut symbols = Vec::with_capacity(total);
+    let mut codecs = [0usize; 3];
+    for i in 0..blocks {
+        let at = 16 + 48 * i;
+        let (n, off, len, codes, codec) = (
+            u64_at(sy, at + 8) as usize,
+            u64_at(sy, at + 16) as usize,
+            u64_at(sy, at + 24) as usize,
+            u64_at(sy, at + 32) as usize,
+            sy[at + 40],
+        );
+        assert_eq!(u64_at(sy, at), symbols.len() as u64);
+        let p = &sy[off..off + len];
+        codecs[codec as usize] += 1;
+        let block: Vec<u32> = match codec {
+            0 => {
+                let mut r = Bits { b: p, pos: 0 };
+                (0..n).map(|_| r.take(w) as u32).collect()
+            }
+            1 => {
+                let raw = zstd::stream::decode_all(p).unwrap();
+                let width = if k <= 256 {
+                    1
+                } else if k <= 65536 {
+                    2
+                } else {
+                    4
+                };
+                raw.chunks(width)
+                    .map(|c| c.iter().rev().fold(0u32, |acc, &x| (acc << 8) | x as u32))
+                    .collect()
+            }
+            2 => lzw_decode(p, codes, k),
+            c => panic!("codec {c}"),
+        };
+        assert_eq!(block.len(), n);
+        symbols.extend(block);
+    }
+    assert_eq!(symbols.len(), total);
+    // §4.3 SERIES
+    let se = sec[&3];
+    let n = u64_at(se, 0) as usize;
+    assert_eq!(u32_at(se, 8), 11);
+    let mut at = 16;
+    let mut next_col = || {
+        let len = u64_at(se, at) as usize;
+        let body = &se[at + 8..at + 8 + len];
+        at += 8 + len;
+        body
+    };
+    fn col<T: pco::data_types::Number>(body: &[u8], n: usize) -> Vec<T> {
+        if n == 0 {
+            return vec![];
+        }
+        pco::standalone::simple_decompress(body).unwrap()
+    }
+    let _ids: Vec<u64> = col(next_col(), n);
+    let lens: Vec<u32> = col(next_col(), n);
+    let _pieces: Vec<u32> = col(next_col(), n);
+    let kinds: Vec<u32> = col(next_col(), n);
+    let counts: Vec<u64> = col(next_col(), n);
+    let label_idx: Vec<u32> = col(next_col(), n);
+    let firsts: Vec<f64> = col(next_col(), n);
+    let means: Vec<f64> = col(next_col(), n);
+    let stds: Vec<f64> = col(next_col(), n);
+    let _eps: Vec<f32> = col(next_col(), n);
+    let _mx: Vec<f32> = col(next_col(), n);
+    assert_eq!(at, se.len());
+    // §5 decode
+    let lossless = sec.get(&6).copied().unwrap_or(&[]);
+    let (mut sym_at, mut raw_at) = (0usize, 0usize);
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let len = lens[i] as usize;
+        let cnt = counts[i] as usize;
+        let label = (label_idx[i] != u32::MAX).then(|| labels[label_idx[i] as usize].clone());
+        if kinds[i] == 1 {
+            let v: Vec<f64> =
+                pco::standalone::simple_decompress(&lossless[raw_at..raw_at + cnt]).unwrap();
+            raw_at += cnt;
+            out.push((label, v));
+            continue;
+        }
+        let s = &symbols[sym_at..sym_at + cnt];
+        sym_at += cnt;
+        let (x0, mu, sigma) = (firsts[i], means[i], stds[i]);
+        let z0 = if sigma > 0.0 { (x0 - mu) / sigma } else { 0.0 };
+        let mut tv = vec![(0.0f64, z0)];
+        for &c in s {
+            let (t, v) = *tv.last().unwrap();
+            tv.push((t + centres[c as usize].0, v + centres[c as usize].1));
+        }
+        let mut x = vec![x0];
+        if len > 1 {
+            let f = (len - 1) as f64 / tv.last().unwrap().0;
+            let mut seg = 0;
+            for t in 1..len {
+                let t = t as f64;
+                let z = if t as usize == len - 1 {
+                    tv.last().unwrap().1
+                } else {
+                    while tv[seg + 1].0 * f < t {
+                        seg += 1;
+                    }
+                    let (ta, va) = (tv[seg].0 * f, tv[seg].1);
+                    let (tb, vb) = (tv[seg + 1].0 * f, tv[seg + 1].1);
+                    va + (vb - va) * (t - ta) / (tb - ta)
+                };
+                x.push(mu + sigma * z);
+            }
+        }
+        out.push((label, x));
+    }
+    (out, codecs)
+}
+
+fn check_against_library(data: &Dataset, opts: &Options) -> [usize; 3] {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.qdb");
+    let (db, _) = Database::create(&path, data, opts).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let (series, codecs) = spec_read(&bytes);
+    assert_eq!(series.len(), db.len());
+    for (i, (label, x)) in series.iter().enumerate() {
+        let lib = db.get(i as u64).unwrap();
+        assert_eq!(x.len(), lib.len(), "series {i}: length");
+        for (t, (a, b)) in x.iter().zip(&lib).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
+                "series {i} t {t}: spec {a} vs library {b}"
+            );
+        }
+        assert_eq!(label, &db.label(i as u64).unwrap());
+    }
+    codecs
+}
+
+#[test]
+fn crc_check_value() {
+    assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+}
+
+#[test]
+fn a_reader_from_the_spec_decodes_what_the_library_decodes() {
+    let mut codecs = [0usize; 3];
+    // Several blocks, labels, lossless series (tight budget), constant and length-1 series.
+    let mut data = ingest::read(&ucr("ECG5000", "TEST"), None).unwrap();
+    data.series.push(vec![4.5; 30]);
+    data.labels.push(None);
+    data.series.push(vec![-2.0]);
+    data.labels.push(Some("single".into()));
+    let c = check_against_library(&data, &Options::default().max_rmse(0.2));
+    codecs.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+    for name in ["CBF", "GesturePebbleZ1", "ACSF1"] {
+        let data = ingest::read(&ucr(name, "TEST"), None).unwrap();
+        let c = check_against_library(&data, &Options::default());
+        codecs.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+    }
+    // White noise in two symbols (up, down), independent and equally likely: plain packing wins.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    let noise: Vec<Vec<f64>> = (0..400)
+        .map(|_| (0..64).map(|_| next()).collect())
+        .collect();
+    let opts = Options::default()
+        .tol(0.001)
+        .max_rmse(f64::INFINITY)
+        .digitizer(qabbadb::Digitizer::KMeans {
+            k: 2,
+            sample_rate: 1.0,
+            seed: 1,
+        });
+    let c = check_against_library(&Dataset::from_series(noise), &opts);
+    codecs.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+    // A handful of symbols: the zstd frame and LZW codes cost more than plain packing.
+    let tiny = vec![
+        vec![0.0, 1.0, 0.5, 2.0, -1.0, 0.3],
+        vec![1.0, -1.0, 1.0, -1.0],
+    ];
+    let opts = Options::default().tol(0.01).max_rmse(f64::INFINITY);
+    let c = check_against_library(&Dataset::from_series(tiny), &opts);
+    codecs.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+    assert!(
+        codecs.iter().all(|&c| c > 0),
+        "every block codec exercised: {codecs:?}"
+    );
+}
+
+/// The dataset and options of the compatibility file: labels, a constant series, a length-1
+/// series and (through a tight budget) lossless series.
+fn compat_input() -> (Dataset, Options) {
+    let mut data = ingest::read(&ucr("ItalyPowerDemand", "TRAIN"), None).unwrap();
+    data.series.push(vec![7.25; 24]);
+    data.labels.push(Some("constant".into()));
+    data.series.push(vec![-3.5]);
+    data.labels.push(None);
+    (data, Options::default().max_rmse(0.15))
+}
+
+fn compat_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/compat/v1")
+}
+
+/// Writes tests/data/compat/v1/ when QABBADB_WRITE_COMPAT=1 (once per format version).
+#[test]
+fn write_compat_files_when_asked() {
+    if std::env::var("QABBADB_WRITE_COMPAT").as_deref() != Ok("1") {
+        return;
+    }
+    let (data, opts) = compat_input();
+    let dir = compat_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("italypower.qdb");
+    let (db, _) = Database::create(&path, &data, &opts).unwrap();
+    let expect: Vec<serde_json::Value> = (0..db.len() as u64)
+        .map(|id| serde_json::json!({"id": id, "label": db.label(id).unwrap(), "values": db.get(id).unwrap()}))
+        .collect();
+    let doc = serde_json::json!({
+        "generator": "tests/format.rs write_compat_files_when_asked (QABBADB_WRITE_COMPAT=1 cargo test --test tests format)",
+        "format_version": 1,
+        "series": expect,
+    });
+    std::fs::write(
+        dir.join("italypower.json"),
+        serde_json::to_vec(&doc).unwrap(),
+    )
+    .unwrap();
+}
+
+/// A version-1 file written once and committed opens and decodes to the same values forever.
+#[test]
+fn version_1_file_still_opens() {
+    let dir = compat_dir();
+    let db = Database::open(&dir.join("italypower.qdb")).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("italypower.json")).unwrap()).unwrap();
+    let series = doc["series"].as_array().unwrap();
+    assert_eq!(series.len(), db.len());
+    for s in series {
+        let id = s["id"].as_u64().unwrap();
+        let want: Vec<f64> = s["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(db.get(id).unwrap(), want, "series {id}");
+        assert_eq!(db.label(id).unwrap().as_deref(), s["label"].as_str());
+    }
+    assert!(db.info().lossless_series > 0);
+}
+
+/// Writing the same input with the same options gives the committed bytes exactly: any change
+/// to the written format (or to the codec's choices) shows up here and needs a new version or a
+/// deliberate regeneration.
+#[test]
+fn golden_bytes() {
+    let (data, opts) = compat_input();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("g.qdb");
+    Database::create(&path, &data, &opts).unwrap();
+    let golden = std::fs::read(compat_dir().join("italypower.qdb")).unwrap();
+    let fresh = std::fs::read(&path).unwrap();
+    assert_eq!(fresh.len(), golden.len(), "file size changed");
+    if let Some(at) = fresh.iter().zip(&golden).position(|(a, b)| a != b) {
+        panic!("first differing byte at offset {at}");
+    }
+}
