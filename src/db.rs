@@ -4,21 +4,39 @@
 //! series table and the symbol blocks of a collection, written atomically.
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use roaring::RoaringTreemap;
 
 use serde::Serialize;
 
-use crate::codec::{self, CodecParams, Digitizer};
+use crate::codec::{self, CodecParams, Digitizer, Moments, Storage};
 use crate::error::{Error, Result};
+use crate::index::{Index, IndexParams};
 use crate::ingest::Dataset;
+use crate::search::knn::{self, Mode};
+use crate::search::{Metric, SearchResult, Source};
 use crate::storage::segment::writer::WriteReport;
 use crate::storage::segment::{layout, write_segment, SegmentContents, SegmentReader};
 
 /// Options for building a database.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Codec parameters (tolerance, digitization, quantization, assignment, error budget).
     pub codec: CodecParams,
+    /// Index parameters; `None` builds no search index.
+    pub index: Option<IndexParams>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            codec: CodecParams::default(),
+            index: Some(IndexParams::default()),
+        }
+    }
 }
 
 impl Options {
@@ -45,6 +63,12 @@ impl Options {
         self.codec.max_rmse = m;
         self
     }
+
+    /// Index parameters (`None`: no search index).
+    pub fn index(mut self, index: Option<IndexParams>) -> Self {
+        self.index = index;
+        self
+    }
 }
 
 /// What a build did, for the tool and benchmarks.
@@ -54,6 +78,8 @@ pub struct BuildReport {
     pub fit: codec::FitReport,
     /// Sizes written.
     pub write: WriteReport,
+    /// Time to build the search index.
+    pub index_time: Duration,
     /// Time to write the file.
     pub write_time: Duration,
 }
@@ -62,6 +88,50 @@ pub struct BuildReport {
 #[derive(Debug)]
 pub struct Database {
     segment: SegmentReader,
+    /// Decoded symbols and lossless series, made on the first search.
+    search: OnceLock<Result<SearchData>>,
+}
+
+/// What verification reads: every symbol decoded once, and the lossless series normalised.
+#[derive(Debug)]
+struct SearchData {
+    symbols: Vec<u32>,
+    lossless: std::collections::HashMap<usize, Vec<f64>>,
+}
+
+/// A [`Source`] over a segment and its decoded symbols.
+struct SegmentSource<'a> {
+    segment: &'a SegmentReader,
+    data: &'a SearchData,
+}
+
+impl Source for SegmentSource<'_> {
+    fn id(&self, pos: usize) -> u64 {
+        self.segment.records()[pos].id
+    }
+
+    fn normalized_into(&self, pos: usize, out: &mut Vec<f64>) {
+        let r = &self.segment.records()[pos];
+        let m = Moments {
+            mean: r.mean,
+            std: r.std,
+        };
+        if let Some(v) = self.data.lossless.get(&pos) {
+            out.clear();
+            out.extend_from_slice(v);
+            return;
+        }
+        let syms = &self.data.symbols[r.start as usize..(r.start + r.count) as usize];
+        codec::decode_symbolic_into(
+            r.len as usize,
+            r.first,
+            m,
+            syms,
+            self.segment.centres(),
+            out,
+        );
+        codec::normalize_in_place(out, m);
+    }
 }
 
 /// A summary of what a database stores (the `info` command).
@@ -119,6 +189,27 @@ impl Database {
         }
         let (codebook, encoded, fit) = codec::fit_encode(&data.series, &options.codec)?;
         let ids: Vec<u64> = (0..encoded.len() as u64).collect();
+        let t = Instant::now();
+        let index = options.index.map(|params| {
+            let centres = codebook.centres();
+            Index::build(
+                encoded.len(),
+                |i| encoded[i].len as usize,
+                |i| {
+                    let e = &encoded[i];
+                    let mut x = match &e.storage {
+                        Storage::Symbolic(s) => {
+                            codec::decode_symbolic(e.len as usize, e.first, e.moments, s, &centres)
+                        }
+                        Storage::Lossless(_) => data.series[i].clone(),
+                    };
+                    codec::normalize_in_place(&mut x, e.moments);
+                    x
+                },
+                params,
+            )
+        });
+        let index_time = t.elapsed();
         let report = serde_json::json!({
             "pieces": fit.pieces,
             "alpha": fit.alpha,
@@ -135,6 +226,7 @@ impl Database {
                 ids: &ids,
                 labels: &data.labels,
                 report,
+                index: index.as_ref(),
             },
         )?;
         let write_time = t.elapsed();
@@ -144,6 +236,7 @@ impl Database {
             BuildReport {
                 fit,
                 write,
+                index_time,
                 write_time,
             },
         ))
@@ -153,6 +246,7 @@ impl Database {
     pub fn open(path: &Path) -> Result<Database> {
         Ok(Database {
             segment: SegmentReader::open(path)?,
+            search: OnceLock::new(),
         })
     }
 
@@ -210,13 +304,166 @@ impl Database {
     pub fn export_normalized(&self) -> Result<Dataset> {
         let mut d = self.export()?;
         for (s, r) in d.series.iter_mut().zip(self.segment.records()) {
-            let m = codec::Moments {
-                mean: r.mean,
-                std: r.std,
-            };
-            *s = m.normalize(s);
+            codec::normalize_in_place(
+                s,
+                Moments {
+                    mean: r.mean,
+                    std: r.std,
+                },
+            );
         }
         Ok(d)
+    }
+
+    fn search_data(&self) -> Result<&SearchData> {
+        let made = self.search.get_or_init(|| {
+            let seg = &self.segment;
+            let blocks: Result<Vec<Vec<u32>>> = (0..seg.block_count())
+                .into_par_iter()
+                .map(|b| seg.block(b).map(|s| s.into_symbols()))
+                .collect();
+            let symbols: Vec<u32> = blocks?.concat();
+            let mut lossless = std::collections::HashMap::new();
+            for (pos, r) in seg.records().iter().enumerate() {
+                if r.kind == layout::storage_kind::LOSSLESS {
+                    let mut x = seg.decode(pos)?;
+                    codec::normalize_in_place(
+                        &mut x,
+                        Moments {
+                            mean: r.mean,
+                            std: r.std,
+                        },
+                    );
+                    lossless.insert(pos, x);
+                }
+            }
+            Ok(SearchData { symbols, lossless })
+        });
+        match made {
+            Ok(d) => Ok(d),
+            Err(e) => Err(Error::Corrupt {
+                path: self.segment.path().to_path_buf(),
+                section: "SYMBOLS",
+                offset: 0,
+                detail: format!("cannot prepare search: {e}"),
+            }),
+        }
+    }
+
+    fn run(
+        &self,
+        query: &[f64],
+        mode: Mode,
+        metric: Metric,
+        filter: Option<&RoaringTreemap>,
+    ) -> Result<SearchResult> {
+        crate::ingest::validate_one(0, query)?;
+        if let Mode::Knn(0) = mode {
+            return Err(Error::InvalidOptions("k must be at least 1".into()));
+        }
+        if let Mode::Range(r) = mode {
+            if r.is_nan() || r < 0.0 {
+                return Err(Error::InvalidOptions(format!(
+                    "radius must be ≥ 0, got {r}"
+                )));
+            }
+        }
+        if let Metric::Dtw {
+            window: crate::search::Window::Fraction(f),
+        } = metric
+        {
+            if !(0.0..=1.0).contains(&f) {
+                return Err(Error::InvalidOptions(format!(
+                    "window fraction must be in [0, 1], got {f}"
+                )));
+            }
+        }
+        let index = self.segment.index().ok_or_else(|| {
+            Error::InvalidOptions("this database was built without a search index".into())
+        })?;
+        let data = self.search_data()?;
+        let source = SegmentSource {
+            segment: &self.segment,
+            data,
+        };
+        Ok(knn::search(index, &source, query, mode, metric, filter))
+    }
+
+    /// The `k` stored series nearest to `query` (exact; sorted by distance, then id).
+    pub fn knn(&self, query: &[f64], k: usize, metric: Metric) -> Result<SearchResult> {
+        self.run(query, Mode::Knn(k), metric, None)
+    }
+
+    /// As [`Database::knn`], among the series whose ids are in `filter`.
+    pub fn knn_filtered(
+        &self,
+        query: &[f64],
+        k: usize,
+        metric: Metric,
+        filter: &RoaringTreemap,
+    ) -> Result<SearchResult> {
+        self.run(query, Mode::Knn(k), metric, Some(filter))
+    }
+
+    /// Every stored series within `radius` of `query` (sorted by distance, then id).
+    pub fn range(&self, query: &[f64], radius: f64, metric: Metric) -> Result<SearchResult> {
+        self.run(query, Mode::Range(radius), metric, None)
+    }
+
+    /// [`Database::knn`] for many queries, in parallel; results in query order.
+    pub fn knn_batch(
+        &self,
+        queries: &[Vec<f64>],
+        k: usize,
+        metric: Metric,
+    ) -> Result<Vec<SearchResult>> {
+        self.search_data()?;
+        queries.par_iter().map(|q| self.knn(q, k, metric)).collect()
+    }
+
+    /// Brute force over the same representations (every series, no index): the oracle that
+    /// indexed search must equal, and a baseline for benchmarks.
+    pub fn knn_brute_force(
+        &self,
+        query: &[f64],
+        k: usize,
+        metric: Metric,
+    ) -> Result<Vec<crate::search::Neighbor>> {
+        crate::ingest::validate_one(0, query)?;
+        let data = self.search_data()?;
+        let source = SegmentSource {
+            segment: &self.segment,
+            data,
+        };
+        Ok(knn::brute_force(
+            &source,
+            0..self.len(),
+            query,
+            Mode::Knn(k),
+            metric,
+        ))
+    }
+
+    /// Brute-force range query (see [`Database::knn_brute_force`]).
+    pub fn range_brute_force(
+        &self,
+        query: &[f64],
+        radius: f64,
+        metric: Metric,
+    ) -> Result<Vec<crate::search::Neighbor>> {
+        crate::ingest::validate_one(0, query)?;
+        let data = self.search_data()?;
+        let source = SegmentSource {
+            segment: &self.segment,
+            data,
+        };
+        Ok(knn::brute_force(
+            &source,
+            0..self.len(),
+            query,
+            Mode::Range(radius),
+            metric,
+        ))
     }
 
     /// A summary of the database.

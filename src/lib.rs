@@ -33,13 +33,20 @@
 //! 3. [`storage`]: encoded series → segment file, and back.
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
+// Numeric kernels index several arrays by one position; iterator chains would hide that.
+#![allow(clippy::needless_range_loop)]
 
 pub mod codec;
 mod db;
+pub mod distance;
 pub mod error;
+pub mod index;
 pub mod ingest;
+pub mod search;
 pub mod storage;
 
 pub use codec::{Assign, CodecParams, Digitizer};
 pub use db::{BuildReport, Database, Info, Options};
 pub use error::{Error, Result};
+pub use index::{BreakpointChoice, IndexParams};
+pub use search::{Metric, Neighbor, SearchResult, SearchStats, Window};

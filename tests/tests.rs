@@ -4,5 +4,6 @@ mod cli;
 mod codec_real;
 mod corruption;
 mod format;
+mod knn_exact;
 mod parity;
 mod util;

@@ -201,17 +201,44 @@ pub fn decode_symbolic(
     symbols: &[u32],
     centres: &[[f64; 2]],
 ) -> Vec<f64> {
+    let mut x = Vec::with_capacity(len);
+    decode_symbolic_into(len, first, moments, symbols, centres, &mut x);
+    x
+}
+
+/// As [`decode_symbolic`], into `out`.
+pub fn decode_symbolic_into(
+    len: usize,
+    first: f64,
+    moments: Moments,
+    symbols: &[u32],
+    centres: &[[f64; 2]],
+    out: &mut Vec<f64>,
+) {
     let z0 = if moments.std > 0.0 {
         (first - moments.mean) / moments.std
     } else {
         0.0
     };
-    let z = reconstruct::decode_normalized(len, z0, symbols, centres);
-    let mut x = moments.denormalize(&z);
-    if let Some(x0) = x.first_mut() {
+    reconstruct::decode_into(len, z0, symbols, centres, out);
+    for v in out.iter_mut() {
+        *v = moments.mean + moments.std * *v;
+    }
+    if let Some(x0) = out.first_mut() {
         *x0 = first;
     }
-    x
+}
+
+/// The representation similarity search compares: `(x̂ − μ)/σ` of a decoded series (original
+/// units) with its stored μ and σ, all zeros when σ = 0; in place. Equal, bit for bit, to
+/// [`Moments::normalize`] of the same values.
+pub fn normalize_in_place(x: &mut [f64], moments: Moments) {
+    if moments.std == 0.0 {
+        x.iter_mut().for_each(|v| *v = 0.0);
+    } else {
+        x.iter_mut()
+            .for_each(|v| *v = (*v - moments.mean) / moments.std);
+    }
 }
 
 /// Figures from one fit, for `info` and benchmarks.

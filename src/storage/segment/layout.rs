@@ -34,6 +34,8 @@ pub mod kind {
     pub const LOSSLESS: u32 = 6;
     /// §4.7 build report (JSON).
     pub const REPORT: u32 = 7;
+    /// §4.8 search index.
+    pub const INDEX: u32 = 8;
 
     /// The name FORMAT.md gives a kind.
     pub fn name(kind: u32) -> &'static str {
@@ -45,6 +47,7 @@ pub mod kind {
             SYMBOLS => "SYMBOLS",
             LOSSLESS => "LOSSLESS",
             REPORT => "REPORT",
+            INDEX => "INDEX",
             _ => "unknown section",
         }
     }

@@ -1,6 +1,7 @@
 //! A segment file: header, table of contents, sections (FORMAT.md §2–§4).
 
 mod columns;
+mod index_section;
 pub mod layout;
 pub mod reader;
 pub mod writer;

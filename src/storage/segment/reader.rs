@@ -31,6 +31,7 @@ pub struct SegmentReader {
     codebook: Codebook,
     centres: Vec<[f64; 2]>,
     records: Vec<SeriesRecord>,
+    index: Option<crate::index::Index>,
     labels: Vec<String>,
     symbols_at: usize,
     blocks: Vec<BlockRecord>,
@@ -135,7 +136,7 @@ impl SegmentReader {
         let toc: Vec<TocEntry> = <[TocEntry]>::ref_from_bytes(toc_bytes)
             .map_err(|_| corrupt("toc", toc_at, "bad TOC size".into()))?
             .to_vec();
-        let mut found: [Option<(usize, usize)>; 8] = [None; 8];
+        let mut found: [Option<(usize, usize)>; 9] = [None; 9];
         for (i, e) in toc.iter().enumerate() {
             let (k, at, n) = (e.kind.get(), e.offset.get(), e.bytes.get());
             let name = kind::name(k);
@@ -164,7 +165,7 @@ impl SegmentReader {
                 return Err(corrupt(name, at, "section checksum mismatch".into()));
             }
             match k {
-                kind::PARAMS..=kind::REPORT => {
+                kind::PARAMS..=kind::INDEX => {
                     let slot = &mut found[k as usize];
                     if slot.is_some() {
                         return Err(corrupt(name, at, "section appears twice".into()));
@@ -501,6 +502,16 @@ impl SegmentReader {
             }
         }
 
+        let index = match found[kind::INDEX as usize] {
+            Some((at, n)) => {
+                let lens: Vec<u32> = records.iter().map(|r| r.len).collect();
+                Some(
+                    super::index_section::parse(&bytes[at..at + n], &lens)
+                        .map_err(|d| corrupt("INDEX", at as u64, d))?,
+                )
+            }
+            None => None,
+        };
         let report = match found[kind::REPORT as usize] {
             Some((at, n)) => {
                 serde_json::from_slice(&bytes[at..at + n]).unwrap_or(serde_json::Value::Null)
@@ -516,6 +527,7 @@ impl SegmentReader {
             codebook,
             centres,
             records,
+            index,
             labels,
             symbols_at: sym_at,
             blocks,
@@ -596,6 +608,11 @@ impl SegmentReader {
         &self.centres
     }
 
+    /// The search index (§4.8), when the segment has one.
+    pub fn index(&self) -> Option<&crate::index::Index> {
+        self.index.as_ref()
+    }
+
     /// The build report (§4.7), or null.
     pub fn report(&self) -> &serde_json::Value {
         &self.report
@@ -615,6 +632,11 @@ impl SegmentReader {
     pub fn label(&self, pos: usize) -> Option<&str> {
         let l = self.records.get(pos)?.label;
         self.labels.get(l as usize).map(String::as_str)
+    }
+
+    /// Number of symbol blocks.
+    pub fn block_count(&self) -> usize {
+        self.blocks.len()
     }
 
     /// Decodes block `b`.
@@ -720,6 +742,11 @@ impl SegmentReader {
 }
 
 impl BlockSymbols {
+    /// The decoded symbols.
+    pub fn into_symbols(self) -> Vec<u32> {
+        self.symbols
+    }
+
     fn contains(&self, start: u64, count: u64) -> bool {
         start >= self.first_symbol && start + count <= self.first_symbol + self.symbols.len() as u64
     }

@@ -37,6 +37,8 @@ pub struct SegmentContents<'a> {
     pub labels: &'a [Option<String>],
     /// Free-form build report, stored as JSON (§4.7).
     pub report: serde_json::Value,
+    /// The search index (§4.8), when built.
+    pub index: Option<&'a crate::index::Index>,
 }
 
 /// Sizes of what was written.
@@ -294,6 +296,10 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
 
     if !lossless.is_empty() {
         sections.push((kind::LOSSLESS, FLAG_REQUIRED, lossless));
+    }
+    // §4.8 INDEX: not required, a reader without it can still decode every series.
+    if let Some(index) = c.index {
+        sections.push((kind::INDEX, 0, super::index_section::serialize(index)));
     }
     // §4.7 REPORT
     let json = serde_json::to_vec(&c.report).unwrap_or_default();

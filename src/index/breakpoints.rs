@@ -1,0 +1,296 @@
+//! Breakpoints of the SAX alphabet: 255 cuts for 256 equiprobable symbols (8 bits).
+//!
+//! - [`BreakpointKind::Gaussian`]: classic SAX (Lin et al. 2003): the `i/256` quantiles of
+//!   N(0, 1).
+//! - [`BreakpointKind::Kde`]: edwSAX (Kloska & Rozinajova): the `i/256` quantiles of a kernel
+//!   density estimate of the PAA values seen at build time, with the Epanechnikov kernel and the
+//!   Improved Sheather-Jones bandwidth (Botev, Grotowski & Kroese 2010, computed for a Gaussian
+//!   kernel and converted to the Epanechnikov kernel by the ratio of canonical bandwidths,
+//!   `(15)^{1/5} / (1/(2√π))^{1/5}`).
+//!
+//! Equiprobable cuts are nested: the cuts of cardinality `2^b` are the cuts `i·2^(8−b) − 1` of the
+//! 256-symbol set, so a symbol of `b` bits is the top `b` bits of the 8-bit symbol (iSAX).
+
+use super::normal::inverse_cdf;
+
+/// Symbols of the finest cardinality.
+pub const CARDINALITY: usize = 256;
+/// Bits of the finest cardinality.
+pub const MAX_BITS: u32 = 8;
+
+/// Where breakpoints come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakpointKind {
+    /// N(0, 1) quantiles (SAX).
+    Gaussian,
+    /// Quantiles of a KDE of the data's PAA values (edwSAX).
+    Kde,
+}
+
+/// 255 ascending cuts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breakpoints {
+    /// How they were made.
+    pub kind: BreakpointKind,
+    /// `cuts[i]` separates symbol `i` from symbol `i + 1`.
+    pub cuts: Vec<f64>,
+}
+
+impl Breakpoints {
+    /// Classic SAX breakpoints.
+    pub fn gaussian() -> Breakpoints {
+        let cuts = (1..CARDINALITY)
+            .map(|i| inverse_cdf(i as f64 / CARDINALITY as f64))
+            .collect();
+        Breakpoints {
+            kind: BreakpointKind::Gaussian,
+            cuts,
+        }
+    }
+
+    /// edwSAX breakpoints from PAA values (non-finite values are ignored; fewer than two
+    /// distinct values fall back to Gaussian).
+    pub fn kde(values: &[f64]) -> Breakpoints {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+        v.sort_by(f64::total_cmp);
+        if v.len() < 2 || v[0] == v[v.len() - 1] {
+            return Breakpoints {
+                kind: BreakpointKind::Kde,
+                ..Breakpoints::gaussian()
+            };
+        }
+        let ratio = epanechnikov_per_gaussian();
+        let h = isj_bandwidth(&v) * ratio;
+        let h = if h.is_finite() && h > 0.0 {
+            h
+        } else {
+            silverman(&v) * ratio
+        };
+        let cdf = |x: f64| -> f64 {
+            // Points entirely left of x − h count fully; points within (x − h, x + h) partly.
+            let lo = v.partition_point(|&d| d <= x - h);
+            let hi = v.partition_point(|&d| d < x + h);
+            let mut s = lo as f64;
+            for &d in &v[lo..hi] {
+                let u = (x - d) / h;
+                s += 0.5 + 0.75 * u - 0.25 * u * u * u;
+            }
+            s / v.len() as f64
+        };
+        let (min, max) = (v[0] - h, v[v.len() - 1] + h);
+        let mut cuts = Vec::with_capacity(CARDINALITY - 1);
+        for i in 1..CARDINALITY {
+            let p = i as f64 / CARDINALITY as f64;
+            let (mut a, mut b) = (cuts.last().copied().unwrap_or(min), max);
+            for _ in 0..100 {
+                let m = 0.5 * (a + b);
+                if cdf(m) < p {
+                    a = m;
+                } else {
+                    b = m;
+                }
+                if b - a <= 1e-12 * (1.0 + m.abs()) {
+                    break;
+                }
+            }
+            cuts.push(0.5 * (a + b));
+        }
+        Breakpoints {
+            kind: BreakpointKind::Kde,
+            cuts,
+        }
+    }
+
+    /// The 8-bit symbol of a PAA value: the number of cuts `≤ v`.
+    pub fn symbol(&self, v: f64) -> u8 {
+        self.cuts.partition_point(|&c| c <= v).min(CARDINALITY - 1) as u8
+    }
+
+    /// The interval `[lower, upper]` of the 8-bit symbols `lo..=hi` (±∞ at the ends).
+    pub fn interval(&self, lo: u8, hi: u8) -> (f64, f64) {
+        let lower = if lo == 0 {
+            f64::NEG_INFINITY
+        } else {
+            self.cuts[lo as usize - 1]
+        };
+        let upper = if hi as usize == CARDINALITY - 1 {
+            f64::INFINITY
+        } else {
+            self.cuts[hi as usize]
+        };
+        (lower, upper)
+    }
+
+    /// The interval of the `bits`-bit symbol `s` (1 ≤ bits ≤ 8).
+    pub fn interval_at(&self, s: u32, bits: u32) -> (f64, f64) {
+        let shift = MAX_BITS - bits;
+        let lo = (s << shift) as u8;
+        let hi = (((s + 1) << shift) - 1) as u8;
+        self.interval(lo, hi)
+    }
+}
+
+/// Canonical-bandwidth ratio of the Epanechnikov to the Gaussian kernel:
+/// `(R(K)/μ₂(K)²)^{1/5}` is `15^{1/5}` for Epanechnikov and `(1/(2√π))^{1/5}` for Gaussian.
+fn epanechnikov_per_gaussian() -> f64 {
+    15f64.powf(0.2) / (0.5 / std::f64::consts::PI.sqrt()).powf(0.2)
+}
+
+/// Silverman's rule of thumb (Gaussian kernel), the fallback.
+fn silverman(sorted: &[f64]) -> f64 {
+    let n = sorted.len() as f64;
+    let mean = sorted.iter().sum::<f64>() / n;
+    let sd = (sorted.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let q = |p: f64| sorted[((p * (n - 1.0)) as usize).min(sorted.len() - 1)];
+    let iqr = q(0.75) - q(0.25);
+    let s = if iqr > 0.0 { sd.min(iqr / 1.34) } else { sd };
+    0.9 * s * n.powf(-0.2)
+}
+
+/// Improved Sheather-Jones bandwidth of a Gaussian KDE (Botev et al. 2010, the `kde.m`
+/// algorithm): bin on 1024 points, DCT, solve `t = ξγ^[ℓ](t)` with ℓ = 7 by bisection.
+fn isj_bandwidth(sorted: &[f64]) -> f64 {
+    const BINS: usize = 1024;
+    let n = sorted.len() as f64;
+    let (lo, hi) = (sorted[0], sorted[sorted.len() - 1]);
+    let range = hi - lo;
+    let (min, max) = (lo - range / 10.0, hi + range / 10.0);
+    let r = max - min;
+    let mut hist = vec![0.0f64; BINS];
+    for &x in sorted {
+        let b = (((x - min) / r) * BINS as f64) as usize;
+        hist[b.min(BINS - 1)] += 1.0 / n;
+    }
+    // DCT-II as in kde.m: a_k = Σ_j w_k·hist_j·cos(π k (2j+1) / (2 BINS)), w_0 = 1, w_k = 2.
+    let mut a2 = Vec::with_capacity(BINS - 1);
+    for k in 1..BINS {
+        let mut s = 0.0;
+        for (j, &h) in hist.iter().enumerate() {
+            if h != 0.0 {
+                s += h
+                    * (std::f64::consts::PI * k as f64 * (2 * j + 1) as f64 / (2 * BINS) as f64)
+                        .cos();
+            }
+        }
+        let ak = 2.0 * s;
+        a2.push((ak / 2.0).powi(2));
+    }
+    let i2: Vec<f64> = (1..BINS).map(|k| (k * k) as f64).collect();
+    let pi2 = std::f64::consts::PI * std::f64::consts::PI;
+    let fixed_point = |t: f64| -> f64 {
+        let l = 7i32;
+        let mut f = 2.0
+            * std::f64::consts::PI.powi(2 * l)
+            * i2.iter()
+                .zip(&a2)
+                .map(|(&i, &a)| i.powi(l) * a * (-i * pi2 * t).exp())
+                .sum::<f64>();
+        for s in (2..l).rev() {
+            let k0: f64 = (1..=(2 * s - 1))
+                .step_by(2)
+                .map(|x| x as f64)
+                .product::<f64>()
+                / (2.0 * std::f64::consts::PI).sqrt();
+            let c = (1.0 + 0.5f64.powf(s as f64 + 0.5)) / 3.0;
+            let time = (2.0 * c * k0 / n / f).powf(2.0 / (3.0 + 2.0 * s as f64));
+            f = 2.0
+                * std::f64::consts::PI.powi(2 * s)
+                * i2.iter()
+                    .zip(&a2)
+                    .map(|(&i, &a)| i.powi(s) * a * (-i * pi2 * time).exp())
+                    .sum::<f64>();
+        }
+        t - (2.0 * n * std::f64::consts::PI.sqrt() * f).powf(-0.4)
+    };
+    // Root of fixed_point on (0, 0.1]: it is negative near 0 and grows with t.
+    let (mut a, mut b) = (1e-12f64, 0.1f64);
+    let (fa, fb) = (fixed_point(a), fixed_point(b));
+    if !(fa.is_finite() && fb.is_finite()) || fa.signum() == fb.signum() {
+        return silverman(sorted);
+    }
+    for _ in 0..100 {
+        let m = 0.5 * (a + b);
+        let fm = fixed_point(m);
+        if !fm.is_finite() {
+            return silverman(sorted);
+        }
+        if fm.signum() == fa.signum() {
+            a = m;
+        } else {
+            b = m;
+        }
+        if b - a < 1e-14 {
+            break;
+        }
+    }
+    (0.5 * (a + b)).sqrt() * r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn gaussian_cuts_are_nested_quantiles() {
+        let b = Breakpoints::gaussian();
+        assert_eq!(b.cuts.len(), 255);
+        assert!(b.cuts.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(b.cuts[127], 0.0);
+        // 4 symbols: the classic SAX table −0.67, 0, 0.67.
+        let (_, u0) = b.interval_at(0, 2);
+        assert!((u0 + 0.6745).abs() < 1e-4);
+        assert_eq!(b.symbol(0.0), 128);
+        assert_eq!(b.symbol(-100.0), 0);
+        assert_eq!(b.symbol(100.0), 255);
+        // Nesting: the 1-bit symbol of v is the top bit of its 8-bit symbol.
+        for v in [-2.0, -0.1, 0.0, 0.3, 5.0] {
+            let s = b.symbol(v) as u32;
+            let (lo, hi) = b.interval_at(s >> 7, 1);
+            assert!(lo <= v && v <= hi);
+        }
+    }
+
+    #[test]
+    fn kde_cuts_follow_the_data() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        // Skewed data: exponential.
+        let v: Vec<f64> = (0..20000).map(|_| -(1.0 - rng.gen::<f64>()).ln()).collect();
+        let b = Breakpoints::kde(&v);
+        assert!(b.cuts.windows(2).all(|w| w[0] <= w[1]));
+        // Equiprobable: about i/256 of the data lies below cut i (the KDE smooths the hard edge
+        // at 0, so allow a little).
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        for (i, &c) in b.cuts.iter().enumerate() {
+            let below = sorted.partition_point(|&x| x < c) as f64 / sorted.len() as f64;
+            assert!(
+                (below - (i + 1) as f64 / 256.0).abs() < 0.02,
+                "cut {i}: {below}"
+            );
+        }
+        // Median of Exp(1) is ln 2.
+        assert!(
+            (b.cuts[127] - std::f64::consts::LN_2).abs() < 0.05,
+            "{}",
+            b.cuts[127]
+        );
+        // Normal data gives cuts close to the Gaussian ones.
+        let g: Vec<f64> = (0..20000)
+            .map(|_| inverse_cdf(rng.gen_range(1e-9..1.0 - 1e-9)))
+            .collect();
+        let bk = Breakpoints::kde(&g);
+        let bg = Breakpoints::gaussian();
+        assert!((bk.cuts[63] - bg.cuts[63]).abs() < 0.05);
+        assert!((bk.cuts[191] - bg.cuts[191]).abs() < 0.05);
+    }
+
+    #[test]
+    fn degenerate_data_falls_back() {
+        assert_eq!(
+            Breakpoints::kde(&[1.0, 1.0]).cuts,
+            Breakpoints::gaussian().cuts
+        );
+        assert_eq!(Breakpoints::kde(&[]).kind, BreakpointKind::Kde);
+    }
+}

@@ -1,0 +1,243 @@
+//! The index: normalised reconstructions → SAX words in an iSAX envelope tree, per series length.
+//!
+//! Input: for every stored series its z-normalised reconstruction (what similarity search
+//! compares, see [`crate::search`]). Output: an [`Index`] with one [`LengthGroup`] per distinct
+//! series length; each group holds its series' 8-bit SAX words in interleaved-bit order
+//! ([`sax`]) and the leaves and nodes over them ([`tree`]). Queries bound groups and words through
+//! [`mindist`] lookup tables.
+//!
+//! Building costs one PAA per series (O(n)), a KDE on a sample of PAA values (edwSAX), and one sort
+//! of the words per group.
+
+pub mod breakpoints;
+pub mod mindist;
+pub mod normal;
+pub mod paa;
+pub mod sax;
+pub mod tree;
+
+use rand::seq::index::sample;
+use rand::SeedableRng;
+use rayon::prelude::*;
+
+pub use breakpoints::{BreakpointKind, Breakpoints};
+use mindist::MindistTable;
+use tree::Tree;
+
+/// Which breakpoints to build with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BreakpointChoice {
+    /// Classic SAX (N(0,1) quantiles).
+    Gaussian,
+    /// edwSAX (KDE of the data's PAA values).
+    Kde,
+    /// Measure the tightness of both on a sample and keep the tighter.
+    #[default]
+    Auto,
+}
+
+/// Index parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IndexParams {
+    /// PAA segments (capped at each series' length).
+    pub word_len: usize,
+    /// Breakpoints.
+    pub breakpoints: BreakpointChoice,
+}
+
+impl Default for IndexParams {
+    fn default() -> Self {
+        IndexParams {
+            word_len: 16,
+            breakpoints: BreakpointChoice::Auto,
+        }
+    }
+}
+
+/// The series of one length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LengthGroup {
+    /// Series length n.
+    pub len: usize,
+    /// Word length w (≤ n).
+    pub w: usize,
+    /// Segment lengths ℓ_j.
+    pub seg_len: Vec<f64>,
+    /// Positions (in the segment's series table) in index order.
+    pub members: Vec<u32>,
+    /// Words in index order, `w` bytes each.
+    pub words: Vec<u8>,
+    /// Leaves and nodes.
+    pub tree: Tree,
+}
+
+impl LengthGroup {
+    /// Builds a group from members and their words (any order); sorts them into index order.
+    pub fn new(len: usize, w: usize, members: Vec<u32>, words: Vec<u8>) -> LengthGroup {
+        let mut order: Vec<usize> = (0..members.len()).collect();
+        order.sort_by(|&a, &b| {
+            sax::cmp_interleaved(&words[a * w..(a + 1) * w], &words[b * w..(b + 1) * w])
+                .then(members[a].cmp(&members[b]))
+        });
+        let members: Vec<u32> = order.iter().map(|&i| members[i]).collect();
+        let words: Vec<u8> = order
+            .iter()
+            .flat_map(|&i| words[i * w..(i + 1) * w].iter().copied())
+            .collect();
+        Self::from_sorted(len, w, members, words)
+    }
+
+    /// A group whose members and words are already in index order (as stored).
+    pub fn from_sorted(len: usize, w: usize, members: Vec<u32>, words: Vec<u8>) -> LengthGroup {
+        let tree = Tree::build(&words, w);
+        LengthGroup {
+            len,
+            w,
+            seg_len: paa::seg_lens(len, w),
+            members,
+            words,
+            tree,
+        }
+    }
+
+    /// The word of the entry at index position `i`.
+    pub fn word(&self, i: usize) -> &[u8] {
+        &self.words[i * self.w..(i + 1) * self.w]
+    }
+}
+
+/// The whole index of a segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Index {
+    /// Configured word length.
+    pub word_len: usize,
+    /// Breakpoints shared by all groups.
+    pub breakpoints: Breakpoints,
+    /// One group per distinct length, ascending.
+    pub groups: Vec<LengthGroup>,
+}
+
+/// Most PAA values fed to the KDE.
+const KDE_SAMPLE: usize = 50_000;
+/// Series sampled to compare breakpoint kinds.
+const TLB_SAMPLE: usize = 200;
+
+impl Index {
+    /// Builds the index over `count` series: `len(i)` is the length of series `i` and
+    /// `normalized(i)` its normalised reconstruction.
+    pub fn build(
+        count: usize,
+        len: impl Fn(usize) -> usize + Sync,
+        normalized: impl Fn(usize) -> Vec<f64> + Sync,
+        params: IndexParams,
+    ) -> Index {
+        let word_len = params.word_len.max(1);
+        let paas: Vec<Vec<f64>> = (0..count)
+            .into_par_iter()
+            .map(|i| paa::paa(&normalized(i), paa::word_len_for(len(i), word_len)))
+            .collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x51AB_BADB);
+        let kde = || {
+            let all: Vec<f64> = paas.iter().flatten().copied().collect();
+            let values: Vec<f64> = if all.len() > KDE_SAMPLE {
+                let mut idx = sample(&mut rng.clone(), all.len(), KDE_SAMPLE).into_vec();
+                idx.sort_unstable();
+                idx.iter().map(|&i| all[i]).collect()
+            } else {
+                all
+            };
+            Breakpoints::kde(&values)
+        };
+        let breakpoints = match params.breakpoints {
+            BreakpointChoice::Gaussian => Breakpoints::gaussian(),
+            BreakpointChoice::Kde => kde(),
+            BreakpointChoice::Auto => {
+                let k = kde();
+                let g = Breakpoints::gaussian();
+                let (tk, tg) = (
+                    mean_tlb(count, &len, &normalized, &paas, &k, &mut rng.clone()),
+                    mean_tlb(count, &len, &normalized, &paas, &g, &mut rng),
+                );
+                if tk >= tg {
+                    k
+                } else {
+                    g
+                }
+            }
+        };
+        let mut by_len: std::collections::BTreeMap<usize, (Vec<u32>, Vec<u8>)> = Default::default();
+        for (i, p) in paas.iter().enumerate() {
+            let e = by_len.entry(len(i)).or_default();
+            e.0.push(i as u32);
+            e.1.extend(p.iter().map(|&v| breakpoints.symbol(v)));
+        }
+        let groups = by_len
+            .into_iter()
+            .map(|(n, (members, words))| {
+                LengthGroup::new(n, paa::word_len_for(n, word_len), members, words)
+            })
+            .collect();
+        Index {
+            word_len,
+            breakpoints,
+            groups,
+        }
+    }
+
+    /// The group of series of length `n`.
+    pub fn group(&self, n: usize) -> Option<&LengthGroup> {
+        self.groups
+            .binary_search_by_key(&n, |g| g.len)
+            .ok()
+            .map(|i| &self.groups[i])
+    }
+}
+
+/// Mean tightness `bound/ED` over sampled pairs of one length, averaged over 4, 16 and 256
+/// symbols.
+fn mean_tlb(
+    count: usize,
+    len: &(impl Fn(usize) -> usize + Sync),
+    normalized: &(impl Fn(usize) -> Vec<f64> + Sync),
+    paas: &[Vec<f64>],
+    bp: &Breakpoints,
+    rng: &mut rand_chacha::ChaCha8Rng,
+) -> f64 {
+    if count < 2 {
+        return 0.0;
+    }
+    let picks: Vec<usize> = sample(rng, count, count.min(TLB_SAMPLE)).into_vec();
+    let series: Vec<Vec<f64>> = picks.iter().map(|&i| normalized(i)).collect();
+    let mut sum = 0.0;
+    let mut pairs = 0usize;
+    for a in 0..picks.len() {
+        for b in (a + 1)..picks.len().min(a + 10) {
+            let (ia, ib) = (picks[a], picks[b]);
+            if len(ia) != len(ib) {
+                continue;
+            }
+            let ed: f64 = series[a]
+                .iter()
+                .zip(&series[b])
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            if ed <= 0.0 {
+                continue;
+            }
+            let n = len(ia);
+            let w = paas[ia].len();
+            let t = MindistTable::new(&paas[ia], &paas[ia], &paa::seg_lens(n, w), bp);
+            let word: Vec<u8> = paas[ib].iter().map(|&v| bp.symbol(v)).collect();
+            for bits in [2, 4, 8] {
+                sum += t.word_bound_sq_at(&word, bits, bp).sqrt() / ed;
+            }
+            pairs += 3;
+        }
+    }
+    if pairs == 0 {
+        0.0
+    } else {
+        sum / pairs as f64
+    }
+}

@@ -1,0 +1,309 @@
+//! Best-first exact search over the iSAX envelope tree (after MESSI's query: bound every node,
+//! visit in order of bound, stop once the next bound exceeds the k-th best; in a leaf, bound each
+//! series by its word before an early-abandoning exact distance).
+//!
+//! One loop serves k-NN and range queries: a [`Collector`] says what the pruning threshold is.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+use roaring::RoaringTreemap;
+
+use super::topk::TopK;
+use super::{Metric, Neighbor, SearchResult, SearchStats, Source};
+use crate::codec::Moments;
+use crate::distance::lb::{lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope};
+use crate::distance::{dtw, euclid};
+use crate::index::mindist::MindistTable;
+use crate::index::{paa, Index, LengthGroup};
+
+/// Bounds are shrunk by this factor before comparing, so that rounding in a bound can never prune
+/// a candidate whose exact distance ties the threshold.
+const BOUND_SLACK: f64 = 1.0 - 1e-9;
+
+/// What the search keeps.
+enum Collector {
+    Knn(TopK),
+    Range { radius: f64, hits: Vec<(f64, u64)> },
+}
+
+impl Collector {
+    fn threshold(&self) -> f64 {
+        match self {
+            Collector::Knn(t) => t.threshold(),
+            // Squared, and a little above, so that sqrt rounding decides, not the pruning.
+            Collector::Range { radius, .. } => radius * radius * (1.0 + 1e-9),
+        }
+    }
+
+    fn offer(&mut self, dist_sq: f64, id: u64) {
+        match self {
+            Collector::Knn(t) => t.push(dist_sq, id),
+            Collector::Range { radius, hits } => {
+                if dist_sq.sqrt() <= *radius {
+                    hits.push((dist_sq, id));
+                }
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<Neighbor> {
+        let mut v = match self {
+            Collector::Knn(t) => t.into_sorted(),
+            Collector::Range { hits, .. } => hits,
+        };
+        v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        v.into_iter()
+            .map(|(d, id)| Neighbor {
+                id,
+                distance: d.sqrt(),
+            })
+            .collect()
+    }
+}
+
+/// A queue entry: (bound², is_leaf, index), smallest bound first.
+#[derive(PartialEq)]
+struct Item(f64, bool, u32);
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Item {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.0.total_cmp(&self.0).then(o.2.cmp(&self.2))
+    }
+}
+
+/// The query prepared for one length group and metric.
+struct Prepared {
+    q: Vec<f64>,
+    table: MindistTable,
+    /// DTW: band radius, the query's envelope and a buffer for the candidate's.
+    dtw: Option<(usize, Envelope)>,
+}
+
+fn prepare(q: Vec<f64>, group: &LengthGroup, index: &Index, metric: Metric) -> Prepared {
+    let w = group.w;
+    match metric {
+        Metric::Euclidean => {
+            let p = paa::paa(&q, w);
+            let table = MindistTable::new(&p, &p, &group.seg_len, &index.breakpoints);
+            Prepared {
+                q,
+                table,
+                dtw: None,
+            }
+        }
+        Metric::Dtw { window } => {
+            let r = window.radius(q.len());
+            let env = Envelope::new(&q, r);
+            let (lo, hi) = (paa::paa(&env.lower, w), paa::paa(&env.upper, w));
+            let table = MindistTable::new(&lo, &hi, &group.seg_len, &index.breakpoints);
+            Prepared {
+                q,
+                table,
+                dtw: Some((r, env)),
+            }
+        }
+    }
+}
+
+/// Exact squared distance of `x` to the query, or `None` when it surely exceeds `limit`.
+fn verify(
+    p: &Prepared,
+    x: &[f64],
+    limit: f64,
+    stats: &mut SearchStats,
+    scratch: &mut Vec<f64>,
+) -> Option<f64> {
+    match &p.dtw {
+        None => {
+            stats.verified += 1;
+            let (d, abandoned) = euclid::distance_sq_bounded(&p.q, x, limit);
+            if abandoned {
+                stats.abandoned += 1;
+                None
+            } else {
+                Some(d)
+            }
+        }
+        Some((r, env)) => {
+            // Cascade: LB_Kim, LB_Keogh (query envelope), LB_Keogh (candidate envelope), DTW.
+            stats.lower_bounds += 1;
+            if lb_kim_fl(&p.q, x) * BOUND_SLACK > limit {
+                return None;
+            }
+            stats.lower_bounds += 1;
+            if lb_keogh_sq(env, x, f64::INFINITY) * BOUND_SLACK > limit {
+                return None;
+            }
+            let cenv = Envelope::new(x, *r);
+            stats.lower_bounds += 1;
+            if lb_keogh_sq(&cenv, &p.q, f64::INFINITY) * BOUND_SLACK > limit {
+                return None;
+            }
+            // Tail bounds for early abandoning: rows > i cover every column > i + r of x
+            // (terms of x against the query's envelope) and every row > i of the query (terms
+            // of the query against x's envelope); the larger is a valid bound.
+            let n = x.len();
+            let mut tx = Vec::new();
+            lb_keogh_terms(env, x, &mut tx);
+            lb_keogh_terms(&cenv, &p.q, scratch);
+            let mut tail = vec![0.0f64; n];
+            let (mut sx, mut sq) = (0.0f64, 0.0f64);
+            for i in (0..n).rev() {
+                // tail[i] = max(Σ_{j > i + r} tx[j], Σ_{i' > i} tq[i']).
+                let j = i + r + 1;
+                if j < n {
+                    sx += tx[j];
+                }
+                tail[i] = (sx.max(sq)) * BOUND_SLACK;
+                sq += scratch[i];
+            }
+            stats.verified += 1;
+            let (d, abandoned) = dtw::distance_sq_bounded(&p.q, x, *r, limit, Some(&tail));
+            if abandoned {
+                stats.abandoned += 1;
+                None
+            } else {
+                Some(d)
+            }
+        }
+    }
+}
+
+/// Runs one query. `k = Some(k)`: k-NN; `radius = Some(r)`: range.
+pub fn search(
+    index: &Index,
+    source: &impl Source,
+    query: &[f64],
+    mode: Mode,
+    metric: Metric,
+    filter: Option<&RoaringTreemap>,
+) -> SearchResult {
+    let start = Instant::now();
+    let mut stats = SearchStats::default();
+    let mut out = match mode {
+        Mode::Knn(k) => Collector::Knn(TopK::new(k)),
+        Mode::Range(radius) => Collector::Range {
+            radius,
+            hits: Vec::new(),
+        },
+    };
+    let Some(group) = index.group(query.len()) else {
+        stats.micros = start.elapsed().as_micros() as u64;
+        return SearchResult {
+            neighbors: Vec::new(),
+            stats,
+        };
+    };
+    let q = Moments::of(query).normalize(query);
+    let p = prepare(q, group, index, metric);
+    let bp = &index.breakpoints;
+    let mut heap = BinaryHeap::new();
+    for (i, node) in group.tree.nodes.iter().enumerate() {
+        stats.lower_bounds += 1;
+        let b = p.table.envelope_bound_sq(&node.min, &node.max, bp);
+        heap.push(Item(b * BOUND_SLACK, false, i as u32));
+    }
+    let mut x = Vec::new();
+    let mut scratch = Vec::new();
+    while let Some(Item(bound, is_leaf, i)) = heap.pop() {
+        if bound > out.threshold() {
+            break;
+        }
+        stats.nodes_visited += 1;
+        if !is_leaf {
+            let node = &group.tree.nodes[i as usize];
+            for l in node.start..node.end {
+                let leaf = &group.tree.leaves[l as usize];
+                stats.lower_bounds += 1;
+                let b = p.table.envelope_bound_sq(&leaf.min, &leaf.max, bp) * BOUND_SLACK;
+                if b <= out.threshold() {
+                    heap.push(Item(b, true, l));
+                }
+            }
+            continue;
+        }
+        let leaf = &group.tree.leaves[i as usize];
+        for e in leaf.start as usize..leaf.end as usize {
+            let pos = group.members[e] as usize;
+            let id = source.id(pos);
+            if filter.is_some_and(|f| !f.contains(id)) {
+                continue;
+            }
+            stats.lower_bounds += 1;
+            let b = p.table.word_bound_sq(group.word(e)) * BOUND_SLACK;
+            let limit = out.threshold();
+            if b > limit {
+                continue;
+            }
+            source.normalized_into(pos, &mut x);
+            if let Some(d) = verify(&p, &x, limit, &mut stats, &mut scratch) {
+                out.offer(d, id);
+            }
+        }
+    }
+    stats.candidates = match filter {
+        None => group.members.len() as u64,
+        Some(f) => group
+            .members
+            .iter()
+            .filter(|&&m| f.contains(source.id(m as usize)))
+            .count() as u64,
+    };
+    stats.micros = start.elapsed().as_micros() as u64;
+    SearchResult {
+        neighbors: out.finish(),
+        stats,
+    }
+}
+
+/// k-NN or range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// The k nearest.
+    Knn(usize),
+    /// Every series within this distance.
+    Range(f64),
+}
+
+/// Brute force over the same representations: the oracle of the tests.
+pub fn brute_force(
+    source: &impl Source,
+    positions: impl Iterator<Item = usize>,
+    query: &[f64],
+    mode: Mode,
+    metric: Metric,
+) -> Vec<Neighbor> {
+    let q = Moments::of(query).normalize(query);
+    let mut all: Vec<(f64, u64)> = Vec::new();
+    let mut x = Vec::new();
+    for pos in positions {
+        source.normalized_into(pos, &mut x);
+        if x.len() != q.len() {
+            continue;
+        }
+        let d = match metric {
+            // The same arithmetic as verification, so that distances agree to the bit.
+            Metric::Euclidean => euclid::distance_sq_bounded(&q, &x, f64::INFINITY).0,
+            Metric::Dtw { window } => dtw::distance_sq(&q, &x, window.radius(q.len())),
+        };
+        all.push((d, source.id(pos)));
+    }
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let keep: Vec<(f64, u64)> = match mode {
+        Mode::Knn(k) => all.into_iter().take(k).collect(),
+        Mode::Range(r) => all.into_iter().filter(|(d, _)| d.sqrt() <= r).collect(),
+    };
+    keep.into_iter()
+        .map(|(d, id)| Neighbor {
+            id,
+            distance: d.sqrt(),
+        })
+        .collect()
+}

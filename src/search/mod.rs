@@ -1,0 +1,71 @@
+//! Search: a query → its nearest stored series, exactly.
+//!
+//! **What is compared.** A stored series is represented by its z-normalised reconstruction
+//! `(x̂ − μ)/σ` with its stored μ and σ (all zeros when σ = 0) — what `qabbadb export --normalized`
+//! writes. A query is z-normalised with its own mean and std (all zeros when constant). Only
+//! series of the query's length are candidates. Distances are Euclidean or DTW within a
+//! Sakoe-Chiba band ([`crate::distance`]).
+//!
+//! **Exactness.** Results equal brute force over those representations, sorted by distance then
+//! id: every pruning step uses a lower bound ([`crate::index::mindist`], [`crate::distance::lb`])
+//! and prunes only candidates whose bound *exceeds* the current k-th best.
+
+pub mod knn;
+pub mod topk;
+
+pub use crate::distance::Window;
+
+/// The distance to search with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Metric {
+    /// Euclidean distance.
+    Euclidean,
+    /// DTW within a Sakoe-Chiba window.
+    Dtw {
+        /// The window.
+        window: Window,
+    },
+}
+
+/// One answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neighbor {
+    /// Series id.
+    pub id: u64,
+    /// Distance to the query.
+    pub distance: f64,
+}
+
+/// What a search did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SearchStats {
+    /// Lower bounds computed (nodes, leaves, words, and the DTW cascade).
+    pub lower_bounds: u64,
+    /// Nodes and leaves taken from the queue.
+    pub nodes_visited: u64,
+    /// Series whose exact distance was computed, even if abandoned early.
+    pub verified: u64,
+    /// Of those, abandoned early.
+    pub abandoned: u64,
+    /// Candidates (series of the query's length that pass the filter).
+    pub candidates: u64,
+    /// Wall time in microseconds.
+    pub micros: u64,
+}
+
+/// Neighbours and statistics of one query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResult {
+    /// Sorted by distance, then id.
+    pub neighbors: Vec<Neighbor>,
+    /// Statistics.
+    pub stats: SearchStats,
+}
+
+/// Where the search reads series from.
+pub trait Source: Sync {
+    /// Id of the series at `pos`.
+    fn id(&self, pos: usize) -> u64;
+    /// The normalised reconstruction of the series at `pos`, into `out`.
+    fn normalized_into(&self, pos: usize, out: &mut Vec<f64>);
+}

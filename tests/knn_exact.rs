@@ -1,0 +1,220 @@
+//! Indexed search equals brute force over the normalised reconstructions: same ids, same
+//! distances, same order (ties by id), for k-NN and range, Euclidean and DTW.
+
+use proptest::prelude::*;
+use qabbadb::ingest::{self, Dataset};
+use qabbadb::{BreakpointChoice, Database, IndexParams, Metric, Options, Window};
+use rand::{Rng, SeedableRng};
+
+use crate::util::ucr;
+
+fn build(data: &Dataset, word_len: usize, bp: BreakpointChoice) -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options::default().index(Some(IndexParams {
+        word_len,
+        breakpoints: bp,
+    }));
+    let (db, _) = Database::create(&dir.path().join("k.qdb"), data, &opts).unwrap();
+    (dir, db)
+}
+
+fn check(db: &Database, query: &[f64], metric: Metric) {
+    for k in [1, 3, 10] {
+        let got = db.knn(query, k, metric).unwrap();
+        let want = db.knn_brute_force(query, k, metric).unwrap();
+        assert_eq!(got.neighbors, want, "k = {k}, {metric:?}");
+        assert!(got.stats.verified <= db.len() as u64);
+    }
+    let want10 = db.knn_brute_force(query, 10, metric).unwrap();
+    if let Some(last) = want10.last() {
+        let r = last.distance;
+        let got = db.range(query, r, metric).unwrap();
+        assert_eq!(
+            got.neighbors,
+            db.range_brute_force(query, r, metric).unwrap(),
+            "range {r}"
+        );
+        assert!(got.neighbors.len() >= want10.len());
+    }
+}
+
+#[test]
+fn ucr_queries_match_brute_force() {
+    let metrics = [
+        Metric::Euclidean,
+        Metric::Dtw {
+            window: Window::Fraction(0.1),
+        },
+        Metric::Dtw {
+            window: Window::Points(3),
+        },
+        Metric::Dtw {
+            window: Window::Fraction(1.0),
+        },
+    ];
+    for (name, word_len, bp) in [
+        ("GunPoint", 16, BreakpointChoice::Kde),
+        ("ECG200", 8, BreakpointChoice::Gaussian),
+        ("CBF", 16, BreakpointChoice::Auto),
+        ("ArrowHead", 10, BreakpointChoice::Kde),
+    ] {
+        let train = ingest::read(&ucr(name, "TRAIN"), None).unwrap();
+        let test = ingest::read(&ucr(name, "TEST"), None).unwrap();
+        let (_dir, db) = build(&train, word_len, bp);
+        for q in test.series.iter().take(6) {
+            for m in metrics {
+                check(&db, q, m);
+            }
+        }
+        // A stored series' reconstruction finds that series first.
+        let x = db.get(3).unwrap();
+        let r = db.knn(&x, 1, Metric::Euclidean).unwrap();
+        assert_eq!(r.neighbors[0].id, 3, "{name}");
+    }
+}
+
+#[test]
+fn random_walks_and_noisy_copies_match_and_prune() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let walk = |rng: &mut rand_chacha::ChaCha8Rng| {
+        let mut acc = 0.0;
+        (0..128)
+            .map(|_| {
+                acc += rng.gen_range(-1.0..1.0);
+                acc
+            })
+            .collect::<Vec<f64>>()
+    };
+    let series: Vec<Vec<f64>> = (0..3000).map(|_| walk(&mut rng)).collect();
+    let (_dir, db) = build(
+        &Dataset::from_series(series.clone()),
+        16,
+        BreakpointChoice::Auto,
+    );
+    let mut verified = 0u64;
+    for i in 0..8 {
+        let fresh = walk(&mut rng);
+        check(&db, &fresh, Metric::Euclidean);
+        let noisy: Vec<f64> = series[i * 100]
+            .iter()
+            .map(|v| v + rng.gen_range(-0.05..0.05))
+            .collect();
+        check(&db, &noisy, Metric::Euclidean);
+        check(
+            &db,
+            &noisy,
+            Metric::Dtw {
+                window: Window::Fraction(0.1),
+            },
+        );
+        verified += db.knn(&noisy, 1, Metric::Euclidean).unwrap().stats.verified;
+    }
+    // Stored series plus noise: the index leaves most series unverified.
+    assert!(
+        verified < 8 * 3000 / 10,
+        "verified {verified} of {}",
+        8 * 3000
+    );
+}
+
+#[test]
+fn variable_lengths_and_filters() {
+    let data = ingest::read(&ucr("GesturePebbleZ1", "TRAIN"), None).unwrap();
+    let test = ingest::read(&ucr("GesturePebbleZ1", "TEST"), None).unwrap();
+    let (_dir, db) = build(&data, 16, BreakpointChoice::Auto);
+    for q in test.series.iter().take(10) {
+        check(&db, q, Metric::Euclidean);
+        check(
+            &db,
+            q,
+            Metric::Dtw {
+                window: Window::Fraction(0.05),
+            },
+        );
+        let got = db.knn(q, 5, Metric::Euclidean).unwrap();
+        for n in &got.neighbors {
+            assert_eq!(
+                db.get(n.id).unwrap().len(),
+                q.len(),
+                "only series of the query's length"
+            );
+        }
+    }
+    // A length nobody has: no neighbours.
+    assert!(db
+        .knn(&[1.0, 2.0, 3.0], 3, Metric::Euclidean)
+        .unwrap()
+        .neighbors
+        .is_empty());
+    // Filter: only even ids.
+    let filter: roaring::RoaringTreemap = (0..data.len() as u64).filter(|i| i % 2 == 0).collect();
+    let q = &data.series[7];
+    let got = db.knn_filtered(q, 4, Metric::Euclidean, &filter).unwrap();
+    assert!(got.neighbors.iter().all(|n| n.id % 2 == 0));
+    let want: Vec<_> = {
+        let all = db
+            .knn_brute_force(q, data.len(), Metric::Euclidean)
+            .unwrap();
+        all.into_iter().filter(|n| n.id % 2 == 0).take(4).collect()
+    };
+    assert_eq!(got.neighbors, want);
+}
+
+#[test]
+fn batch_equals_singles_and_bad_queries_are_errors() {
+    let data = ingest::read(&ucr("ECG200", "TRAIN"), None).unwrap();
+    let (_dir, db) = build(&data, 16, BreakpointChoice::Auto);
+    let queries: Vec<Vec<f64>> = data.series.iter().take(20).cloned().collect();
+    let batch = db.knn_batch(&queries, 3, Metric::Euclidean).unwrap();
+    for (q, r) in queries.iter().zip(&batch) {
+        assert_eq!(
+            r.neighbors,
+            db.knn(q, 3, Metric::Euclidean).unwrap().neighbors
+        );
+    }
+    assert!(db.knn(&[], 1, Metric::Euclidean).is_err());
+    assert!(db.knn(&[f64::NAN; 96], 1, Metric::Euclidean).is_err());
+    assert!(db.knn(&queries[0], 0, Metric::Euclidean).is_err());
+    assert!(db.range(&queries[0], -1.0, Metric::Euclidean).is_err());
+    assert!(db
+        .knn(
+            &queries[0],
+            1,
+            Metric::Dtw {
+                window: Window::Fraction(1.5)
+            }
+        )
+        .is_err());
+    // A constant query is all zeros after normalisation: still answered exactly.
+    check(&db, &[2.0; 96], Metric::Euclidean);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn random_collections_match_brute_force(
+        seed in any::<u64>(),
+        count in 1usize..300,
+        n in 2usize..60,
+        word_len in 1usize..20,
+        r in 0usize..8,
+        kde in any::<bool>(),
+    ) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let series: Vec<Vec<f64>> = (0..count)
+            .map(|_| {
+                let mut acc = 0.0;
+                (0..n).map(|_| { acc += rng.gen_range(-1.0..1.0); acc }).collect()
+            })
+            .collect();
+        let bp = if kde { BreakpointChoice::Kde } else { BreakpointChoice::Gaussian };
+        let (_dir, db) = build(&Dataset::from_series(series.clone()), word_len, bp);
+        let q: Vec<f64> = (0..n).map(|_| rng.gen_range(-2.0..2.0)).collect();
+        for metric in [Metric::Euclidean, Metric::Dtw { window: Window::Points(r) }] {
+            for k in [1, 4] {
+                let got = db.knn(&q, k, metric).unwrap();
+                prop_assert_eq!(got.neighbors, db.knn_brute_force(&q, k, metric).unwrap());
+            }
+        }
+    }
+}
