@@ -13,6 +13,9 @@
 
 use super::normal::inverse_cdf;
 
+/// Grid cells over the data's range for the KDE's CDF (at least 8 per bandwidth).
+const GRID: usize = 8192;
+
 /// Symbols of the finest cardinality.
 pub const CARDINALITY: usize = 256;
 /// Bits of the finest cardinality.
@@ -66,34 +69,52 @@ impl Breakpoints {
         } else {
             silverman(&v) * ratio
         };
-        let cdf = |x: f64| -> f64 {
-            // Points entirely left of x − h count fully; points within (x − h, x + h) partly.
-            let lo = v.partition_point(|&d| d <= x - h);
-            let hi = v.partition_point(|&d| d < x + h);
-            let mut s = lo as f64;
-            for &d in &v[lo..hi] {
-                let u = (x - d) / h;
-                s += 0.5 + 0.75 * u - 0.25 * u * u * u;
-            }
-            s / v.len() as f64
-        };
+        // The KDE's CDF on a fine grid, from binned data: each bin's mass spreads over ±h with
+        // the Epanechnikov CDF. (Any breakpoints keep the bounds valid; the grid only needs to be
+        // fine next to the bandwidth.)
         let (min, max) = (v[0] - h, v[v.len() - 1] + h);
+        let step = ((max - min) / GRID as f64).min(h / 8.0);
+        let cells = (((max - min) / step).ceil() as usize).clamp(2, 1 << 22);
+        let step = (max - min) / cells as f64;
+        let mut mass = vec![0.0f64; cells + 1];
+        for &d in &v {
+            mass[(((d - min) / step).round() as usize).min(cells)] += 1.0;
+        }
+        let reach = (h / step).ceil() as usize;
+        let kernel_cdf = |u: f64| -> f64 {
+            if u <= -1.0 {
+                0.0
+            } else if u >= 1.0 {
+                1.0
+            } else {
+                0.5 + 0.75 * u - 0.25 * u * u * u
+            }
+        };
+        // cdf[g] = Σ_bins mass·F((x_g − x_bin)/h) / m, with bins left of reach counted fully.
+        let total = v.len() as f64;
+        let mut cdf = vec![0.0f64; cells + 1];
+        let mut full = 0.0f64;
+        for g in 0..=cells {
+            if g > reach {
+                full += mass[g - reach - 1];
+            }
+            let mut s = full;
+            for b in g.saturating_sub(reach)..=(g + reach).min(cells) {
+                if mass[b] != 0.0 {
+                    s += mass[b] * kernel_cdf((g as f64 - b as f64) * step / h);
+                }
+            }
+            cdf[g] = s / total;
+        }
         let mut cuts = Vec::with_capacity(CARDINALITY - 1);
         for i in 1..CARDINALITY {
             let p = i as f64 / CARDINALITY as f64;
-            let (mut a, mut b) = (cuts.last().copied().unwrap_or(min), max);
-            for _ in 0..100 {
-                let m = 0.5 * (a + b);
-                if cdf(m) < p {
-                    a = m;
-                } else {
-                    b = m;
-                }
-                if b - a <= 1e-12 * (1.0 + m.abs()) {
-                    break;
-                }
-            }
-            cuts.push(0.5 * (a + b));
+            let g = cdf.partition_point(|&c| c < p).clamp(1, cells);
+            let (c0, c1) = (cdf[g - 1], cdf[g]);
+            let frac = if c1 > c0 { (p - c0) / (c1 - c0) } else { 0.5 };
+            let x = min + (g as f64 - 1.0 + frac.clamp(0.0, 1.0)) * step;
+            let x = cuts.last().map_or(x, |&prev: &f64| x.max(prev));
+            cuts.push(x);
         }
         Breakpoints {
             kind: BreakpointKind::Kde,

@@ -80,13 +80,19 @@ impl MindistTable {
     /// `bound²` of a word at `bits` bits per symbol (the top bits of each 8-bit symbol), for
     /// tightness measurements at lower cardinalities.
     pub fn word_bound_sq_at(&self, word: &[u8], bits: u32, bp: &Breakpoints) -> f64 {
-        let mut s = 0.0;
-        for j in 0..self.w {
-            let (c, d) = bp.interval_at((word[j] >> (8 - bits)) as u32, bits);
-            s += self.seg_len[j] * gap_sq(self.lo[j], self.hi[j], c, d);
-        }
-        s
+        word_bound_sq_at(&self.lo, &self.hi, &self.seg_len, word, bits, bp)
     }
+}
+
+/// `bound²` of a word at `bits` bits per symbol for query intervals `[lo_j, hi_j]`, without a
+/// table (for one-off bounds).
+pub fn word_bound_sq_at(lo: &[f64], hi: &[f64], seg_len: &[f64], word: &[u8], bits: u32, bp: &Breakpoints) -> f64 {
+    let mut s = 0.0;
+    for j in 0..seg_len.len() {
+        let (c, d) = bp.interval_at((word[j] >> (8 - bits)) as u32, bits);
+        s += seg_len[j] * gap_sq(lo[j], hi[j], c, d);
+    }
+    s
 }
 
 #[cfg(test)]

@@ -21,7 +21,6 @@ use rand::SeedableRng;
 use rayon::prelude::*;
 
 pub use breakpoints::{BreakpointKind, Breakpoints};
-use mindist::MindistTable;
 use tree::Tree;
 
 /// Which breakpoints to build with.
@@ -227,10 +226,10 @@ fn mean_tlb(
             }
             let n = len(ia);
             let w = paas[ia].len();
-            let t = MindistTable::new(&paas[ia], &paas[ia], &paa::seg_lens(n, w), bp);
+            let sl = paa::seg_lens(n, w);
             let word: Vec<u8> = paas[ib].iter().map(|&v| bp.symbol(v)).collect();
             for bits in [2, 4, 8] {
-                sum += t.word_bound_sq_at(&word, bits, bp).sqrt() / ed;
+                sum += mindist::word_bound_sq_at(&paas[ia], &paas[ia], &sl, &word, bits, bp).sqrt() / ed;
             }
             pairs += 3;
         }

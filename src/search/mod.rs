@@ -11,6 +11,7 @@
 //! and prunes only candidates whose bound *exceeds* the current k-th best.
 
 pub mod knn;
+pub mod scan;
 pub mod topk;
 
 pub use crate::distance::Window;

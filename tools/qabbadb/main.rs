@@ -27,6 +27,8 @@ enum Command {
     Info(cmd::info::Args),
     /// Write the reconstructed series to a file.
     Export(cmd::export::Args),
+    /// Find the stored series nearest to each query (exact, Euclidean or DTW).
+    Query(cmd::query::Args),
     /// Build a database from a bundled real dataset and show what qabbadb does.
     Demo(cmd::demo::Args),
 }
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Command::Build(a) => cmd::build::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Export(a) => cmd::export::run(a),
+        Command::Query(a) => cmd::query::run(a),
         Command::Demo(a) => cmd::demo::run(a),
     };
     match result {

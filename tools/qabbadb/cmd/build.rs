@@ -84,6 +84,26 @@ pub struct CodecArgs {
     /// Seed for k-means sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// PAA segments of the search index.
+    #[arg(long, default_value_t = 16)]
+    pub word_len: usize,
+    /// Breakpoints of the index: Gaussian (SAX), KDE (edwSAX), or the tighter on a sample.
+    #[arg(long, value_enum, default_value_t = BreakpointsArg::Auto)]
+    pub breakpoints: BreakpointsArg,
+    /// Build no search index.
+    #[arg(long)]
+    pub no_index: bool,
+}
+
+/// Breakpoint choices.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BreakpointsArg {
+    /// Measure both on a sample, keep the tighter.
+    Auto,
+    /// KDE quantiles (edwSAX).
+    Kde,
+    /// N(0,1) quantiles (SAX).
+    Gaussian,
 }
 
 impl CodecArgs {
@@ -118,6 +138,17 @@ impl CodecArgs {
         o.codec.len_bits = self.len_bits;
         o.codec.inc_bits = self.inc_bits;
         o.codec.validate()?;
+        if self.word_len == 0 || self.word_len > 1024 {
+            anyhow::bail!("--word-len must be in 1..=1024, got {}", self.word_len);
+        }
+        o.index = (!self.no_index).then_some(qabbadb::IndexParams {
+            word_len: self.word_len,
+            breakpoints: match self.breakpoints {
+                BreakpointsArg::Auto => qabbadb::BreakpointChoice::Auto,
+                BreakpointsArg::Kde => qabbadb::BreakpointChoice::Kde,
+                BreakpointsArg::Gaussian => qabbadb::BreakpointChoice::Gaussian,
+            },
+        });
         Ok(o)
     }
 }
@@ -161,6 +192,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         v["digitize_secs"] = report.fit.digitize_time.as_secs_f64().into();
         v["assign_secs"] = report.fit.assign_time.as_secs_f64().into();
         v["write_secs"] = report.write_time.as_secs_f64().into();
+        v["index_secs"] = report.index_time.as_secs_f64().into();
         v["symbol_bytes_by_codec"] = serde_json::json!({
             "packed": report.write.symbol_bytes_by_codec[0],
             "zstd": report.write.symbol_bytes_by_codec[1],
@@ -169,7 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return output::json_line(&v);
     }
     outln!(
-        "built {}: {} series, {} points, {} symbols, {} ({:.2} bits/point, {:.1}x vs float64), RMSE/std {:.4}, {:.2} s ({:.1} M values/s; compress {:.2} s, digitize {:.2} s, assign {:.2} s, write {:.2} s)",
+        "built {}: {} series, {} points, {} symbols, {} ({:.2} bits/point, {:.1}x vs float64), RMSE/std {:.4}, {:.2} s ({:.1} M values/s; compress {:.2} s, digitize {:.2} s, assign {:.2} s, index {:.2} s, write {:.2} s)",
         args.db.display(),
         info.series,
         info.points,
@@ -183,6 +215,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report.fit.compress_time.as_secs_f64(),
         report.fit.digitize_time.as_secs_f64(),
         report.fit.assign_time.as_secs_f64(),
+        report.index_time.as_secs_f64(),
         report.write_time.as_secs_f64(),
     );
     if info.lossless_series > 0 {

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::Database;
+use qabbadb::{Database, Metric, Window};
 
 use super::build::CodecArgs;
 use crate::output;
@@ -48,11 +48,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let test = ingest::ucr::parse("ECG5000_TEST.tsv".as_ref(), ECG5000_TEST)?;
     data.series.extend(test.series);
     data.labels.extend(test.labels);
+    // Hold a few heartbeats out to query with.
+    let held_out: Vec<(Vec<f64>, Option<String>)> = [17usize, 1234, 2718, 4000, 4950]
+        .iter()
+        .rev()
+        .map(|&i| (data.series.remove(i), data.labels.remove(i)))
+        .collect();
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("ecg5000.qdb");
 
     outln!(
-        "qabbadb demo: ECG5000 (UCR archive), {} heartbeats of {} values",
+        "qabbadb demo: ECG5000 (UCR archive), {} heartbeats of {} values (5 more held out as queries)",
         data.len(),
         data.series[0].len()
     );
@@ -86,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         info.rmse, info.mean_relative_rmse, info.max_abs_err, info.lossless_series);
 
     outln!("\nsymbol strings (one letter per piece):");
-    for id in [0u64, 1, 2, 500, 4999] {
+    for id in [0u64, 1, 2, 500, db.len() as u64 - 1] {
         let s = db.symbols(id)?;
         let label = db.label(id)?.unwrap_or_default();
         outln!("  #{id:<5} class {label}  {}", render(&s, info.symbols));
@@ -117,6 +123,38 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         secs,
         info.points as f64 / secs / 1e6
     );
+
+    outln!("\nnearest stored heartbeats to {} held-out ones (exact, over the stored reconstructions):", held_out.len());
+    // The first search decodes every symbol block once; time the queries after it.
+    db.knn(&held_out[0].0, 1, Metric::Euclidean)?;
+    for (metric, name) in [
+        (Metric::Euclidean, "Euclidean"),
+        (Metric::Dtw { window: Window::Fraction(0.1) }, "DTW, 10% window"),
+    ] {
+        outln!("  {name}:");
+        for (q, label) in &held_out {
+            let r = db.knn(q, 3, metric)?;
+            let t = Instant::now();
+            let brute = db.knn_brute_force(q, 3, metric)?;
+            let brute_us = t.elapsed().as_secs_f64() * 1e6;
+            let same = if brute == r.neighbors { "= brute force" } else { "DIFFERS from brute force" };
+            let shown: Vec<String> = r
+                .neighbors
+                .iter()
+                .map(|n| format!("#{} ({}, d={:.3})", n.id, db.label(n.id).ok().flatten().unwrap_or_default(), n.distance))
+                .collect();
+            outln!(
+                "    class {:<2} -> {}   verified {} of {} ({:.1}%), {} µs vs {:.0} µs brute force, {same}",
+                label.as_deref().unwrap_or("?"),
+                shown.join(", "),
+                r.stats.verified,
+                r.stats.candidates,
+                100.0 * r.stats.verified as f64 / r.stats.candidates.max(1) as f64,
+                r.stats.micros,
+                brute_us
+            );
+        }
+    }
     outln!("\nthe database file was {} (removed now); try `qabbadb build my.qdb --input FILE` on your data", path.display());
     Ok(())
 }

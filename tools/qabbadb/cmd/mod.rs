@@ -4,3 +4,4 @@ pub mod build;
 pub mod demo;
 pub mod export;
 pub mod info;
+pub mod query;
