@@ -101,6 +101,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut lat = Vec::new();
         let mut scan_lat = Vec::new();
         let mut verified = Vec::new();
+        let mut scan_dtw = Vec::new();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
         for q in set.series.iter().take(20) {
             let res = pool.install(|| dtw_db.knn(q, 1, Metric::Dtw { window }))?;
@@ -108,8 +109,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             verified.push(res.stats.verified as f64 / res.stats.candidates.max(1) as f64);
             let qn = norm(q);
             let t = Instant::now();
-            let s = scan::dtw_scan(&raw, &qn, r, 1);
+            let (s, cascade) = scan::dtw_scan(&raw, &qn, r, 1);
             scan_lat.push(t.elapsed().as_secs_f64() * 1e3);
+            scan_dtw.push(cascade.dtw as f64 / rows as f64);
             std::hint::black_box(s);
         }
         let row = json!({
@@ -118,6 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "fraction_verified": verified.iter().sum::<f64>() / verified.len() as f64,
             "ucr_suite_scan_median_ms": percentile(&mut scan_lat.clone(), 0.5),
             "ucr_suite_scan_p99_ms": percentile(&mut scan_lat, 0.99), "threads": 1,
+            "ucr_suite_fraction_dtw": scan_dtw.iter().sum::<f64>() / scan_dtw.len() as f64,
         });
         eprintln!("{row}");
         dtw_results.push(row);

@@ -10,62 +10,69 @@ pub fn distance_sq(a: &[f64], b: &[f64], r: usize) -> f64 {
 /// Squared DTW within band `r`; abandons (returns `(value > limit, true)`) once every cell of a
 /// row plus the bound on the rows still to come (`tail[i]` = lower bound of the cost contributed
 /// by rows `> i`, when given) exceeds `limit`.
-pub fn distance_sq_bounded(
-    a: &[f64],
-    b: &[f64],
-    r: usize,
-    limit: f64,
-    tail: Option<&[f64]>,
-) -> (f64, bool) {
+pub fn distance_sq_bounded(a: &[f64], b: &[f64], r: usize, limit: f64, tail: Option<&[f64]>) -> (f64, bool) {
     let n = a.len();
     if n == 0 {
         return (0.0, false);
     }
     let r = r.min(n - 1);
-    let width = 2 * r + 1;
-    // Two rows of the band; cell (i, j) lives at index j − i + r.
     let inf = f64::INFINITY;
-    let mut prev = vec![inf; width];
-    let mut cur = vec![inf; width];
-    for i in 0..n {
+    // Full-width rows; row i only writes its band [i − r, i + r], and the one cell right of the
+    // band is reset so that the next row never reads a value from two rows back.
+    let mut prev = vec![inf; n];
+    let mut cur = vec![inf; n];
+    let rest = |i: usize| tail.and_then(|t| t.get(i)).copied().unwrap_or(0.0);
+    // Row 0: only steps to the right.
+    let mut acc = 0.0;
+    let mut row_min = inf;
+    for j in 0..=r {
+        let d = a[0] - b[j];
+        acc += d * d;
+        cur[j] = acc;
+        row_min = row_min.min(acc);
+    }
+    if r + 1 < n {
+        cur[r + 1] = inf;
+    }
+    if row_min + rest(0) > limit {
+        return (row_min + rest(0), true);
+    }
+    std::mem::swap(&mut prev, &mut cur);
+    for i in 1..n {
         let lo = i.saturating_sub(r);
         let hi = (i + r).min(n - 1);
+        let ai = a[i];
         let mut row_min = inf;
-        for j in lo..=hi {
-            let k = j + r - i;
-            let d = a[i] - b[j];
-            let cost = d * d;
-            let best = if i == 0 && j == 0 {
-                0.0
-            } else {
-                // (i−1, j) is at k+1 in prev; (i, j−1) at k−1 in cur; (i−1, j−1) at k in prev.
-                let up = if i > 0 && k + 1 < width {
-                    prev[k + 1]
-                } else {
-                    inf
-                };
-                let left = if j > lo && k > 0 { cur[k - 1] } else { inf };
-                let diag = if i > 0 && j > 0 { prev[k] } else { inf };
-                up.min(left).min(diag)
-            };
-            let v = best + cost;
-            cur[k] = v;
-            row_min = row_min.min(v);
+        let mut left;
+        let mut j = lo;
+        if lo == 0 {
+            // Column 0: only from above.
+            let d = ai - b[0];
+            left = prev[0] + d * d;
+            cur[0] = left;
+            row_min = left;
+            j = 1;
+        } else {
+            left = inf;
         }
-        // Cells of this row outside [lo, hi] are unreachable.
-        for k in 0..width {
-            let j = i as isize + k as isize - r as isize;
-            if j < lo as isize || j > hi as isize {
-                cur[k] = inf;
-            }
+        while j <= hi {
+            let d = ai - b[j];
+            let best = prev[j].min(prev[j - 1]).min(left);
+            left = best + d * d;
+            cur[j] = left;
+            row_min = row_min.min(left);
+            j += 1;
         }
-        let rest = tail.and_then(|t| t.get(i)).copied().unwrap_or(0.0);
+        if hi + 1 < n {
+            cur[hi + 1] = inf;
+        }
+        let rest = rest(i);
         if row_min + rest > limit {
             return (row_min + rest, true);
         }
         std::mem::swap(&mut prev, &mut cur);
     }
-    (prev[r], false)
+    (prev[n - 1], false)
 }
 
 /// The textbook full-matrix DTW within band `r`: the oracle for tests.

@@ -1,15 +1,14 @@
 //! Lower bounds of DTW for pruning (Rakthanmanon et al. 2012; Keogh & Ratanamahatana 2005;
-//! Lemire 2009 for the envelope).
+//! Lemire 2009 for LB_Improved).
 //!
 //! - [`lb_kim_fl`]: the first and the last points are matched by every warping path.
-//! - [`Envelope`]: `U_i = max(a[i−r..=i+r])`, `L_i = min(...)`, in O(n) with monotone deques.
+//! - [`Envelope`]: `U_i = max(a[i−r..=i+r])`, `L_i = min(...)`, in O(n) (van Herk 1992; Gil &
+//!   Werman 1993).
 //! - [`lb_keogh_sq`]: `Σ_j d(b_j, [L_j, U_j])²`, where `d` is the distance to the interval: every
 //!   column `j` of a path within the band meets some `a_i` with `|i − j| ≤ r`.
 //!
 //! # Invariants
 //! Each bound is ≤ the squared DTW distance within the same band (property tests below).
-
-use std::collections::VecDeque;
 
 /// `(a_0 − b_0)² + (a_{n−1} − b_{n−1})²` (one term when n = 1).
 pub fn lb_kim_fl(a: &[f64], b: &[f64]) -> f64 {
@@ -35,40 +34,37 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// The envelope of `a` for band `r`.
+    /// The envelope of `a` for band `r` (van Herk / Gil-Werman: blocks of the window's size,
+    /// prefix and suffix extremes within each block, three comparisons per point whatever `r`).
     pub fn new(a: &[f64], r: usize) -> Envelope {
-        let n = a.len();
-        let mut upper = vec![0.0; n];
-        let mut lower = vec![0.0; n];
-        let mut maxq: VecDeque<usize> = VecDeque::new();
-        let mut minq: VecDeque<usize> = VecDeque::new();
-        // Window of i is [i−r, i+r]; push index j = i + r as i advances.
-        let mut next = 0usize;
-        for i in 0..n {
-            let hi = (i + r).min(n - 1);
-            while next <= hi {
-                while maxq.back().is_some_and(|&k| a[k] <= a[next]) {
-                    maxq.pop_back();
-                }
-                maxq.push_back(next);
-                while minq.back().is_some_and(|&k| a[k] >= a[next]) {
-                    minq.pop_back();
-                }
-                minq.push_back(next);
-                next += 1;
-            }
-            let lo = i.saturating_sub(r);
-            while maxq.front().is_some_and(|&k| k < lo) {
-                maxq.pop_front();
-            }
-            while minq.front().is_some_and(|&k| k < lo) {
-                minq.pop_front();
-            }
-            upper[i] = maxq.front().map_or(0.0, |&k| a[k]);
-            lower[i] = minq.front().map_or(0.0, |&k| a[k]);
+        Envelope {
+            upper: window_extreme(a, r, f64::NEG_INFINITY, f64::max),
+            lower: window_extreme(a, r, f64::INFINITY, f64::min),
         }
-        Envelope { upper, lower }
     }
+}
+
+/// `out[i] = op over a[i−r..=i+r]` (clipped to the series), with `pad` the identity of `op`.
+fn window_extreme(a: &[f64], r: usize, pad: f64, op: fn(f64, f64) -> f64) -> Vec<f64> {
+    let n = a.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let r = r.min(n);
+    let w = 2 * r + 1;
+    // Padded series: r identities on each side, so every window has exactly w points.
+    let len = n + 2 * r;
+    let at = |k: usize| if k < r || k >= r + n { pad } else { a[k - r] };
+    let mut prefix = vec![pad; len];
+    let mut suffix = vec![pad; len];
+    for k in 0..len {
+        prefix[k] = if k % w == 0 { at(k) } else { op(prefix[k - 1], at(k)) };
+    }
+    for k in (0..len).rev() {
+        suffix[k] = if k % w == w - 1 || k == len - 1 { at(k) } else { op(suffix[k + 1], at(k)) };
+    }
+    // Window of point i in padded coordinates: [i, i + 2r].
+    (0..n).map(|i| op(suffix[i], prefix[i + 2 * r])).collect()
 }
 
 /// Squared distance of `v` to the interval `[lo, hi]`.
@@ -89,6 +85,29 @@ pub fn lb_keogh_sq(env: &Envelope, b: &[f64], limit: f64) -> f64 {
     let mut s = 0.0;
     for (j, &v) in b.iter().enumerate() {
         s += interval_dist_sq(v, env.lower[j], env.upper[j]);
+        if s > limit {
+            return s;
+        }
+    }
+    s
+}
+
+/// LB_Improved (Lemire 2009): LB_Keogh of `b` against `env` (the envelope of `a` for band `r`),
+/// plus LB_Keogh of `a` against the envelope of `b` projected onto `env`. Abandons past `limit`.
+pub fn lb_improved_sq(a: &[f64], env: &Envelope, b: &[f64], r: usize, limit: f64, projection: &mut Vec<f64>) -> f64 {
+    let mut s = 0.0;
+    projection.clear();
+    for (j, &v) in b.iter().enumerate() {
+        let h = v.clamp(env.lower[j], env.upper[j]);
+        s += (v - h) * (v - h);
+        projection.push(h);
+    }
+    if s > limit {
+        return s;
+    }
+    let penv = Envelope::new(projection, r);
+    for (i, &v) in a.iter().enumerate() {
+        s += interval_dist_sq(v, penv.lower[i], penv.upper[i]);
         if s > limit {
             return s;
         }
@@ -139,6 +158,11 @@ mod tests {
             prop_assert!(lb_kim_fl(&a, &b) <= d + 1e-9);
             prop_assert!(lb_keogh_sq(&Envelope::new(&a, r), &b, f64::INFINITY) <= d + 1e-9);
             prop_assert!(lb_keogh_sq(&Envelope::new(&b, r), &a, f64::INFINITY) <= d + 1e-9);
+            let mut scratch = Vec::new();
+            let env = Envelope::new(&a, r);
+            let imp = lb_improved_sq(&a, &env, &b, r, f64::INFINITY, &mut scratch);
+            prop_assert!(imp <= d + 1e-9, "LB_Improved {imp} > DTW {d}");
+            prop_assert!(imp + 1e-12 >= lb_keogh_sq(&env, &b, f64::INFINITY));
         }
     }
 }

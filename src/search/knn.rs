@@ -13,7 +13,7 @@ use roaring::RoaringTreemap;
 use super::topk::TopK;
 use super::{Metric, Neighbor, SearchResult, SearchStats, Source};
 use crate::codec::Moments;
-use crate::distance::lb::{lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope};
+use crate::distance::lb::{lb_improved_sq, lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope};
 use crate::distance::{dtw, euclid};
 use crate::index::mindist::MindistTable;
 use crate::index::{paa, Index, LengthGroup};
@@ -138,7 +138,7 @@ fn verify(
                 return None;
             }
             stats.lower_bounds += 1;
-            if lb_keogh_sq(env, x, f64::INFINITY) * BOUND_SLACK > limit {
+            if lb_improved_sq(&p.q, env, x, *r, limit / BOUND_SLACK, scratch) * BOUND_SLACK > limit {
                 return None;
             }
             let cenv = Envelope::new(x, *r);
@@ -212,6 +212,7 @@ pub fn search(
     }
     let mut x = Vec::new();
     let mut scratch = Vec::new();
+    let mut candidates: Vec<(f64, usize, u64)> = Vec::new();
     while let Some(Item(bound, is_leaf, i)) = heap.pop() {
         if bound > out.threshold() {
             break;
@@ -229,7 +230,11 @@ pub fn search(
             }
             continue;
         }
+        // Bound every series of the leaf by its word, then verify the most promising first so
+        // that the threshold tightens as early as possible.
         let leaf = &group.tree.leaves[i as usize];
+        candidates.clear();
+        let limit = out.threshold();
         for e in leaf.start as usize..leaf.end as usize {
             let pos = group.members[e] as usize;
             let id = source.id(pos);
@@ -238,9 +243,15 @@ pub fn search(
             }
             stats.lower_bounds += 1;
             let b = p.table.word_bound_sq(group.word(e)) * BOUND_SLACK;
+            if b <= limit {
+                candidates.push((b, pos, id));
+            }
+        }
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+        for &(b, pos, id) in &candidates {
             let limit = out.threshold();
             if b > limit {
-                continue;
+                break;
             }
             source.normalized_into(pos, &mut x);
             if let Some(d) = verify(&p, &x, limit, &mut stats, &mut scratch) {
