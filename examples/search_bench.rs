@@ -28,12 +28,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: search_bench DATA.npy FRESH.npy NOISY.npy OUT.json [DTW_ROWS]");
         std::process::exit(2);
     }
-    let dtw_rows: usize = args.get(5).map(|s| s.parse()).transpose()?.unwrap_or(100_000);
+    let dtw_rows: usize = args
+        .get(5)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(100_000);
     let t = Instant::now();
     let data = ingest::read(args[1].as_ref(), None)?;
     let fresh = ingest::read(args[2].as_ref(), None)?;
     let noisy = ingest::read(args[3].as_ref(), None)?;
-    eprintln!("read {} series in {:.1} s", data.len(), t.elapsed().as_secs_f64());
+    eprintln!(
+        "read {} series in {:.1} s",
+        data.len(),
+        t.elapsed().as_secs_f64()
+    );
     let n = data.series[0].len();
     let dir = tempfile::tempdir()?;
     let threads = rayon::current_num_threads();
@@ -43,18 +51,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (db, report) = Database::create(&dir.path().join("bench.qdb"), &data, &Options::default())?;
     let build_secs = t.elapsed().as_secs_f64();
     let info = db.info();
-    let index_bytes = info.sections.get("index").and_then(|v| v.as_u64()).unwrap_or(0);
-    eprintln!("built in {build_secs:.1} s: {} bytes, index {index_bytes}", info.bytes);
+    let index_bytes = info
+        .sections
+        .get("index")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    eprintln!(
+        "built in {build_secs:.1} s: {} bytes, index {index_bytes}",
+        info.bytes
+    );
     let t = Instant::now();
     db.knn(&fresh.series[0], 1, Metric::Euclidean)?;
     let first_query_secs = t.elapsed().as_secs_f64();
 
     // Raw float32 rows for the scan baseline (z-normalised as the search compares).
     let norm = |x: &[f64]| qabbadb::codec::Moments::of(x).normalize(x);
-    let flat: Vec<f32> = data.series.iter().flat_map(|x| norm(x)).map(|v| v as f32).collect();
+    let flat: Vec<f32> = data
+        .series
+        .iter()
+        .flat_map(|x| norm(x))
+        .map(|v| v as f32)
+        .collect();
 
     let mut results = Vec::new();
-    for (set_name, set) in [("fresh random walks", &fresh), ("stored series plus noise", &noisy)] {
+    for (set_name, set) in [
+        ("fresh random walks", &fresh),
+        ("stored series plus noise", &noisy),
+    ] {
         for k in [1usize, 10] {
             let mut lat = Vec::new();
             let mut verified = Vec::new();
@@ -89,7 +112,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // DTW on the first rows, window 10%.
     let rows = dtw_rows.min(data.len());
-    let sub = Dataset { series: data.series[..rows].to_vec(), labels: data.labels[..rows].to_vec() };
+    let sub = Dataset {
+        series: data.series[..rows].to_vec(),
+        labels: data.labels[..rows].to_vec(),
+    };
     let t = Instant::now();
     let (dtw_db, _) = Database::create(&dir.path().join("dtw.qdb"), &sub, &Options::default())?;
     let dtw_build = t.elapsed().as_secs_f64();
@@ -97,7 +123,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let r = window.radius(n);
     let raw: Vec<Vec<f64>> = sub.series.iter().map(|x| norm(x)).collect();
     let mut dtw_results = Vec::new();
-    for (set_name, set) in [("fresh random walks", &fresh), ("stored series plus noise", &noisy)] {
+    for (set_name, set) in [
+        ("fresh random walks", &fresh),
+        ("stored series plus noise", &noisy),
+    ] {
         let mut lat = Vec::new();
         let mut scan_lat = Vec::new();
         let mut verified = Vec::new();

@@ -356,6 +356,7 @@ impl Database {
         mode: Mode,
         metric: Metric,
         filter: Option<&RoaringTreemap>,
+        workers: usize,
     ) -> Result<SearchResult> {
         crate::ingest::validate_one(0, query)?;
         if let Mode::Knn(0) = mode {
@@ -386,12 +387,21 @@ impl Database {
             segment: &self.segment,
             data,
         };
-        Ok(knn::search(index, &source, query, mode, metric, filter))
+        Ok(knn::search(
+            index, &source, query, mode, metric, filter, workers,
+        ))
     }
 
-    /// The `k` stored series nearest to `query` (exact; sorted by distance, then id).
+    /// The `k` stored series nearest to `query` (exact; sorted by distance, then id). Runs on
+    /// the threads of the current rayon pool.
     pub fn knn(&self, query: &[f64], k: usize, metric: Metric) -> Result<SearchResult> {
-        self.run(query, Mode::Knn(k), metric, None)
+        self.run(
+            query,
+            Mode::Knn(k),
+            metric,
+            None,
+            rayon::current_num_threads(),
+        )
     }
 
     /// As [`Database::knn`], among the series whose ids are in `filter`.
@@ -402,12 +412,24 @@ impl Database {
         metric: Metric,
         filter: &RoaringTreemap,
     ) -> Result<SearchResult> {
-        self.run(query, Mode::Knn(k), metric, Some(filter))
+        self.run(
+            query,
+            Mode::Knn(k),
+            metric,
+            Some(filter),
+            rayon::current_num_threads(),
+        )
     }
 
     /// Every stored series within `radius` of `query` (sorted by distance, then id).
     pub fn range(&self, query: &[f64], radius: f64, metric: Metric) -> Result<SearchResult> {
-        self.run(query, Mode::Range(radius), metric, None)
+        self.run(
+            query,
+            Mode::Range(radius),
+            metric,
+            None,
+            rayon::current_num_threads(),
+        )
     }
 
     /// [`Database::knn`] for many queries, in parallel; results in query order.
@@ -418,7 +440,11 @@ impl Database {
         metric: Metric,
     ) -> Result<Vec<SearchResult>> {
         self.search_data()?;
-        queries.par_iter().map(|q| self.knn(q, k, metric)).collect()
+        // Parallel over queries; each query on one thread.
+        queries
+            .par_iter()
+            .map(|q| self.run(q, Mode::Knn(k), metric, None, 1))
+            .collect()
     }
 
     /// Brute force over the same representations (every series, no index): the oracle that

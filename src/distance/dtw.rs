@@ -10,7 +10,13 @@ pub fn distance_sq(a: &[f64], b: &[f64], r: usize) -> f64 {
 /// Squared DTW within band `r`; abandons (returns `(value > limit, true)`) once every cell of a
 /// row plus the bound on the rows still to come (`tail[i]` = lower bound of the cost contributed
 /// by rows `> i`, when given) exceeds `limit`.
-pub fn distance_sq_bounded(a: &[f64], b: &[f64], r: usize, limit: f64, tail: Option<&[f64]>) -> (f64, bool) {
+pub fn distance_sq_bounded(
+    a: &[f64],
+    b: &[f64],
+    r: usize,
+    limit: f64,
+    tail: Option<&[f64]>,
+) -> (f64, bool) {
     let n = a.len();
     if n == 0 {
         return (0.0, false);

@@ -58,10 +58,18 @@ fn window_extreme(a: &[f64], r: usize, pad: f64, op: fn(f64, f64) -> f64) -> Vec
     let mut prefix = vec![pad; len];
     let mut suffix = vec![pad; len];
     for k in 0..len {
-        prefix[k] = if k % w == 0 { at(k) } else { op(prefix[k - 1], at(k)) };
+        prefix[k] = if k % w == 0 {
+            at(k)
+        } else {
+            op(prefix[k - 1], at(k))
+        };
     }
     for k in (0..len).rev() {
-        suffix[k] = if k % w == w - 1 || k == len - 1 { at(k) } else { op(suffix[k + 1], at(k)) };
+        suffix[k] = if k % w == w - 1 || k == len - 1 {
+            at(k)
+        } else {
+            op(suffix[k + 1], at(k))
+        };
     }
     // Window of point i in padded coordinates: [i, i + 2r].
     (0..n).map(|i| op(suffix[i], prefix[i + 2 * r])).collect()
@@ -94,7 +102,14 @@ pub fn lb_keogh_sq(env: &Envelope, b: &[f64], limit: f64) -> f64 {
 
 /// LB_Improved (Lemire 2009): LB_Keogh of `b` against `env` (the envelope of `a` for band `r`),
 /// plus LB_Keogh of `a` against the envelope of `b` projected onto `env`. Abandons past `limit`.
-pub fn lb_improved_sq(a: &[f64], env: &Envelope, b: &[f64], r: usize, limit: f64, projection: &mut Vec<f64>) -> f64 {
+pub fn lb_improved_sq(
+    a: &[f64],
+    env: &Envelope,
+    b: &[f64],
+    r: usize,
+    limit: f64,
+    projection: &mut Vec<f64>,
+) -> f64 {
     let mut s = 0.0;
     projection.clear();
     for (j, &v) in b.iter().enumerate() {

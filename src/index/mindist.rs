@@ -86,7 +86,14 @@ impl MindistTable {
 
 /// `bound²` of a word at `bits` bits per symbol for query intervals `[lo_j, hi_j]`, without a
 /// table (for one-off bounds).
-pub fn word_bound_sq_at(lo: &[f64], hi: &[f64], seg_len: &[f64], word: &[u8], bits: u32, bp: &Breakpoints) -> f64 {
+pub fn word_bound_sq_at(
+    lo: &[f64],
+    hi: &[f64],
+    seg_len: &[f64],
+    word: &[u8],
+    bits: u32,
+    bp: &Breakpoints,
+) -> f64 {
     let mut s = 0.0;
     for j in 0..seg_len.len() {
         let (c, d) = bp.interval_at((word[j] >> (8 - bits)) as u32, bits);

@@ -229,7 +229,8 @@ fn mean_tlb(
             let sl = paa::seg_lens(n, w);
             let word: Vec<u8> = paas[ib].iter().map(|&v| bp.symbol(v)).collect();
             for bits in [2, 4, 8] {
-                sum += mindist::word_bound_sq_at(&paas[ia], &paas[ia], &sl, &word, bits, bp).sqrt() / ed;
+                sum += mindist::word_bound_sq_at(&paas[ia], &paas[ia], &sl, &word, bits, bp).sqrt()
+                    / ed;
             }
             pairs += 3;
         }

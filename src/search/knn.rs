@@ -1,12 +1,14 @@
-//! Best-first exact search over the iSAX envelope tree (after MESSI's query: bound every node,
-//! visit in order of bound, stop once the next bound exceeds the k-th best; in a leaf, bound each
-//! series by its word before an early-abandoning exact distance).
+//! Exact search over the iSAX envelope tree (after MESSI's query: bound every node, visit in order
+//! of bound with several workers sharing one k-th-best threshold, stop once the next bound exceeds
+//! it; in a leaf, bound each series by its word before an early-abandoning exact distance).
 //!
 //! One loop serves k-NN and range queries: a [`Collector`] says what the pruning threshold is.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::Mutex;
 use std::time::Instant;
+
+use rayon::prelude::*;
 
 use roaring::RoaringTreemap;
 
@@ -60,21 +62,6 @@ impl Collector {
                 distance: d.sqrt(),
             })
             .collect()
-    }
-}
-
-/// A queue entry: (bound², is_leaf, index), smallest bound first.
-#[derive(PartialEq)]
-struct Item(f64, bool, u32);
-impl Eq for Item {}
-impl PartialOrd for Item {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Item {
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.0.total_cmp(&self.0).then(o.2.cmp(&self.2))
     }
 }
 
@@ -138,7 +125,8 @@ fn verify(
                 return None;
             }
             stats.lower_bounds += 1;
-            if lb_improved_sq(&p.q, env, x, *r, limit / BOUND_SLACK, scratch) * BOUND_SLACK > limit {
+            if lb_improved_sq(&p.q, env, x, *r, limit / BOUND_SLACK, scratch) * BOUND_SLACK > limit
+            {
                 return None;
             }
             let cenv = Envelope::new(x, *r);
@@ -176,7 +164,33 @@ fn verify(
     }
 }
 
-/// Runs one query. `k = Some(k)`: k-NN; `radius = Some(r)`: range.
+/// The collector shared by the workers of one query, with its threshold readable without a lock.
+struct Shared {
+    out: Mutex<Collector>,
+    threshold: AtomicU64,
+}
+
+impl Shared {
+    fn threshold(&self) -> f64 {
+        f64::from_bits(self.threshold.load(AtomicOrdering::Relaxed))
+    }
+
+    fn offer(&self, dist_sq: f64, id: u64) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        out.offer(dist_sq, id);
+        self.threshold
+            .store(out.threshold().to_bits(), AtomicOrdering::Relaxed);
+    }
+}
+
+/// Runs one query on `workers` threads (1: on the calling thread).
+///
+/// Nodes are bounded and visited in order of bound (workers take the next node from a shared
+/// counter); within a node, leaves in order of bound; within a leaf, series in order of word
+/// bound. Everything whose bound exceeds the current k-th best is skipped, and a node whose bound
+/// exceeds it ends the worker (later nodes have larger bounds). The k-th best only decreases, so
+/// skipping against the value read at any moment is safe: results are exact whatever the
+/// interleaving.
 pub fn search(
     index: &Index,
     source: &impl Source,
@@ -184,10 +198,10 @@ pub fn search(
     mode: Mode,
     metric: Metric,
     filter: Option<&RoaringTreemap>,
+    workers: usize,
 ) -> SearchResult {
     let start = Instant::now();
-    let mut stats = SearchStats::default();
-    let mut out = match mode {
+    let out = match mode {
         Mode::Knn(k) => Collector::Knn(TopK::new(k)),
         Mode::Range(radius) => Collector::Range {
             radius,
@@ -195,7 +209,10 @@ pub fn search(
         },
     };
     let Some(group) = index.group(query.len()) else {
-        stats.micros = start.elapsed().as_micros() as u64;
+        let stats = SearchStats {
+            micros: start.elapsed().as_micros() as u64,
+            ..Default::default()
+        };
         return SearchResult {
             neighbors: Vec::new(),
             stats,
@@ -204,60 +221,100 @@ pub fn search(
     let q = Moments::of(query).normalize(query);
     let p = prepare(q, group, index, metric);
     let bp = &index.breakpoints;
-    let mut heap = BinaryHeap::new();
-    for (i, node) in group.tree.nodes.iter().enumerate() {
-        stats.lower_bounds += 1;
-        let b = p.table.envelope_bound_sq(&node.min, &node.max, bp);
-        heap.push(Item(b * BOUND_SLACK, false, i as u32));
-    }
-    let mut x = Vec::new();
-    let mut scratch = Vec::new();
-    let mut candidates: Vec<(f64, usize, u64)> = Vec::new();
-    while let Some(Item(bound, is_leaf, i)) = heap.pop() {
-        if bound > out.threshold() {
-            break;
-        }
-        stats.nodes_visited += 1;
-        if !is_leaf {
-            let node = &group.tree.nodes[i as usize];
+    let mut nodes: Vec<(f64, u32)> = group
+        .tree
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| {
+            (
+                p.table.envelope_bound_sq(&node.min, &node.max, bp) * BOUND_SLACK,
+                i as u32,
+            )
+        })
+        .collect();
+    nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let shared = Shared {
+        threshold: AtomicU64::new(out.threshold().to_bits()),
+        out: Mutex::new(out),
+    };
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut stats = SearchStats::default();
+        let (mut x, mut scratch) = (Vec::new(), Vec::new());
+        let mut leaves: Vec<(f64, u32)> = Vec::new();
+        let mut candidates: Vec<(f64, usize, u64)> = Vec::new();
+        loop {
+            let n = next.fetch_add(1, AtomicOrdering::Relaxed);
+            let Some(&(bound, node)) = nodes.get(n) else {
+                break;
+            };
+            if bound > shared.threshold() {
+                break;
+            }
+            stats.nodes_visited += 1;
+            let node = &group.tree.nodes[node as usize];
+            leaves.clear();
             for l in node.start..node.end {
                 let leaf = &group.tree.leaves[l as usize];
                 stats.lower_bounds += 1;
                 let b = p.table.envelope_bound_sq(&leaf.min, &leaf.max, bp) * BOUND_SLACK;
-                if b <= out.threshold() {
-                    heap.push(Item(b, true, l));
+                if b <= shared.threshold() {
+                    leaves.push((b, l));
                 }
             }
-            continue;
+            leaves.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            for &(b, l) in &leaves {
+                if b > shared.threshold() {
+                    break;
+                }
+                stats.nodes_visited += 1;
+                // Bound every series of the leaf by its word, then verify the most promising
+                // first so that the threshold tightens as early as possible.
+                let leaf = &group.tree.leaves[l as usize];
+                candidates.clear();
+                let limit = shared.threshold();
+                for e in leaf.start as usize..leaf.end as usize {
+                    let pos = group.members[e] as usize;
+                    let id = source.id(pos);
+                    if filter.is_some_and(|f| !f.contains(id)) {
+                        continue;
+                    }
+                    stats.lower_bounds += 1;
+                    let b = p.table.word_bound_sq(group.word(e)) * BOUND_SLACK;
+                    if b <= limit {
+                        candidates.push((b, pos, id));
+                    }
+                }
+                candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+                for &(b, pos, id) in &candidates {
+                    let limit = shared.threshold();
+                    if b > limit {
+                        break;
+                    }
+                    source.normalized_into(pos, &mut x);
+                    if let Some(d) = verify(&p, &x, limit, &mut stats, &mut scratch) {
+                        shared.offer(d, id);
+                    }
+                }
+            }
         }
-        // Bound every series of the leaf by its word, then verify the most promising first so
-        // that the threshold tightens as early as possible.
-        let leaf = &group.tree.leaves[i as usize];
-        candidates.clear();
-        let limit = out.threshold();
-        for e in leaf.start as usize..leaf.end as usize {
-            let pos = group.members[e] as usize;
-            let id = source.id(pos);
-            if filter.is_some_and(|f| !f.contains(id)) {
-                continue;
-            }
-            stats.lower_bounds += 1;
-            let b = p.table.word_bound_sq(group.word(e)) * BOUND_SLACK;
-            if b <= limit {
-                candidates.push((b, pos, id));
-            }
-        }
-        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
-        for &(b, pos, id) in &candidates {
-            let limit = out.threshold();
-            if b > limit {
-                break;
-            }
-            source.normalized_into(pos, &mut x);
-            if let Some(d) = verify(&p, &x, limit, &mut stats, &mut scratch) {
-                out.offer(d, id);
-            }
-        }
+        stats
+    };
+    let per_worker: Vec<SearchStats> = if workers <= 1 {
+        vec![work()]
+    } else {
+        (0..workers).into_par_iter().map(|_| work()).collect()
+    };
+    let mut stats = SearchStats {
+        lower_bounds: nodes.len() as u64,
+        ..Default::default()
+    };
+    for s in per_worker {
+        stats.lower_bounds += s.lower_bounds;
+        stats.nodes_visited += s.nodes_visited;
+        stats.verified += s.verified;
+        stats.abandoned += s.abandoned;
     }
     stats.candidates = match filter {
         None => group.members.len() as u64,
@@ -268,6 +325,7 @@ pub fn search(
             .count() as u64,
     };
     stats.micros = start.elapsed().as_micros() as u64;
+    let out = shared.out.into_inner().unwrap_or_else(|e| e.into_inner());
     SearchResult {
         neighbors: out.finish(),
         stats,

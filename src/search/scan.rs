@@ -11,8 +11,8 @@
 use rayon::prelude::*;
 
 use super::topk::TopK;
-use crate::distance::lb::{lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope};
 use crate::distance::dtw;
+use crate::distance::lb::{lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope};
 
 /// The `k` rows of `data` (row-major, `n` columns) nearest to `q` by Euclidean distance, as
 /// (squared distance, row) sorted by distance then row.
@@ -70,7 +70,12 @@ pub struct CascadeStats {
 }
 
 /// The `k` rows nearest to `q` by DTW within band `r` (squared distance, row), one thread.
-pub fn dtw_scan(rows: &[Vec<f64>], q: &[f64], r: usize, k: usize) -> (Vec<(f64, u64)>, CascadeStats) {
+pub fn dtw_scan(
+    rows: &[Vec<f64>],
+    q: &[f64],
+    r: usize,
+    k: usize,
+) -> (Vec<(f64, u64)>, CascadeStats) {
     let env = Envelope::new(q, r);
     let mut top = TopK::new(k);
     let mut stats = CascadeStats::default();
@@ -123,13 +128,22 @@ mod tests {
     fn scans_equal_brute_force() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let n = 40;
-        let rows: Vec<Vec<f64>> = (0..300).map(|_| (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
+        let rows: Vec<Vec<f64>> = (0..300)
+            .map(|_| (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect())
+            .collect();
         let q: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
         // DTW.
         let (got, _) = dtw_scan(&rows, &q, 4, 5);
-        let mut all: Vec<(f64, u64)> = rows.iter().enumerate().map(|(i, x)| (dtw::distance_sq(&q, x, 4), i as u64)).collect();
+        let mut all: Vec<(f64, u64)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (dtw::distance_sq(&q, x, 4), i as u64))
+            .collect();
         all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        assert_eq!(got.iter().map(|p| p.1).collect::<Vec<_>>(), all.iter().take(5).map(|p| p.1).collect::<Vec<_>>());
+        assert_eq!(
+            got.iter().map(|p| p.1).collect::<Vec<_>>(),
+            all.iter().take(5).map(|p| p.1).collect::<Vec<_>>()
+        );
         // ED over f32.
         let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
         let qf: Vec<f32> = q.iter().map(|&v| v as f32).collect();
@@ -137,9 +151,20 @@ mod tests {
         let mut all: Vec<(f32, u64)> = rows
             .iter()
             .enumerate()
-            .map(|(i, x)| (x.iter().zip(&qf).map(|(a, b)| (*a as f32 - b).powi(2)).sum::<f32>(), i as u64))
+            .map(|(i, x)| {
+                (
+                    x.iter()
+                        .zip(&qf)
+                        .map(|(a, b)| (*a as f32 - b).powi(2))
+                        .sum::<f32>(),
+                    i as u64,
+                )
+            })
             .collect();
         all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        assert_eq!(got.iter().map(|p| p.1).collect::<Vec<_>>(), all.iter().take(3).map(|p| p.1).collect::<Vec<_>>());
+        assert_eq!(
+            got.iter().map(|p| p.1).collect::<Vec<_>>(),
+            all.iter().take(3).map(|p| p.1).collect::<Vec<_>>()
+        );
     }
 }

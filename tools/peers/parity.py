@@ -127,7 +127,7 @@ def ours(binary, series, tol_pkg, assign, workdir, threads, alpha=None):
     db = os.path.join(workdir, "x.qdb")
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     cmd = [binary, "build", db, "--input", inp, "--tol", repr(math.sqrt(tol_pkg)), "--len-bits", "8",
-           "--inc-bits", "12", "--assign", assign, "--max-rmse", "inf", "--json"]
+           "--inc-bits", "12", "--assign", assign, "--max-rmse", "inf", "--no-index", "--json"]
     if alpha is not None:
         cmd += ["--alpha", repr(alpha)]
     info = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)

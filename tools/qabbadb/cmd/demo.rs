@@ -124,12 +124,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         info.points as f64 / secs / 1e6
     );
 
-    outln!("\nnearest stored heartbeats to {} held-out ones (exact, over the stored reconstructions):", held_out.len());
+    outln!(
+        "\nnearest stored heartbeats to {} held-out ones (exact, over the stored reconstructions):",
+        held_out.len()
+    );
     // The first search decodes every symbol block once; time the queries after it.
     db.knn(&held_out[0].0, 1, Metric::Euclidean)?;
     for (metric, name) in [
         (Metric::Euclidean, "Euclidean"),
-        (Metric::Dtw { window: Window::Fraction(0.1) }, "DTW, 10% window"),
+        (
+            Metric::Dtw {
+                window: Window::Fraction(0.1),
+            },
+            "DTW, 10% window",
+        ),
     ] {
         outln!("  {name}:");
         for (q, label) in &held_out {
@@ -137,11 +145,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let t = Instant::now();
             let brute = db.knn_brute_force(q, 3, metric)?;
             let brute_us = t.elapsed().as_secs_f64() * 1e6;
-            let same = if brute == r.neighbors { "= brute force" } else { "DIFFERS from brute force" };
+            let same = if brute == r.neighbors {
+                "= brute force"
+            } else {
+                "DIFFERS from brute force"
+            };
             let shown: Vec<String> = r
                 .neighbors
                 .iter()
-                .map(|n| format!("#{} ({}, d={:.3})", n.id, db.label(n.id).ok().flatten().unwrap_or_default(), n.distance))
+                .map(|n| {
+                    format!(
+                        "#{} ({}, d={:.3})",
+                        n.id,
+                        db.label(n.id).ok().flatten().unwrap_or_default(),
+                        n.distance
+                    )
+                })
                 .collect();
             outln!(
                 "    class {:<2} -> {}   verified {} of {} ({:.1}%), {} µs vs {:.0} µs brute force, {same}",

@@ -111,7 +111,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outln!("  {:>4}  {:>10}  {:>12}  label", "rank", "id", "distance");
         for (rank, n) in r.neighbors.iter().enumerate() {
             let label = db.label(n.id).ok().flatten().unwrap_or_default();
-            outln!("  {:>4}  {:>10}  {:>12.6}  {}", rank + 1, n.id, n.distance, label);
+            outln!(
+                "  {:>4}  {:>10}  {:>12.6}  {}",
+                rank + 1,
+                n.id,
+                n.distance,
+                label
+            );
         }
     }
     Ok(())
