@@ -138,3 +138,78 @@ fn demo_runs() {
         "{out}"
     );
 }
+
+#[test]
+fn query_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("q.qdb");
+    let train = ucr("ECG200", "TRAIN");
+    let test = ucr("ECG200", "TEST");
+    let (code, _, err) = qabbadb(&[
+        "build",
+        db.to_str().unwrap(),
+        "--input",
+        train.to_str().unwrap(),
+        "--word-len",
+        "8",
+        "--breakpoints",
+        "kde",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = qabbadb(&[
+        "query",
+        db.to_str().unwrap(),
+        "--queries",
+        test.to_str().unwrap(),
+        "--k",
+        "3",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 100, "one line per query");
+    let opened = qabbadb::Database::open(&db).unwrap();
+    let queries = qabbadb::ingest::read(&test, None).unwrap();
+    for (i, line) in lines.iter().enumerate().take(10) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["query"], i);
+        let n = v["neighbors"].as_array().unwrap();
+        assert_eq!(n.len(), 3);
+        let want = opened
+            .knn_brute_force(&queries.series[i], 3, qabbadb::Metric::Euclidean)
+            .unwrap();
+        for (a, b) in n.iter().zip(&want) {
+            assert_eq!(a["id"], b.id);
+            assert_eq!(a["distance"].as_f64().unwrap(), b.distance);
+            assert_eq!(a["label"].as_str(), opened.label(b.id).unwrap().as_deref());
+        }
+        for key in ["lower_bounds", "verified", "micros"] {
+            assert!(v["stats"][key].is_u64(), "stats.{key}");
+        }
+    }
+    let (code, out, err) = qabbadb(&[
+        "query",
+        db.to_str().unwrap(),
+        "--queries",
+        test.to_str().unwrap(),
+        "--metric",
+        "dtw",
+        "--window-points",
+        "5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("query 99:") && out.contains("verified"),
+        "{out}"
+    );
+    let (code, _, err) = qabbadb(&[
+        "query",
+        db.to_str().unwrap(),
+        "--queries",
+        test.to_str().unwrap(),
+        "--k",
+        "0",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("k must be"), "{err}");
+}

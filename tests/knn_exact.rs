@@ -218,3 +218,33 @@ proptest! {
         }
     }
 }
+
+/// On real data, every word bound is at most the true distance, for both kinds of breakpoints.
+#[test]
+fn bounds_hold_on_real_data() {
+    use qabbadb::index::mindist::MindistTable;
+    use qabbadb::index::{paa, Breakpoints};
+    for name in ["ACSF1", "Coffee", "ItalyPowerDemand"] {
+        let data = ingest::read(&ucr(name, "TRAIN"), None).unwrap();
+        let z: Vec<Vec<f64>> = data
+            .series
+            .iter()
+            .map(|x| qabbadb::codec::Moments::of(x).normalize(x))
+            .collect();
+        let n = z[0].len();
+        let w = paa::word_len_for(n, 16);
+        let sl = paa::seg_lens(n, w);
+        let paas: Vec<Vec<f64>> = z.iter().map(|x| paa::paa(x, w)).collect();
+        let all: Vec<f64> = paas.iter().flatten().copied().collect();
+        for bp in [Breakpoints::gaussian(), Breakpoints::kde(&all)] {
+            for a in 0..z.len().min(30) {
+                let t = MindistTable::new(&paas[a], &paas[a], &sl, &bp);
+                for b in 0..z.len() {
+                    let word: Vec<u8> = paas[b].iter().map(|&v| bp.symbol(v)).collect();
+                    let ed: f64 = z[a].iter().zip(&z[b]).map(|(x, y)| (x - y).powi(2)).sum();
+                    assert!(t.word_bound_sq(&word) <= ed + 1e-9, "{name} {a} {b}");
+                }
+            }
+        }
+    }
+}
