@@ -13,7 +13,7 @@ fn bench(c: &mut Criterion) {
     let rows = data::random_walks(20_000, 256, 7);
     let queries = data::random_walks(20, 256, 8);
     let dir = tempfile::tempdir().unwrap();
-    let (db, _) = Database::create(
+    let (db, _) = Database::build(
         &dir.path().join("b.qdb"),
         &Dataset::from_series(rows.clone()),
         &Options::default(),

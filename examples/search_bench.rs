@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Build.
     let t = Instant::now();
-    let (db, report) = Database::create(&dir.path().join("bench.qdb"), &data, &Options::default())?;
+    let (db, report) = Database::build(&dir.path().join("bench.qdb"), &data, &Options::default())?;
     let build_secs = t.elapsed().as_secs_f64();
     let info = db.info();
     let index_bytes = info
@@ -117,7 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         labels: data.labels[..rows].to_vec(),
     };
     let t = Instant::now();
-    let (dtw_db, _) = Database::create(&dir.path().join("dtw.qdb"), &sub, &Options::default())?;
+    let (dtw_db, _) = Database::build(&dir.path().join("dtw.qdb"), &sub, &Options::default())?;
     let dtw_build = t.elapsed().as_secs_f64();
     let window = Window::Fraction(0.1);
     let r = window.radius(n);

@@ -1,27 +1,41 @@
-//! [`Database`]: build, open and read a qabbadb database.
+//! [`Database`]: a directory of immutable segments named by an atomically replaced MANIFEST.
 //!
-//! A database is currently one segment file (see `format-spec/FORMAT.md`): the codebook, the
-//! series table and the symbol blocks of a collection, written atomically.
+//! ```text
+//! DB/
+//!   MANIFEST                      the commit point (FORMAT.md §9)
+//!   LOCK                          held (flock) by the one writer
+//!   000001-<random>.qseg          segments (FORMAT.md §2–§8), never changed once written
+//!   000001-<random>.000004.del    deleted ids of a segment as of generation 4 (FORMAT.md §10)
+//! ```
+//!
+//! Every change writes new files first (each synced), then a new MANIFEST (temporary file,
+//! fsync, rename, fsync of the directory). A crash at any point leaves the previous MANIFEST and
+//! everything it names intact; files no MANIFEST names are removed by the writer after each
+//! commit and when it opens the database. Readers work on a [`Snapshot`]: the segments it holds
+//! stay mapped and readable whatever later commits do.
 
-use std::path::Path;
-use std::sync::OnceLock;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use roaring::RoaringTreemap;
-
 use serde::Serialize;
 
-use crate::codec::{self, CodecParams, Digitizer, Moments, Storage};
+use crate::codec::{self, Codebook, CodecParams, Digitizer, EncodedSeries, Moments, Storage};
 use crate::error::{Error, Result};
-use crate::index::{Index, IndexParams};
+use crate::index::{BreakpointChoice, Index, IndexParams};
 use crate::ingest::Dataset;
-use crate::search::knn::{self, Mode};
-use crate::search::{Metric, SearchResult, Source};
-use crate::storage::segment::writer::WriteReport;
-use crate::storage::segment::{layout, write_segment, SegmentContents, SegmentReader};
+use crate::search::knn::{self, IdFilter, Mode, Shared};
+use crate::search::{Metric, Neighbor, SearchResult, SearchStats, Source};
+use crate::storage::manifest::{self, Manifest, SegmentEntry};
+use crate::storage::segment::layout::{self, SeriesRecord};
+use crate::storage::segment::writer::{write_atomically, WriteReport};
+use crate::storage::segment::{write_segment, SegmentContents, SegmentReader};
+use crate::storage::{deletes, segment::layout::FORMAT_VERSION};
 
-/// Options for building a database.
+/// Options of a database, fixed when it is created.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Codec parameters (tolerance, digitization, quantization, assignment, error budget).
@@ -69,27 +83,119 @@ impl Options {
         self.index = index;
         self
     }
+
+    /// The options as the JSON object kept in the MANIFEST and shown by `info`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let p = &self.codec;
+        let (digitize, alpha, k, rate, seed) = match p.digitizer {
+            Digitizer::Greedy { alpha } => ("ga", alpha, None, None, None),
+            Digitizer::KMeans {
+                k,
+                sample_rate,
+                seed,
+            } => ("kmeans", None, Some(k), Some(sample_rate), Some(seed)),
+        };
+        serde_json::json!({
+            "tol": p.tol,
+            "max_len": p.max_len,
+            "digitize": digitize,
+            "alpha": alpha,
+            "k": k,
+            "sample_rate": rate,
+            "seed": seed,
+            "scl": p.scl,
+            "len_bits": p.len_bits,
+            "inc_bits": p.inc_bits,
+            "assign": match p.assign { codec::Assign::ClosedLoop => "closed-loop", codec::Assign::Nearest => "nearest" },
+            "max_rmse": if p.max_rmse.is_finite() { serde_json::json!(p.max_rmse) } else { serde_json::Value::Null },
+            "index": self.index.map(|i| serde_json::json!({
+                "word_len": i.word_len,
+                "breakpoints": match i.breakpoints {
+                    BreakpointChoice::Auto => "auto",
+                    BreakpointChoice::Kde => "kde",
+                    BreakpointChoice::Gaussian => "gaussian",
+                },
+            })),
+        })
+    }
+
+    /// Options from [`Options::to_json`].
+    pub fn from_json(v: &serde_json::Value) -> Result<Options> {
+        let bad =
+            |what: &str| Error::InvalidOptions(format!("MANIFEST options: bad or missing {what}"));
+        let f = |k: &str| v.get(k).and_then(|x| x.as_f64()).ok_or_else(|| bad(k));
+        let u = |k: &str| v.get(k).and_then(|x| x.as_u64()).ok_or_else(|| bad(k));
+        let digitizer = match v.get("digitize").and_then(|x| x.as_str()) {
+            Some("ga") => Digitizer::Greedy {
+                alpha: v.get("alpha").and_then(|x| x.as_f64()),
+            },
+            Some("kmeans") => Digitizer::KMeans {
+                k: u("k")? as usize,
+                sample_rate: f("sample_rate")?,
+                seed: u("seed")?,
+            },
+            _ => return Err(bad("digitize")),
+        };
+        let codec = CodecParams {
+            tol: f("tol")?,
+            max_len: v.get("max_len").and_then(|x| x.as_u64()).map(|m| m as u32),
+            digitizer,
+            scl: f("scl")?,
+            len_bits: u("len_bits")? as u8,
+            inc_bits: u("inc_bits")? as u8,
+            assign: match v.get("assign").and_then(|x| x.as_str()) {
+                Some("closed-loop") => codec::Assign::ClosedLoop,
+                Some("nearest") => codec::Assign::Nearest,
+                _ => return Err(bad("assign")),
+            },
+            max_rmse: v
+                .get("max_rmse")
+                .and_then(|x| x.as_f64())
+                .unwrap_or(f64::INFINITY),
+        };
+        codec.validate()?;
+        let index = match v.get("index") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(i) => Some(IndexParams {
+                word_len: i
+                    .get("word_len")
+                    .and_then(|x| x.as_u64())
+                    .filter(|&w| (1..=1024).contains(&w))
+                    .ok_or_else(|| bad("index.word_len"))? as usize,
+                breakpoints: match i.get("breakpoints").and_then(|x| x.as_str()) {
+                    Some("auto") => BreakpointChoice::Auto,
+                    Some("kde") => BreakpointChoice::Kde,
+                    Some("gaussian") => BreakpointChoice::Gaussian,
+                    _ => return Err(bad("index.breakpoints")),
+                },
+            }),
+        };
+        Ok(Options { codec, index })
+    }
 }
 
-/// What a build did, for the tool and benchmarks.
+/// What a build or an append did, for the tool and benchmarks.
 #[derive(Debug, Clone, Default)]
 pub struct BuildReport {
+    /// Ids given to the new series.
+    pub ids: Vec<u64>,
     /// Codec statistics.
     pub fit: codec::FitReport,
     /// Sizes written.
     pub write: WriteReport,
     /// Time to build the search index.
     pub index_time: Duration,
-    /// Time to write the file.
+    /// Time to write the segment and commit.
     pub write_time: Duration,
 }
 
-/// An open database.
+/// A segment of an open database with its deleted ids.
 #[derive(Debug)]
-pub struct Database {
-    segment: SegmentReader,
+struct Segment {
+    reader: SegmentReader,
+    deleted: RoaringTreemap,
     /// Decoded symbols and lossless series, made on the first search.
-    search: OnceLock<Result<SearchData>>,
+    search: OnceLock<std::result::Result<SearchData, String>>,
 }
 
 /// What verification reads: every symbol decoded once, and the lossless series normalised.
@@ -134,199 +240,53 @@ impl Source for SegmentSource<'_> {
     }
 }
 
-/// A summary of what a database stores (the `info` command).
-#[derive(Debug, Clone, Serialize)]
-pub struct Info {
-    /// Series stored.
-    pub series: u64,
-    /// Values over all series.
-    pub points: u64,
-    /// ABBA pieces over all series.
-    pub pieces: u64,
-    /// Symbols in the codebook.
-    pub symbols: u64,
-    /// Bytes on disk.
-    pub bytes: u64,
-    /// Bits on disk per stored value.
-    pub bits_per_point: f64,
-    /// Raw float32 size ÷ bytes on disk.
-    pub ratio_vs_f32: f64,
-    /// Raw float64 size ÷ bytes on disk.
-    pub ratio_vs_f64: f64,
-    /// Root mean square reconstruction error over all values, in original units.
-    pub rmse: f64,
-    /// Mean over series of RMSE/σ (series with σ = 0 count as 0).
-    pub mean_relative_rmse: f64,
-    /// Largest absolute error of any value.
-    pub max_abs_err: f64,
-    /// Series stored losslessly.
-    pub lossless_series: u64,
-    /// Length of the shortest and the longest series.
-    pub min_len: u64,
-    /// Length of the longest series.
-    pub max_len: u64,
-    /// Symbol blocks per codec: packed, zstd, LZW.
-    pub blocks: serde_json::Value,
-    /// Bytes per section.
-    pub sections: serde_json::Value,
-    /// Build parameters.
-    pub params: serde_json::Value,
-    /// Format version of the file.
-    pub format_version: u32,
-}
-
-impl Database {
-    /// Builds a database at `path` from `data` (replacing any file there atomically).
-    pub fn create(
-        path: &Path,
-        data: &Dataset,
-        options: &Options,
-    ) -> Result<(Database, BuildReport)> {
-        if data.labels.len() != data.series.len() {
-            return Err(Error::InvalidOptions(
-                "one label (or None) per series is required".into(),
-            ));
+impl Segment {
+    fn open(dir: &Path, entry: &SegmentEntry) -> Result<Segment> {
+        let path = dir.join(&entry.file);
+        let reader = SegmentReader::open(&path)?;
+        let recs = reader.records();
+        let mismatch = |d: String| Error::Corrupt {
+            path: path.clone(),
+            section: "MANIFEST",
+            offset: 0,
+            detail: d,
+        };
+        if recs.len() as u64 != entry.series
+            || recs.first().map(|r| r.id) != Some(entry.first_id)
+            || recs.last().map(|r| r.id) != Some(entry.last_id)
+        {
+            return Err(mismatch(format!(
+                "segment {} does not hold the ids the MANIFEST names",
+                entry.file
+            )));
         }
-        let (codebook, encoded, fit) = codec::fit_encode(&data.series, &options.codec)?;
-        let ids: Vec<u64> = (0..encoded.len() as u64).collect();
-        let t = Instant::now();
-        let index = options.index.map(|params| {
-            let centres = codebook.centres();
-            Index::build(
-                encoded.len(),
-                |i| encoded[i].len as usize,
-                |i| {
-                    let e = &encoded[i];
-                    let mut x = match &e.storage {
-                        Storage::Symbolic(s) => {
-                            codec::decode_symbolic(e.len as usize, e.first, e.moments, s, &centres)
-                        }
-                        Storage::Lossless(_) => data.series[i].clone(),
-                    };
-                    codec::normalize_in_place(&mut x, e.moments);
-                    x
-                },
-                params,
-            )
-        });
-        let index_time = t.elapsed();
-        let report = serde_json::json!({
-            "pieces": fit.pieces,
-            "alpha": fit.alpha,
-            "lossless": fit.lossless,
-        });
-        let t = Instant::now();
-        let write = write_segment(
-            path,
-            &SegmentContents {
-                params: &options.codec,
-                alpha: fit.alpha,
-                codebook: &codebook,
-                series: &encoded,
-                ids: &ids,
-                labels: &data.labels,
-                report,
-                index: index.as_ref(),
-            },
-        )?;
-        let write_time = t.elapsed();
-        let db = Database::open(path)?;
-        Ok((
-            db,
-            BuildReport {
-                fit,
-                write,
-                index_time,
-                write_time,
-            },
-        ))
-    }
-
-    /// Opens the database at `path`, validating it.
-    pub fn open(path: &Path) -> Result<Database> {
-        Ok(Database {
-            segment: SegmentReader::open(path)?,
+        let deleted = match &entry.deletes {
+            Some(d) => deletes::read(&dir.join(d))?,
+            None => RoaringTreemap::new(),
+        };
+        Ok(Segment {
+            reader,
+            deleted,
             search: OnceLock::new(),
         })
     }
 
-    /// The segment behind the database.
-    pub fn segment(&self) -> &SegmentReader {
-        &self.segment
-    }
-
-    /// Number of series.
-    pub fn len(&self) -> usize {
-        self.segment.len()
-    }
-
-    /// True when no series is stored.
-    pub fn is_empty(&self) -> bool {
-        self.segment.is_empty()
-    }
-
-    /// Ids of the stored series, ascending.
-    pub fn ids(&self) -> Vec<u64> {
-        self.segment.records().iter().map(|r| r.id).collect()
-    }
-
-    /// The reconstructed series `id`, in original units, with its stored length.
-    pub fn get(&self, id: u64) -> Result<Vec<f64>> {
-        let pos = self.segment.position(id).ok_or(Error::NotFound(id))?;
-        self.segment.decode(pos)
-    }
-
-    /// The label of series `id`.
-    pub fn label(&self, id: u64) -> Result<Option<String>> {
-        let pos = self.segment.position(id).ok_or(Error::NotFound(id))?;
-        Ok(self.segment.label(pos).map(str::to_string))
-    }
-
-    /// The symbols of series `id` (empty when stored losslessly).
-    pub fn symbols(&self, id: u64) -> Result<Vec<u32>> {
-        let pos = self.segment.position(id).ok_or(Error::NotFound(id))?;
-        self.segment.symbols(pos)
-    }
-
-    /// Every series reconstructed, in id order, with its label.
-    pub fn export(&self) -> Result<Dataset> {
-        let mut out = Dataset::default();
-        self.segment.for_each_decoded(|pos, values| {
-            out.series.push(values);
-            out.labels.push(self.segment.label(pos).map(str::to_string));
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    /// Every series reconstructed and z-normalised with its stored mean and std (all zeros when
-    /// σ = 0): the space similarity search works in.
-    pub fn export_normalized(&self) -> Result<Dataset> {
-        let mut d = self.export()?;
-        for (s, r) in d.series.iter_mut().zip(self.segment.records()) {
-            codec::normalize_in_place(
-                s,
-                Moments {
-                    mean: r.mean,
-                    std: r.std,
-                },
-            );
-        }
-        Ok(d)
+    fn is_live(&self, id: u64) -> bool {
+        !self.deleted.contains(id)
     }
 
     fn search_data(&self) -> Result<&SearchData> {
         let made = self.search.get_or_init(|| {
-            let seg = &self.segment;
+            let seg = &self.reader;
             let blocks: Result<Vec<Vec<u32>>> = (0..seg.block_count())
                 .into_par_iter()
                 .map(|b| seg.block(b).map(|s| s.into_symbols()))
                 .collect();
-            let symbols: Vec<u32> = blocks?.concat();
+            let symbols: Vec<u32> = blocks.map_err(|e| e.to_string())?.concat();
             let mut lossless = std::collections::HashMap::new();
             for (pos, r) in seg.records().iter().enumerate() {
                 if r.kind == layout::storage_kind::LOSSLESS {
-                    let mut x = seg.decode(pos)?;
+                    let mut x = seg.decode(pos).map_err(|e| e.to_string())?;
                     codec::normalize_in_place(
                         &mut x,
                         Moments {
@@ -339,15 +299,801 @@ impl Database {
             }
             Ok(SearchData { symbols, lossless })
         });
-        match made {
-            Ok(d) => Ok(d),
-            Err(e) => Err(Error::Corrupt {
-                path: self.segment.path().to_path_buf(),
-                section: "SYMBOLS",
-                offset: 0,
-                detail: format!("cannot prepare search: {e}"),
-            }),
+        made.as_ref().map_err(|e| Error::Corrupt {
+            path: self.reader.path().to_path_buf(),
+            section: "SYMBOLS",
+            offset: 0,
+            detail: format!("cannot prepare search: {e}"),
+        })
+    }
+}
+
+/// The committed state a snapshot sees.
+#[derive(Debug)]
+struct State {
+    manifest: Manifest,
+    segments: Vec<Arc<Segment>>,
+}
+
+/// A consistent, read-only view of a database as of one commit.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    state: Arc<State>,
+}
+
+/// An open database.
+#[derive(Debug)]
+pub struct Database {
+    dir: PathBuf,
+    options: Options,
+    /// The LOCK file, locked, when this handle may write.
+    lock: Option<File>,
+    state: RwLock<Arc<State>>,
+    writing: Mutex<()>,
+}
+
+/// A summary of what a database stores (the `info` command).
+#[derive(Debug, Clone, Serialize)]
+pub struct Info {
+    /// Live series.
+    pub series: u64,
+    /// Deleted series still stored (until `compact`).
+    pub deleted: u64,
+    /// Values over the live series.
+    pub points: u64,
+    /// ABBA pieces over the live series.
+    pub pieces: u64,
+    /// Symbols in the codebook.
+    pub symbols: u64,
+    /// Bytes on disk (MANIFEST, segments, delete files).
+    pub bytes: u64,
+    /// Bits on disk per live value.
+    pub bits_per_point: f64,
+    /// Raw float32 size ÷ bytes on disk.
+    pub ratio_vs_f32: f64,
+    /// Raw float64 size ÷ bytes on disk.
+    pub ratio_vs_f64: f64,
+    /// Root mean square reconstruction error over all live values, in original units.
+    pub rmse: f64,
+    /// Mean over live series of RMSE/σ (series with σ = 0 count as 0).
+    pub mean_relative_rmse: f64,
+    /// Largest absolute error of any live value.
+    pub max_abs_err: f64,
+    /// Live series stored losslessly.
+    pub lossless_series: u64,
+    /// Length of the shortest live series.
+    pub min_len: u64,
+    /// Length of the longest live series.
+    pub max_len: u64,
+    /// Symbol blocks per codec: packed, zstd, LZW.
+    pub blocks: serde_json::Value,
+    /// Bytes per section kind over all segments.
+    pub sections: serde_json::Value,
+    /// One entry per segment: file, series, deleted, bytes.
+    pub segments: serde_json::Value,
+    /// Build parameters.
+    pub params: serde_json::Value,
+    /// Format version of the segments.
+    pub format_version: u32,
+    /// MANIFEST generation.
+    pub generation: u64,
+}
+
+fn lock_path(dir: &Path) -> PathBuf {
+    dir.join("LOCK")
+}
+
+fn take_lock(dir: &Path) -> Result<File> {
+    let path = lock_path(dir);
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+    }
+}
+
+fn check_dir(dir: &Path) -> Result<()> {
+    if dir.is_file() {
+        return Err(Error::io(
+            dir,
+            std::io::Error::other("not a qabbadb database (a database is a directory)"),
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(Error::io(
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no database here"),
+        ));
+    }
+    Ok(())
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(manifest::FILE);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    Manifest::from_bytes(&path, &bytes)
+}
+
+fn load_state(dir: &Path, manifest: Manifest) -> Result<State> {
+    let segments = manifest
+        .segments
+        .iter()
+        .map(|e| Segment::open(dir, e).map(Arc::new))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(State { manifest, segments })
+}
+
+impl Database {
+    /// Creates an empty database in directory `dir` (created if needed; it must not already hold
+    /// a database) and opens it for writing.
+    pub fn create(dir: &Path, options: &Options) -> Result<Database> {
+        options.codec.validate()?;
+        if let Some(i) = options.index {
+            if !(1..=1024).contains(&i.word_len) {
+                return Err(Error::InvalidOptions(format!(
+                    "word_len must be in 1..=1024, got {}",
+                    i.word_len
+                )));
+            }
         }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let lock = take_lock(dir)?;
+        if dir.join(manifest::FILE).exists() {
+            return Err(Error::InvalidOptions(format!(
+                "{} already holds a database",
+                dir.display()
+            )));
+        }
+        let m = Manifest {
+            format_version: FORMAT_VERSION,
+            generation: 0,
+            next_id: 0,
+            segments: Vec::new(),
+            options: options.to_json(),
+        };
+        write_atomically(&dir.join(manifest::FILE), &m.to_bytes())?;
+        Ok(Database {
+            dir: dir.to_path_buf(),
+            options: options.clone(),
+            lock: Some(lock),
+            state: RwLock::new(Arc::new(State {
+                manifest: m,
+                segments: Vec::new(),
+            })),
+            writing: Mutex::new(()),
+        })
+    }
+
+    /// Creates a database in `dir` and appends `data` (fitting the codebook to it).
+    pub fn build(dir: &Path, data: &Dataset, options: &Options) -> Result<(Database, BuildReport)> {
+        let db = Database::create(dir, options)?;
+        let report = db.append(data)?;
+        Ok((db, report))
+    }
+
+    /// Opens the database in `dir` for reading and writing (taking its writer lock).
+    pub fn open(dir: &Path) -> Result<Database> {
+        check_dir(dir)?;
+        let lock = take_lock(dir)?;
+        let db = Self::open_with(dir, Some(lock))?;
+        db.collect_garbage();
+        Ok(db)
+    }
+
+    /// Opens the database in `dir` for reading only (no lock; other processes may write).
+    pub fn open_read_only(dir: &Path) -> Result<Database> {
+        check_dir(dir)?;
+        Self::open_with(dir, None)
+    }
+
+    fn open_with(dir: &Path, lock: Option<File>) -> Result<Database> {
+        let m = read_manifest(dir)?;
+        let options = Options::from_json(&m.options)?;
+        let state = load_state(dir, m)?;
+        Ok(Database {
+            dir: dir.to_path_buf(),
+            options,
+            lock,
+            state: RwLock::new(Arc::new(state)),
+            writing: Mutex::new(()),
+        })
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The options the database was created with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// A consistent view of the current commit.
+    pub fn snapshot(&self) -> Snapshot {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner()).clone();
+        Snapshot { state }
+    }
+
+    /// Re-reads the MANIFEST (for read-only handles following another process's writes).
+    pub fn refresh(&self) -> Result<()> {
+        let m = read_manifest(&self.dir)?;
+        let current = self.snapshot();
+        if m.generation == current.state.manifest.generation {
+            return Ok(());
+        }
+        let state = load_state(&self.dir, m)?;
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
+        Ok(())
+    }
+
+    fn check_writer(&self) -> Result<()> {
+        if self.lock.is_none() {
+            return Err(Error::InvalidOptions(
+                "the database was opened read-only".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes `manifest` as the new commit and makes `state` current.
+    fn commit(&self, manifest: Manifest, segments: Vec<Arc<Segment>>) -> Result<()> {
+        write_atomically(&self.dir.join(manifest::FILE), &manifest.to_bytes())?;
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) =
+            Arc::new(State { manifest, segments });
+        self.collect_garbage();
+        Ok(())
+    }
+
+    /// Removes segment, delete and temporary files that the current MANIFEST does not name.
+    /// Failures are left for the next pass.
+    fn collect_garbage(&self) {
+        if self.lock.is_none() {
+            return;
+        }
+        let snap = self.snapshot();
+        let named: std::collections::HashSet<&str> = snap
+            .state
+            .manifest
+            .segments
+            .iter()
+            .flat_map(|s| std::iter::once(s.file.as_str()).chain(s.deletes.as_deref()))
+            .collect();
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let ours = name.ends_with(".qseg") || name.ends_with(".del") || name.ends_with(".tmp");
+            if ours && !named.contains(name) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
+    fn new_file_name(generation: u64, ext: &str) -> String {
+        format!("{generation:06}-{:016x}.{ext}", rand::random::<u64>())
+    }
+
+    /// Appends series: encoded with the database's codebook (the first append fits it), indexed
+    /// with its breakpoints, written as a new segment and committed. Ids continue from the last
+    /// ever given and are never reused.
+    pub fn append(&self, data: &Dataset) -> Result<BuildReport> {
+        self.check_writer()?;
+        if data.labels.len() != data.series.len() {
+            return Err(Error::InvalidOptions(
+                "one label (or None) per series is required".into(),
+            ));
+        }
+        let _w = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let snap = self.snapshot();
+        let base = snap.state.segments.first().map(|s| &s.reader);
+        let opts = &self.options;
+        let (codebook, encoded, fit) = match base {
+            None => codec::fit_encode(&data.series, &opts.codec)?,
+            Some(b) => {
+                let t = Instant::now();
+                let enc = codec::encode_with(&data.series, b.codebook(), &opts.codec)?;
+                let fit = codec::FitReport {
+                    pieces: enc.iter().map(|e| e.pieces as u64).sum(),
+                    alpha: b.alpha(),
+                    lossless: enc
+                        .iter()
+                        .filter(|e| matches!(e.storage, Storage::Lossless(_)))
+                        .count() as u64,
+                    assign_time: t.elapsed(),
+                    ..Default::default()
+                };
+                (b.codebook().clone(), enc, fit)
+            }
+        };
+        let breakpoints = base.and_then(|b| b.index()).map(|i| i.breakpoints.clone());
+        let m = &snap.state.manifest;
+        let ids: Vec<u64> = (m.next_id..m.next_id + encoded.len() as u64).collect();
+        let originals = |i: usize| data.series[i].clone();
+        let (seg, index_time, write, write_time) = self.write_segment(
+            m.generation + 1,
+            &codebook,
+            &encoded,
+            &ids,
+            &data.labels,
+            fit.alpha,
+            breakpoints,
+            originals,
+            &fit,
+        )?;
+        let mut manifest = m.clone();
+        manifest.generation += 1;
+        manifest.next_id += encoded.len() as u64;
+        manifest.segments.push(seg.0);
+        let mut segments = snap.state.segments.clone();
+        segments.push(seg.1);
+        let t = Instant::now();
+        self.commit(manifest, segments)?;
+        Ok(BuildReport {
+            ids,
+            fit,
+            write,
+            index_time,
+            write_time: write_time + t.elapsed(),
+        })
+    }
+
+    /// Builds the index of and writes one segment; opens it.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn write_segment(
+        &self,
+        generation: u64,
+        codebook: &Codebook,
+        encoded: &[EncodedSeries],
+        ids: &[u64],
+        labels: &[Option<String>],
+        alpha: Option<f64>,
+        breakpoints: Option<crate::index::Breakpoints>,
+        original: impl Fn(usize) -> Vec<f64> + Sync,
+        fit: &codec::FitReport,
+    ) -> Result<(
+        (SegmentEntry, Arc<Segment>),
+        Duration,
+        WriteReport,
+        Duration,
+    )> {
+        let t = Instant::now();
+        let centres = codebook.centres();
+        let index = self.options.index.map(|params| {
+            Index::build(
+                encoded.len(),
+                |i| encoded[i].len as usize,
+                |i| {
+                    let e = &encoded[i];
+                    let mut x = match &e.storage {
+                        Storage::Symbolic(s) => {
+                            codec::decode_symbolic(e.len as usize, e.first, e.moments, s, &centres)
+                        }
+                        Storage::Lossless(_) => original(i),
+                    };
+                    codec::normalize_in_place(&mut x, e.moments);
+                    x
+                },
+                params,
+                breakpoints,
+            )
+        });
+        let index_time = t.elapsed();
+        let t = Instant::now();
+        let file = Self::new_file_name(generation, "qseg");
+        let report = serde_json::json!({ "pieces": fit.pieces, "alpha": fit.alpha, "lossless": fit.lossless });
+        let write = write_segment(
+            &self.dir.join(&file),
+            &SegmentContents {
+                params: &self.options.codec,
+                alpha,
+                codebook,
+                series: encoded,
+                ids,
+                labels,
+                report,
+                index: index.as_ref(),
+            },
+        )?;
+        let entry = SegmentEntry {
+            file,
+            first_id: ids.first().copied().unwrap_or(0),
+            last_id: ids.last().copied().unwrap_or(0),
+            series: ids.len() as u64,
+            deletes: None,
+        };
+        let seg = Segment::open(&self.dir, &entry)?;
+        Ok(((entry, Arc::new(seg)), index_time, write, t.elapsed()))
+    }
+
+    /// Deletes series by id; returns how many were live. Ids never stored are an error (and
+    /// nothing is deleted); ids already deleted are skipped.
+    pub fn delete(&self, ids: &[u64]) -> Result<u64> {
+        self.check_writer()?;
+        let _w = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let snap = self.snapshot();
+        let state = &snap.state;
+        let mut per_segment: Vec<RoaringTreemap> =
+            vec![RoaringTreemap::new(); state.segments.len()];
+        for &id in ids {
+            let s = snap.segment_of(id).ok_or(Error::NotFound(id))?;
+            if state.segments[s].reader.position(id).is_none() {
+                return Err(Error::NotFound(id));
+            }
+            if state.segments[s].is_live(id) {
+                per_segment[s].insert(id);
+            }
+        }
+        let count: u64 = per_segment.iter().map(|b| b.len()).sum();
+        if count == 0 {
+            return Ok(0);
+        }
+        let generation = state.manifest.generation + 1;
+        let mut manifest = state.manifest.clone();
+        manifest.generation = generation;
+        let mut segments = state.segments.clone();
+        for (s, new) in per_segment.iter().enumerate() {
+            if new.is_empty() {
+                continue;
+            }
+            let all = &state.segments[s].deleted | new;
+            let stem = manifest.segments[s]
+                .file
+                .trim_end_matches(".qseg")
+                .to_string();
+            let file = format!("{stem}.{generation:06}.del");
+            write_atomically(&self.dir.join(&file), &deletes::to_bytes(&all))?;
+            manifest.segments[s].deletes = Some(file);
+            let old = &state.segments[s];
+            segments[s] = Arc::new(Segment {
+                reader: SegmentReader::open(old.reader.path())?,
+                deleted: all,
+                search: OnceLock::new(),
+            });
+        }
+        self.commit(manifest, segments)?;
+        Ok(count)
+    }
+
+    /// Merges every segment into one holding only the live series (same ids, same symbols and
+    /// codebook: no further loss), with a new index whose breakpoints are fitted again to the
+    /// live series; deleted series are gone for good.
+    pub fn compact(&self) -> Result<()> {
+        self.check_writer()?;
+        let _w = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let snap = self.snapshot();
+        let state = &snap.state;
+        let Some(base) = state.segments.first() else {
+            return Ok(());
+        };
+        let codebook = base.reader.codebook().clone();
+        let mut encoded = Vec::new();
+        let mut ids = Vec::new();
+        let mut labels = Vec::new();
+        let mut originals: Vec<Option<Vec<f64>>> = Vec::new();
+        for seg in &state.segments {
+            if *seg.reader.codebook() != codebook {
+                return Err(Error::InvalidOptions(
+                    "segments with different codebooks cannot be merged".into(),
+                ));
+            }
+            let data = seg.search_data()?;
+            for (pos, r) in seg.reader.records().iter().enumerate() {
+                if !seg.is_live(r.id) {
+                    continue;
+                }
+                let (storage, original) = if r.kind == layout::storage_kind::LOSSLESS {
+                    (
+                        Storage::Lossless(seg.reader.lossless_bytes(pos).to_vec()),
+                        Some(seg.reader.decode(pos)?),
+                    )
+                } else {
+                    (
+                        Storage::Symbolic(
+                            data.symbols[r.start as usize..(r.start + r.count) as usize].to_vec(),
+                        ),
+                        None,
+                    )
+                };
+                encoded.push(EncodedSeries {
+                    len: r.len,
+                    first: r.first,
+                    moments: Moments {
+                        mean: r.mean,
+                        std: r.std,
+                    },
+                    storage,
+                    pieces: r.pieces,
+                    eps: r.eps,
+                    max_abs_err: r.max_abs_err,
+                });
+                ids.push(r.id);
+                labels.push(seg.reader.label(pos).map(str::to_string));
+                originals.push(original);
+            }
+        }
+        let generation = state.manifest.generation + 1;
+        let mut manifest = state.manifest.clone();
+        manifest.generation = generation;
+        if encoded.is_empty() {
+            manifest.segments.clear();
+            return self.commit(manifest, Vec::new());
+        }
+        let fit = codec::FitReport {
+            pieces: encoded.iter().map(|e| e.pieces as u64).sum(),
+            alpha: base.reader.alpha(),
+            ..Default::default()
+        };
+        let (seg, ..) = self.write_segment(
+            generation,
+            &codebook,
+            &encoded,
+            &ids,
+            &labels,
+            base.reader.alpha(),
+            None,
+            |i| originals[i].clone().unwrap_or_default(),
+            &fit,
+        )?;
+        manifest.segments = vec![seg.0];
+        self.commit(manifest, vec![seg.1])
+    }
+
+    /// Checks every file deeply (checksums, every block and lossless stream, index, deletes)
+    /// without stopping at the first problem; returns the problems found (empty: healthy).
+    pub fn verify(dir: &Path) -> Vec<String> {
+        let mut problems = Vec::new();
+        let m = match read_manifest(dir) {
+            Ok(m) => m,
+            Err(e) => return vec![e.to_string()],
+        };
+        if let Err(e) = Options::from_json(&m.options) {
+            problems.push(e.to_string());
+        }
+        for entry in &m.segments {
+            match Segment::open(dir, entry) {
+                Err(e) => problems.push(e.to_string()),
+                Ok(seg) => {
+                    if let Err(e) = seg.reader.for_each_decoded(|_, _| Ok(())) {
+                        problems.push(e.to_string());
+                    }
+                    if seg.reader.index().is_none()
+                        && m.options.get("index").is_some_and(|i| !i.is_null())
+                    {
+                        problems.push(format!("{}: the search index is missing", entry.file));
+                    }
+                    if let Some(bad) = seg
+                        .deleted
+                        .iter()
+                        .find(|&id| seg.reader.position(id).is_none())
+                    {
+                        problems.push(format!(
+                            "{}: deletes name id {bad}, which the segment does not hold",
+                            entry.file
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
+    /// Number of live series.
+    pub fn len(&self) -> usize {
+        self.snapshot().len()
+    }
+
+    /// True when no series is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// See [`Snapshot::get`].
+    pub fn get(&self, id: u64) -> Result<Vec<f64>> {
+        self.snapshot().get(id)
+    }
+
+    /// See [`Snapshot::label`].
+    pub fn label(&self, id: u64) -> Result<Option<String>> {
+        self.snapshot().label(id)
+    }
+
+    /// See [`Snapshot::symbols`].
+    pub fn symbols(&self, id: u64) -> Result<Vec<u32>> {
+        self.snapshot().symbols(id)
+    }
+
+    /// See [`Snapshot::ids`].
+    pub fn ids(&self) -> Vec<u64> {
+        self.snapshot().ids()
+    }
+
+    /// See [`Snapshot::records`].
+    pub fn records(&self) -> Vec<SeriesRecord> {
+        self.snapshot().records()
+    }
+
+    /// See [`Snapshot::export`].
+    pub fn export(&self) -> Result<Dataset> {
+        self.snapshot().export()
+    }
+
+    /// See [`Snapshot::export_normalized`].
+    pub fn export_normalized(&self) -> Result<Dataset> {
+        self.snapshot().export_normalized()
+    }
+
+    /// See [`Snapshot::info`].
+    pub fn info(&self) -> Info {
+        self.snapshot().info(&self.dir)
+    }
+
+    /// See [`Snapshot::knn`].
+    pub fn knn(&self, query: &[f64], k: usize, metric: Metric) -> Result<SearchResult> {
+        self.snapshot().knn(query, k, metric)
+    }
+
+    /// See [`Snapshot::knn_filtered`].
+    pub fn knn_filtered(
+        &self,
+        query: &[f64],
+        k: usize,
+        metric: Metric,
+        filter: &RoaringTreemap,
+    ) -> Result<SearchResult> {
+        self.snapshot().knn_filtered(query, k, metric, filter)
+    }
+
+    /// See [`Snapshot::range`].
+    pub fn range(&self, query: &[f64], radius: f64, metric: Metric) -> Result<SearchResult> {
+        self.snapshot().range(query, radius, metric)
+    }
+
+    /// See [`Snapshot::knn_batch`].
+    pub fn knn_batch(
+        &self,
+        queries: &[Vec<f64>],
+        k: usize,
+        metric: Metric,
+    ) -> Result<Vec<SearchResult>> {
+        self.snapshot().knn_batch(queries, k, metric)
+    }
+
+    /// See [`Snapshot::knn_brute_force`].
+    pub fn knn_brute_force(
+        &self,
+        query: &[f64],
+        k: usize,
+        metric: Metric,
+    ) -> Result<Vec<Neighbor>> {
+        self.snapshot().knn_brute_force(query, k, metric)
+    }
+
+    /// See [`Snapshot::range_brute_force`].
+    pub fn range_brute_force(
+        &self,
+        query: &[f64],
+        radius: f64,
+        metric: Metric,
+    ) -> Result<Vec<Neighbor>> {
+        self.snapshot().range_brute_force(query, radius, metric)
+    }
+}
+
+impl Snapshot {
+    /// The MANIFEST generation this snapshot sees.
+    pub fn generation(&self) -> u64 {
+        self.state.manifest.generation
+    }
+
+    /// Index of the segment whose id range holds `id`.
+    fn segment_of(&self, id: u64) -> Option<usize> {
+        let segs = &self.state.manifest.segments;
+        let i = segs.partition_point(|s| s.last_id < id);
+        (i < segs.len() && segs[i].first_id <= id).then_some(i)
+    }
+
+    /// The segment and position of a live series.
+    fn locate(&self, id: u64) -> Result<(&Segment, usize)> {
+        let s = self.segment_of(id).ok_or(Error::NotFound(id))?;
+        let seg = &self.state.segments[s];
+        let pos = seg.reader.position(id).ok_or(Error::NotFound(id))?;
+        if !seg.is_live(id) {
+            return Err(Error::NotFound(id));
+        }
+        Ok((seg, pos))
+    }
+
+    /// Number of live series.
+    pub fn len(&self) -> usize {
+        self.state
+            .segments
+            .iter()
+            .map(|s| s.reader.len() - s.deleted.len() as usize)
+            .sum()
+    }
+
+    /// True when no series is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Ids of the live series, ascending.
+    pub fn ids(&self) -> Vec<u64> {
+        self.records().iter().map(|r| r.id).collect()
+    }
+
+    /// Records of the live series, in id order.
+    pub fn records(&self) -> Vec<SeriesRecord> {
+        self.state
+            .segments
+            .iter()
+            .flat_map(|s| {
+                s.reader
+                    .records()
+                    .iter()
+                    .filter(|r| s.is_live(r.id))
+                    .copied()
+            })
+            .collect()
+    }
+
+    /// The reconstructed series `id`, in original units, with its stored length.
+    pub fn get(&self, id: u64) -> Result<Vec<f64>> {
+        let (seg, pos) = self.locate(id)?;
+        seg.reader.decode(pos)
+    }
+
+    /// The label of series `id`.
+    pub fn label(&self, id: u64) -> Result<Option<String>> {
+        let (seg, pos) = self.locate(id)?;
+        Ok(seg.reader.label(pos).map(str::to_string))
+    }
+
+    /// The symbols of series `id` (empty when stored losslessly).
+    pub fn symbols(&self, id: u64) -> Result<Vec<u32>> {
+        let (seg, pos) = self.locate(id)?;
+        seg.reader.symbols(pos)
+    }
+
+    /// Every live series reconstructed, in id order, with its label.
+    pub fn export(&self) -> Result<Dataset> {
+        let mut out = Dataset::default();
+        for seg in &self.state.segments {
+            let r = seg.reader.records();
+            seg.reader.for_each_decoded(|pos, values| {
+                if seg.is_live(r[pos].id) {
+                    out.series.push(values);
+                    out.labels.push(seg.reader.label(pos).map(str::to_string));
+                }
+                Ok(())
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Every live series reconstructed and z-normalised with its stored mean and std (all zeros
+    /// when σ = 0): the space that similarity search works in.
+    pub fn export_normalized(&self) -> Result<Dataset> {
+        let mut d = self.export()?;
+        for (s, r) in d.series.iter_mut().zip(self.records()) {
+            codec::normalize_in_place(
+                s,
+                Moments {
+                    mean: r.mean,
+                    std: r.std,
+                },
+            );
+        }
+        Ok(d)
     }
 
     fn run(
@@ -379,21 +1125,35 @@ impl Database {
                 )));
             }
         }
-        let index = self.segment.index().ok_or_else(|| {
-            Error::InvalidOptions("this database was built without a search index".into())
-        })?;
-        let data = self.search_data()?;
-        let source = SegmentSource {
-            segment: &self.segment,
-            data,
-        };
-        Ok(knn::search(
-            index, &source, query, mode, metric, filter, workers,
-        ))
+        let start = Instant::now();
+        let shared = Shared::new(mode);
+        let mut stats = SearchStats::default();
+        for seg in &self.state.segments {
+            let index = seg.reader.index().ok_or_else(|| {
+                Error::InvalidOptions("this database was built without a search index".into())
+            })?;
+            let data = seg.search_data()?;
+            let source = SegmentSource {
+                segment: &seg.reader,
+                data,
+            };
+            let filter = IdFilter {
+                include: filter,
+                exclude: (!seg.deleted.is_empty()).then_some(&seg.deleted),
+            };
+            stats.add(&knn::search_segment(
+                &shared, index, &source, query, metric, filter, workers,
+            ));
+        }
+        stats.micros = start.elapsed().as_micros() as u64;
+        Ok(SearchResult {
+            neighbors: shared.finish(),
+            stats,
+        })
     }
 
-    /// The `k` stored series nearest to `query` (exact; sorted by distance, then id). Runs on
-    /// the threads of the current rayon pool.
+    /// The `k` live series nearest to `query` (exact; sorted by distance, then id). Runs on the
+    /// threads of the current rayon pool.
     pub fn knn(&self, query: &[f64], k: usize, metric: Metric) -> Result<SearchResult> {
         self.run(
             query,
@@ -404,7 +1164,7 @@ impl Database {
         )
     }
 
-    /// As [`Database::knn`], among the series whose ids are in `filter`.
+    /// As [`Snapshot::knn`], among the series whose ids are in `filter`.
     pub fn knn_filtered(
         &self,
         query: &[f64],
@@ -421,7 +1181,7 @@ impl Database {
         )
     }
 
-    /// Every stored series within `radius` of `query` (sorted by distance, then id).
+    /// Every live series within `radius` of `query` (sorted by distance, then id).
     pub fn range(&self, query: &[f64], radius: f64, metric: Metric) -> Result<SearchResult> {
         self.run(
             query,
@@ -432,119 +1192,136 @@ impl Database {
         )
     }
 
-    /// [`Database::knn`] for many queries, in parallel; results in query order.
+    /// [`Snapshot::knn`] for many queries, in parallel (one query per thread); results in query
+    /// order.
     pub fn knn_batch(
         &self,
         queries: &[Vec<f64>],
         k: usize,
         metric: Metric,
     ) -> Result<Vec<SearchResult>> {
-        self.search_data()?;
-        // Parallel over queries; each query on one thread.
+        for seg in &self.state.segments {
+            seg.search_data()?;
+        }
         queries
             .par_iter()
             .map(|q| self.run(q, Mode::Knn(k), metric, None, 1))
             .collect()
     }
 
-    /// Brute force over the same representations (every series, no index): the oracle that
+    fn brute(&self, query: &[f64], mode: Mode, metric: Metric) -> Result<Vec<Neighbor>> {
+        crate::ingest::validate_one(0, query)?;
+        let mut all = Vec::new();
+        for seg in &self.state.segments {
+            let data = seg.search_data()?;
+            let source = SegmentSource {
+                segment: &seg.reader,
+                data,
+            };
+            let live = (0..seg.reader.len()).filter(|&p| seg.is_live(seg.reader.records()[p].id));
+            knn::brute_force_into(&source, live, query, metric, &mut all);
+        }
+        Ok(knn::brute_force_finish(all, mode))
+    }
+
+    /// Brute force over the same representations (every live series, no index): the oracle that
     /// indexed search must equal, and a baseline for benchmarks.
     pub fn knn_brute_force(
         &self,
         query: &[f64],
         k: usize,
         metric: Metric,
-    ) -> Result<Vec<crate::search::Neighbor>> {
-        crate::ingest::validate_one(0, query)?;
-        let data = self.search_data()?;
-        let source = SegmentSource {
-            segment: &self.segment,
-            data,
-        };
-        Ok(knn::brute_force(
-            &source,
-            0..self.len(),
-            query,
-            Mode::Knn(k),
-            metric,
-        ))
+    ) -> Result<Vec<Neighbor>> {
+        self.brute(query, Mode::Knn(k), metric)
     }
 
-    /// Brute-force range query (see [`Database::knn_brute_force`]).
+    /// Brute-force range query (see [`Snapshot::knn_brute_force`]).
     pub fn range_brute_force(
         &self,
         query: &[f64],
         radius: f64,
         metric: Metric,
-    ) -> Result<Vec<crate::search::Neighbor>> {
-        crate::ingest::validate_one(0, query)?;
-        let data = self.search_data()?;
-        let source = SegmentSource {
-            segment: &self.segment,
-            data,
-        };
-        Ok(knn::brute_force(
-            &source,
-            0..self.len(),
-            query,
-            Mode::Range(radius),
-            metric,
-        ))
+    ) -> Result<Vec<Neighbor>> {
+        self.brute(query, Mode::Range(radius), metric)
     }
 
-    /// A summary of the database.
-    pub fn info(&self) -> Info {
-        let seg = &self.segment;
-        let recs = seg.records();
+    /// A summary of the snapshot; `dir` is where its files are (for their sizes).
+    pub fn info(&self, dir: &Path) -> Info {
+        let st = &self.state;
+        let recs = self.records();
         let points: u64 = recs.iter().map(|r| r.len as u64).sum();
         let pieces: u64 = recs.iter().map(|r| r.pieces as u64).sum();
         let sq: f64 = recs.iter().map(|r| r.eps.powi(2)).sum();
         let rel: f64 = recs
             .iter()
             .map(|r| {
-                let s = r.std;
-                if s > 0.0 {
-                    r.eps / (r.len as f64).sqrt() / s
+                if r.std > 0.0 {
+                    r.eps / (r.len as f64).sqrt() / r.std
                 } else {
                     0.0
                 }
             })
             .sum();
-        let bytes = seg.file_bytes();
-        let p = seg.params();
-        let blocks = seg.blocks_by_codec();
-        let sections: serde_json::Map<String, serde_json::Value> = seg
-            .sections()
-            .into_iter()
-            .map(|(k, b)| (layout::kind::name(k).to_ascii_lowercase(), b.into()))
-            .collect();
-        let (digitize, alpha, k) = match p.digitizer {
-            Digitizer::Greedy { .. } => ("ga", seg.alpha(), None),
-            Digitizer::KMeans { k, .. } => ("kmeans", None, Some(k)),
-        };
+        let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
+        let mut bytes = size(manifest::FILE);
+        let mut blocks = [0u64; 3];
+        let mut sections: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut segs = Vec::new();
+        for (entry, seg) in st.manifest.segments.iter().zip(&st.segments) {
+            let b = seg.reader.file_bytes() + entry.deletes.as_deref().map_or(0, size);
+            bytes += b;
+            for (i, n) in seg.reader.blocks_by_codec().iter().enumerate() {
+                blocks[i] += n;
+            }
+            for (k, n) in seg.reader.sections() {
+                *sections
+                    .entry(layout::kind::name(k).to_ascii_lowercase())
+                    .or_default() += n;
+            }
+            segs.push(serde_json::json!({
+                "file": entry.file, "series": entry.series, "deleted": seg.deleted.len(), "bytes": b,
+                "first_id": entry.first_id, "last_id": entry.last_id,
+            }));
+        }
+        let mut params = st.manifest.options.clone();
+        if let (Some(a), Some(obj)) = (
+            st.segments.first().and_then(|s| s.reader.alpha()),
+            params.as_object_mut(),
+        ) {
+            obj.insert("alpha".into(), a.into());
+        }
+        let live = recs.len() as u64;
         Info {
-            series: recs.len() as u64,
+            series: live,
+            deleted: st.segments.iter().map(|s| s.deleted.len()).sum(),
             points,
             pieces,
-            symbols: seg.codebook().len() as u64,
+            symbols: st
+                .segments
+                .first()
+                .map_or(0, |s| s.reader.codebook().len() as u64),
             bytes,
             bits_per_point: if points > 0 {
                 bytes as f64 * 8.0 / points as f64
             } else {
                 0.0
             },
-            ratio_vs_f32: points as f64 * 4.0 / bytes as f64,
-            ratio_vs_f64: points as f64 * 8.0 / bytes as f64,
+            ratio_vs_f32: if bytes > 0 {
+                points as f64 * 4.0 / bytes as f64
+            } else {
+                0.0
+            },
+            ratio_vs_f64: if bytes > 0 {
+                points as f64 * 8.0 / bytes as f64
+            } else {
+                0.0
+            },
             rmse: if points > 0 {
                 (sq / points as f64).sqrt()
             } else {
                 0.0
             },
-            mean_relative_rmse: if recs.is_empty() {
-                0.0
-            } else {
-                rel / recs.len() as f64
-            },
+            mean_relative_rmse: if live > 0 { rel / live as f64 } else { 0.0 },
             max_abs_err: recs.iter().map(|r| r.max_abs_err).fold(0.0, f64::max),
             lossless_series: recs
                 .iter()
@@ -553,20 +1330,11 @@ impl Database {
             min_len: recs.iter().map(|r| r.len as u64).min().unwrap_or(0),
             max_len: recs.iter().map(|r| r.len as u64).max().unwrap_or(0),
             blocks: serde_json::json!({"packed": blocks[0], "zstd": blocks[1], "lzw": blocks[2]}),
-            sections: sections.into(),
-            params: serde_json::json!({
-                "tol": p.tol,
-                "max_len": p.max_len,
-                "digitize": digitize,
-                "alpha": alpha,
-                "k": k,
-                "scl": p.scl,
-                "len_bits": p.len_bits,
-                "inc_bits": p.inc_bits,
-                "assign": match p.assign { codec::Assign::ClosedLoop => "closed-loop", codec::Assign::Nearest => "nearest" },
-                "max_rmse": if p.max_rmse.is_finite() { serde_json::json!(p.max_rmse) } else { serde_json::Value::Null },
-            }),
-            format_version: seg.format_version(),
+            sections: serde_json::to_value(sections).unwrap_or_default(),
+            segments: serde_json::Value::Array(segs),
+            params,
+            format_version: st.manifest.format_version,
+            generation: st.manifest.generation,
         }
     }
 }

@@ -86,6 +86,10 @@ pub enum Error {
     /// No series with this id is stored.
     #[error("no series with id {0}")]
     NotFound(u64),
+
+    /// Another process or handle holds the database's writer lock.
+    #[error("{}: the database is open for writing elsewhere (its LOCK is held)", .0.display())]
+    Locked(PathBuf),
 }
 
 /// Shorthand for results of this crate.

@@ -8,7 +8,7 @@
 //!     None,
 //! )?;
 //! let dir = tempfile::tempdir().unwrap();
-//! let (db, _report) = Database::create(&dir.path().join("gunpoint.qdb"), &data, &Options::default())?;
+//! let (db, _report) = Database::build(&dir.path().join("gunpoint.qdb"), &data, &Options::default())?;
 //! let x = db.get(0)?;
 //! assert_eq!(x.len(), data.series[0].len()); // decoded length = original length
 //! let info = db.info();
@@ -46,7 +46,7 @@ pub mod search;
 pub mod storage;
 
 pub use codec::{Assign, CodecParams, Digitizer};
-pub use db::{BuildReport, Database, Info, Options};
+pub use db::{BuildReport, Database, Info, Options, Snapshot};
 pub use error::{Error, Result};
 pub use index::{BreakpointChoice, IndexParams};
 pub use search::{Metric, Neighbor, SearchResult, SearchStats, Window};

@@ -12,13 +12,13 @@ fn every_bundled_dataset_round_trips_within_budget() {
         let data = ingest::read(&ucr(name, "TRAIN"), None).unwrap();
         let opts = Options::default();
         let path = dir.path().join(format!("{name}.qdb"));
-        let (db, _) = Database::create(&path, &data, &opts).unwrap();
+        let (db, _) = Database::build(&path, &data, &opts).unwrap();
         assert_eq!(db.len(), data.len(), "{name}");
         let back = db.export().unwrap();
         for (i, (x, xh)) in data.series.iter().zip(&back.series).enumerate() {
             assert_eq!(x.len(), xh.len(), "{name} #{i}: decoded length");
             assert_eq!(x[0], xh[0], "{name} #{i}: first value is exact");
-            let rec = db.segment().records()[i];
+            let rec = db.records()[i];
             let (eps, mx) = qabbadb::codec::error_of(x, xh);
             // Stored as the smallest f32 at or above the decode's figures.
             assert!(
@@ -44,17 +44,17 @@ fn every_bundled_dataset_round_trips_within_budget() {
 fn closed_loop_halves_the_error_of_nearest_on_spiky_data() {
     let data = ingest::read(&ucr("ACSF1", "TRAIN"), None).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mse = |assign| {
+    let mse = |assign, name: &str| {
         let opts = Options::default().assign(assign).max_rmse(f64::INFINITY);
-        let (db, _) = Database::create(&dir.path().join("a.qdb"), &data, &opts).unwrap();
-        let recs = db.segment().records();
+        let (db, _) = Database::build(&dir.path().join(name), &data, &opts).unwrap();
+        let recs = db.records();
         recs.iter()
             .map(|r| (r.eps / r.std).powi(2) / r.len as f64)
             .sum::<f64>()
             / recs.len() as f64
     };
-    let closed = mse(qabbadb::Assign::ClosedLoop);
-    let nearest = mse(qabbadb::Assign::Nearest);
+    let closed = mse(qabbadb::Assign::ClosedLoop, "closed");
+    let nearest = mse(qabbadb::Assign::Nearest, "nearest");
     assert!(
         closed * 2.0 <= nearest,
         "closed loop MSE {closed} vs nearest {nearest}"
@@ -78,7 +78,7 @@ fn constant_and_length_one_series_round_trip_exactly() {
         vec![1.0, 5.0, 2.0, 8.0],
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let (db, _) = Database::create(&dir.path().join("c.qdb"), &data, &Options::default()).unwrap();
+    let (db, _) = Database::build(&dir.path().join("c.qdb"), &data, &Options::default()).unwrap();
     assert_eq!(db.get(0).unwrap(), vec![3.25; 40]);
     assert_eq!(db.get(1).unwrap(), vec![-1.5]);
     assert_eq!(db.get(2).unwrap(), vec![0.0; 2]);

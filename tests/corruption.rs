@@ -3,48 +3,59 @@
 use qabbadb::ingest;
 use qabbadb::{Database, Error, Options};
 
-use crate::util::ucr;
+use crate::util::{segment_file, ucr};
 
-fn build(dir: &std::path::Path) -> (std::path::PathBuf, Vec<u8>) {
+/// Builds a database; returns its directory, its segment file and the segment's bytes.
+fn build(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
     let data = ingest::read(&ucr("GunPoint", "TRAIN"), None).unwrap();
     let path = dir.join("g.qdb");
-    Database::create(&path, &data, &Options::default()).unwrap();
-    let bytes = std::fs::read(&path).unwrap();
-    (path, bytes)
+    Database::build(&path, &data, &Options::default()).unwrap();
+    let seg = segment_file(&path);
+    let bytes = std::fs::read(&seg).unwrap();
+    (path, seg, bytes)
 }
 
-/// Opens, and if that succeeds, reads every series: the result must be an error or complete.
+/// Opens, and if that succeeds, reads and searches every series: the result must be an error
+/// or complete.
 fn open_and_read(path: &std::path::Path) -> Result<(), Error> {
-    let db = Database::open(path)?;
-    db.export()?;
+    let db = Database::open_read_only(path)?;
+    let data = db.export()?;
+    if let Some(q) = data.series.first() {
+        db.knn(q, 2, qabbadb::Metric::Euclidean)?;
+    }
     Ok(())
 }
 
 #[test]
 fn every_truncation_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, bytes) = build(dir.path());
-    let bad = dir.path().join("t.qdb");
+    let (db, seg, bytes) = build(dir.path());
+    open_and_read(&db).unwrap();
     let step = (bytes.len() / 300).max(1);
     for cut in (0..bytes.len()).step_by(step).chain([bytes.len() - 1]) {
-        std::fs::write(&bad, &bytes[..cut]).unwrap();
-        let e = open_and_read(&bad).unwrap_err();
+        std::fs::write(&seg, &bytes[..cut]).unwrap();
+        let e = open_and_read(&db).unwrap_err();
         assert!(matches!(e, Error::Corrupt { .. }), "cut at {cut}: {e}");
+        assert!(
+            !Database::verify(&db).is_empty(),
+            "verify sees the cut at {cut}"
+        );
     }
-    open_and_read(&path).unwrap();
+    std::fs::write(&seg, &bytes).unwrap();
+    open_and_read(&db).unwrap();
+    assert!(Database::verify(&db).is_empty());
 }
 
 #[test]
 fn every_flipped_byte_is_detected() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, bytes) = build(dir.path());
-    let bad = dir.path().join("f.qdb");
+    let (db, seg, bytes) = build(dir.path());
     let step = (bytes.len() / 400).max(1);
     for at in (0..bytes.len()).step_by(step) {
         let mut b = bytes.clone();
         b[at] ^= 0x5a;
-        std::fs::write(&bad, &b).unwrap();
-        let e = open_and_read(&bad).expect_err("checksums catch every flip");
+        std::fs::write(&seg, &b).unwrap();
+        let e = open_and_read(&db).expect_err("checksums catch every flip");
         assert!(
             matches!(e, Error::Corrupt { .. } | Error::UnsupportedVersion { .. }),
             "flip at {at}: {e}"
@@ -55,25 +66,50 @@ fn every_flipped_byte_is_detected() {
 #[test]
 fn wrong_magic_and_future_version() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, bytes) = build(dir.path());
-    let bad = dir.path().join("v.qdb");
+    let (db, seg, bytes) = build(dir.path());
     let mut b = bytes.clone();
     b[0] = b'X';
-    std::fs::write(&bad, &b).unwrap();
-    let e = open_and_read(&bad).unwrap_err();
+    std::fs::write(&seg, &b).unwrap();
+    let e = open_and_read(&db).unwrap_err();
     assert!(e.to_string().contains("magic"), "{e}");
     let mut b = bytes.clone();
     b[8..12].copy_from_slice(&99u32.to_le_bytes());
-    std::fs::write(&bad, &b).unwrap();
-    let e = open_and_read(&bad).unwrap_err();
+    std::fs::write(&seg, &b).unwrap();
+    let e = open_and_read(&db).unwrap_err();
     assert!(
         matches!(e, Error::UnsupportedVersion { found: 99, .. }),
         "{e}"
     );
-    std::fs::write(&bad, b"").unwrap();
-    assert!(matches!(open_and_read(&bad), Err(Error::Corrupt { .. })));
+    std::fs::write(&seg, b"").unwrap();
+    assert!(matches!(open_and_read(&db), Err(Error::Corrupt { .. })));
     assert!(matches!(
         Database::open(&dir.path().join("missing.qdb")),
         Err(Error::Io { .. })
     ));
+    std::fs::remove_file(&seg).unwrap();
+    assert!(matches!(open_and_read(&db), Err(Error::Io { .. })));
+}
+
+#[test]
+fn damaged_manifest_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _, _) = build(dir.path());
+    let m = db.join("MANIFEST");
+    let bytes = std::fs::read(&m).unwrap();
+    for at in (0..bytes.len()).step_by(7) {
+        let mut b = bytes.clone();
+        b[at] ^= 0x11;
+        std::fs::write(&m, &b).unwrap();
+        let e = open_and_read(&db).unwrap_err();
+        assert!(
+            matches!(e, Error::Corrupt { .. } | Error::UnsupportedVersion { .. }),
+            "flip at {at}: {e}"
+        );
+    }
+    for cut in [0, 5, 30, bytes.len() - 1] {
+        std::fs::write(&m, &bytes[..cut]).unwrap();
+        assert!(open_and_read(&db).is_err(), "cut at {cut}");
+    }
+    std::fs::write(&m, &bytes).unwrap();
+    open_and_read(&db).unwrap();
 }

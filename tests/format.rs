@@ -4,7 +4,7 @@
 use qabbadb::ingest::{self, Dataset};
 use qabbadb::{Database, Options};
 
-use crate::util::ucr;
+use crate::util::{segment_file, ucr};
 
 /// CRC-32/ISO-HDLC, bit by bit (§1).
 fn crc32(bytes: &[u8]) -> u32 {
@@ -281,8 +281,8 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
 fn check_against_library(data: &Dataset, opts: &Options) -> [usize; 3] {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.qdb");
-    let (db, _) = Database::create(&path, data, opts).unwrap();
-    let bytes = std::fs::read(&path).unwrap();
+    let (db, _) = Database::build(&path, data, opts).unwrap();
+    let bytes = std::fs::read(segment_file(&path)).unwrap();
     let (series, codecs) = spec_read(&bytes);
     assert_eq!(series.len(), db.len());
     for (i, (label, x)) in series.iter().enumerate() {
@@ -379,8 +379,13 @@ fn write_compat_files_when_asked() {
     let (data, opts) = compat_input();
     let dir = compat_dir();
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("italypower.qdb");
-    let (db, _) = Database::create(&path, &data, &opts).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, _) = Database::build(&tmp.path().join("db"), &data, &opts).unwrap();
+    std::fs::copy(
+        segment_file(&tmp.path().join("db")),
+        dir.join("italypower.qdb"),
+    )
+    .unwrap();
     let expect: Vec<serde_json::Value> = (0..db.len() as u64)
         .map(|id| serde_json::json!({"id": id, "label": db.label(id).unwrap(), "values": db.get(id).unwrap()}))
         .collect();
@@ -396,11 +401,36 @@ fn write_compat_files_when_asked() {
     .unwrap();
 }
 
-/// A version-1 file written once and committed opens and decodes to the same values forever.
+/// A version-1 segment written once and committed opens and decodes to the same values forever,
+/// read directly and as the one segment of a database.
 #[test]
 fn version_1_file_still_opens() {
     let dir = compat_dir();
-    let db = Database::open(&dir.join("italypower.qdb")).unwrap();
+    let seg = qabbadb::storage::segment::SegmentReader::open(&dir.join("italypower.qdb")).unwrap();
+    assert_eq!(seg.format_version(), 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let dbdir = tmp.path().join("db");
+    let db = Database::create(&dbdir, &compat_input().1).unwrap();
+    drop(db);
+    // Adopt the committed segment as the database's only segment.
+    let name = "000001-compat.qseg";
+    std::fs::copy(dir.join("italypower.qdb"), dbdir.join(name)).unwrap();
+    let mut m = qabbadb::storage::manifest::Manifest::from_bytes(
+        std::path::Path::new("MANIFEST"),
+        &std::fs::read(dbdir.join("MANIFEST")).unwrap(),
+    )
+    .unwrap();
+    m.generation = 1;
+    m.next_id = seg.len() as u64;
+    m.segments.push(qabbadb::storage::manifest::SegmentEntry {
+        file: name.into(),
+        first_id: 0,
+        last_id: seg.len() as u64 - 1,
+        series: seg.len() as u64,
+        deletes: None,
+    });
+    std::fs::write(dbdir.join("MANIFEST"), m.to_bytes()).unwrap();
+    let db = Database::open(&dbdir).unwrap();
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("italypower.json")).unwrap()).unwrap();
     let series = doc["series"].as_array().unwrap();
@@ -427,9 +457,9 @@ fn golden_bytes() {
     let (data, opts) = compat_input();
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("g.qdb");
-    Database::create(&path, &data, &opts).unwrap();
+    Database::build(&path, &data, &opts).unwrap();
     let golden = std::fs::read(compat_dir().join("italypower.qdb")).unwrap();
-    let fresh = std::fs::read(&path).unwrap();
+    let fresh = std::fs::read(segment_file(&path)).unwrap();
     assert_eq!(fresh.len(), golden.len(), "file size changed");
     if let Some(at) = fresh.iter().zip(&golden).position(|(a, b)| a != b) {
         panic!("first differing byte at offset {at}");

@@ -14,7 +14,7 @@ fn build(data: &Dataset, word_len: usize, bp: BreakpointChoice) -> (tempfile::Te
         word_len,
         breakpoints: bp,
     }));
-    let (db, _) = Database::create(&dir.path().join("k.qdb"), data, &opts).unwrap();
+    let (db, _) = Database::build(&dir.path().join("k.qdb"), data, &opts).unwrap();
     (dir, db)
 }
 

@@ -37,3 +37,14 @@ pub fn qabbadb(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// The one segment file of a freshly built database directory.
+pub fn segment_file(db: &Path) -> PathBuf {
+    let mut segs: Vec<PathBuf> = std::fs::read_dir(db)
+        .expect("database directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "qseg"))
+        .collect();
+    assert_eq!(segs.len(), 1, "one segment expected in {}", db.display());
+    segs.pop().unwrap()
+}

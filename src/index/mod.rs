@@ -123,12 +123,14 @@ const TLB_SAMPLE: usize = 200;
 
 impl Index {
     /// Builds the index over `count` series: `len(i)` is the length of series `i` and
-    /// `normalized(i)` its normalised reconstruction.
+    /// `normalized(i)` its normalised reconstruction. With `fixed`, those breakpoints are used
+    /// (segments appended to a database share its breakpoints); otherwise `params` chooses.
     pub fn build(
         count: usize,
         len: impl Fn(usize) -> usize + Sync,
         normalized: impl Fn(usize) -> Vec<f64> + Sync,
         params: IndexParams,
+        fixed: Option<Breakpoints>,
     ) -> Index {
         let word_len = params.word_len.max(1);
         let paas: Vec<Vec<f64>> = (0..count)
@@ -147,10 +149,11 @@ impl Index {
             };
             Breakpoints::kde(&values)
         };
-        let breakpoints = match params.breakpoints {
-            BreakpointChoice::Gaussian => Breakpoints::gaussian(),
-            BreakpointChoice::Kde => kde(),
-            BreakpointChoice::Auto => {
+        let breakpoints = match (fixed, params.breakpoints) {
+            (Some(b), _) => b,
+            (None, BreakpointChoice::Gaussian) => Breakpoints::gaussian(),
+            (None, BreakpointChoice::Kde) => kde(),
+            (None, BreakpointChoice::Auto) => {
                 let k = kde();
                 let g = Breakpoints::gaussian();
                 let (tk, tg) = (

@@ -164,13 +164,29 @@ fn verify(
     }
 }
 
-/// The collector shared by the workers of one query, with its threshold readable without a lock.
-struct Shared {
+/// The collector of one query, shared by its workers and by the segments it runs over, with its
+/// threshold readable without a lock.
+pub struct Shared {
     out: Mutex<Collector>,
     threshold: AtomicU64,
 }
 
 impl Shared {
+    /// An empty collector for `mode`.
+    pub fn new(mode: Mode) -> Shared {
+        let out = match mode {
+            Mode::Knn(k) => Collector::Knn(TopK::new(k)),
+            Mode::Range(radius) => Collector::Range {
+                radius,
+                hits: Vec::new(),
+            },
+        };
+        Shared {
+            threshold: AtomicU64::new(out.threshold().to_bits()),
+            out: Mutex::new(out),
+        }
+    }
+
     fn threshold(&self) -> f64 {
         f64::from_bits(self.threshold.load(AtomicOrdering::Relaxed))
     }
@@ -181,9 +197,33 @@ impl Shared {
         self.threshold
             .store(out.threshold().to_bits(), AtomicOrdering::Relaxed);
     }
+
+    /// The answers, sorted by distance then id.
+    pub fn finish(self) -> Vec<Neighbor> {
+        self.out
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .finish()
+    }
 }
 
-/// Runs one query on `workers` threads (1: on the calling thread).
+/// Which ids a query may return: those in `include` (when given) and not in `exclude`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdFilter<'a> {
+    /// Only these ids.
+    pub include: Option<&'a RoaringTreemap>,
+    /// Never these ids (deleted series).
+    pub exclude: Option<&'a RoaringTreemap>,
+}
+
+impl IdFilter<'_> {
+    fn allows(&self, id: u64) -> bool {
+        self.include.is_none_or(|f| f.contains(id)) && !self.exclude.is_some_and(|f| f.contains(id))
+    }
+}
+
+/// Runs one query over one segment's index on `workers` threads (1: the calling thread),
+/// offering answers to `shared` (which may already hold answers from other segments).
 ///
 /// Nodes are bounded and visited in order of bound (workers take the next node from a shared
 /// counter); within a node, leaves in order of bound; within a leaf, series in order of word
@@ -191,32 +231,19 @@ impl Shared {
 /// exceeds it ends the worker (later nodes have larger bounds). The k-th best only decreases, so
 /// skipping against the value read at any moment is safe: results are exact whatever the
 /// interleaving.
-pub fn search(
+#[allow(clippy::too_many_arguments)]
+pub fn search_segment(
+    shared: &Shared,
     index: &Index,
     source: &impl Source,
     query: &[f64],
-    mode: Mode,
     metric: Metric,
-    filter: Option<&RoaringTreemap>,
+    filter: IdFilter,
     workers: usize,
-) -> SearchResult {
-    let start = Instant::now();
-    let out = match mode {
-        Mode::Knn(k) => Collector::Knn(TopK::new(k)),
-        Mode::Range(radius) => Collector::Range {
-            radius,
-            hits: Vec::new(),
-        },
-    };
+) -> SearchStats {
+    let mut stats = SearchStats::default();
     let Some(group) = index.group(query.len()) else {
-        let stats = SearchStats {
-            micros: start.elapsed().as_micros() as u64,
-            ..Default::default()
-        };
-        return SearchResult {
-            neighbors: Vec::new(),
-            stats,
-        };
+        return stats;
     };
     let q = Moments::of(query).normalize(query);
     let p = prepare(q, group, index, metric);
@@ -234,10 +261,6 @@ pub fn search(
         })
         .collect();
     nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let shared = Shared {
-        threshold: AtomicU64::new(out.threshold().to_bits()),
-        out: Mutex::new(out),
-    };
     let next = AtomicUsize::new(0);
     let work = || {
         let mut stats = SearchStats::default();
@@ -277,7 +300,7 @@ pub fn search(
                 for e in leaf.start as usize..leaf.end as usize {
                     let pos = group.members[e] as usize;
                     let id = source.id(pos);
-                    if filter.is_some_and(|f| !f.contains(id)) {
+                    if !filter.allows(id) {
                         continue;
                     }
                     stats.lower_bounds += 1;
@@ -306,28 +329,38 @@ pub fn search(
     } else {
         (0..workers).into_par_iter().map(|_| work()).collect()
     };
-    let mut stats = SearchStats {
-        lower_bounds: nodes.len() as u64,
-        ..Default::default()
-    };
+    stats.lower_bounds = nodes.len() as u64;
     for s in per_worker {
-        stats.lower_bounds += s.lower_bounds;
-        stats.nodes_visited += s.nodes_visited;
-        stats.verified += s.verified;
-        stats.abandoned += s.abandoned;
+        stats.add(&s);
     }
-    stats.candidates = match filter {
-        None => group.members.len() as u64,
-        Some(f) => group
-            .members
-            .iter()
-            .filter(|&&m| f.contains(source.id(m as usize)))
-            .count() as u64,
+    stats.candidates = group
+        .members
+        .iter()
+        .filter(|&&m| filter.allows(source.id(m as usize)))
+        .count() as u64;
+    stats
+}
+
+/// Runs one query over one index (see [`search_segment`]).
+pub fn search(
+    index: &Index,
+    source: &impl Source,
+    query: &[f64],
+    mode: Mode,
+    metric: Metric,
+    filter: Option<&RoaringTreemap>,
+    workers: usize,
+) -> SearchResult {
+    let start = Instant::now();
+    let shared = Shared::new(mode);
+    let filter = IdFilter {
+        include: filter,
+        exclude: None,
     };
+    let mut stats = search_segment(&shared, index, source, query, metric, filter, workers);
     stats.micros = start.elapsed().as_micros() as u64;
-    let out = shared.out.into_inner().unwrap_or_else(|e| e.into_inner());
     SearchResult {
-        neighbors: out.finish(),
+        neighbors: shared.finish(),
         stats,
     }
 }
@@ -341,16 +374,16 @@ pub enum Mode {
     Range(f64),
 }
 
-/// Brute force over the same representations: the oracle of the tests.
-pub fn brute_force(
+/// Brute force over the same representations: the oracle of the tests. Appends every
+/// candidate's (squared distance, id) to `all`; [`brute_force_finish`] sorts and cuts.
+pub fn brute_force_into(
     source: &impl Source,
     positions: impl Iterator<Item = usize>,
     query: &[f64],
-    mode: Mode,
     metric: Metric,
-) -> Vec<Neighbor> {
+    all: &mut Vec<(f64, u64)>,
+) {
     let q = Moments::of(query).normalize(query);
-    let mut all: Vec<(f64, u64)> = Vec::new();
     let mut x = Vec::new();
     for pos in positions {
         source.normalized_into(pos, &mut x);
@@ -364,6 +397,10 @@ pub fn brute_force(
         };
         all.push((d, source.id(pos)));
     }
+}
+
+/// Sorts brute-force candidates by (distance, id) and keeps what `mode` asks for.
+pub fn brute_force_finish(mut all: Vec<(f64, u64)>, mode: Mode) -> Vec<Neighbor> {
     all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let keep: Vec<(f64, u64)> = match mode {
         Mode::Knn(k) => all.into_iter().take(k).collect(),

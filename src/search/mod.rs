@@ -54,6 +54,17 @@ pub struct SearchStats {
     pub micros: u64,
 }
 
+impl SearchStats {
+    /// Adds another search's counts (not its time).
+    pub fn add(&mut self, o: &SearchStats) {
+        self.lower_bounds += o.lower_bounds;
+        self.nodes_visited += o.nodes_visited;
+        self.verified += o.verified;
+        self.abandoned += o.abandoned;
+        self.candidates += o.candidates;
+    }
+}
+
 /// Neighbours and statistics of one query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchResult {

@@ -3,4 +3,6 @@
 //! The byte layout is specified in `format-spec/FORMAT.md`; [`segment::layout`] mirrors its
 //! tables by name. [`segment::writer`] serializes, [`segment::reader`] validates and reads in place.
 
+pub mod deletes;
+pub mod manifest;
 pub mod segment;

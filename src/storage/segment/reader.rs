@@ -719,6 +719,17 @@ impl SegmentReader {
         }
     }
 
+    /// The pco bytes of a lossless series (empty for a symbolic one).
+    pub fn lossless_bytes(&self, pos: usize) -> &[u8] {
+        match self.records.get(pos) {
+            Some(r) if r.kind == storage_kind::LOSSLESS => {
+                let at = self.lossless.0 + r.start as usize;
+                &self.map[at..at + r.count as usize]
+            }
+            _ => &[],
+        }
+    }
+
     /// Decodes the series at `pos` to original units.
     pub fn decode(&self, pos: usize) -> Result<Vec<f64>> {
         self.decode_with(pos, None)

@@ -179,7 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", args.input.display()))?;
     pb.set_message(format!("encoding {} series", data.len()));
     let t = std::time::Instant::now();
-    let (db, report) = Database::create(&args.db, &data, &options)
+    let (db, report) = Database::build(&args.db, &data, &options)
         .with_context(|| format!("building {}", args.db.display()))?;
     let secs = t.elapsed().as_secs_f64();
     pb.finish_and_clear();

@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let t = Instant::now();
-    let (db, report) = Database::create(&path, &data, &options)?;
+    let (db, report) = Database::build(&path, &data, &options)?;
     let build = t.elapsed().as_secs_f64();
     let info = db.info();
     let raw64 = info.points * 8;

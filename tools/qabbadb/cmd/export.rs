@@ -27,7 +27,8 @@ pub struct Args {
 /// Runs `export`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let format = InputFormat::resolve(args.format.map(Into::into), &args.out)?;
-    let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let db = Database::open_read_only(&args.db)
+        .with_context(|| format!("opening {}", args.db.display()))?;
     let data = if args.normalized {
         db.export_normalized()?
     } else {

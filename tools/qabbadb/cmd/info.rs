@@ -19,7 +19,8 @@ pub struct Args {
 
 /// Runs `info`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let db = Database::open_read_only(&args.db)
+        .with_context(|| format!("opening {}", args.db.display()))?;
     let info = db.info();
     if args.json {
         output::json_line(&serde_json::to_value(&info)?)

@@ -64,7 +64,8 @@ impl Args {
 
 /// Runs `query`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let db = Database::open_read_only(&args.db)
+        .with_context(|| format!("opening {}", args.db.display()))?;
     let queries = ingest::read(&args.queries, args.format.map(Into::into))
         .with_context(|| format!("reading {}", args.queries.display()))?;
     let metric = args.metric();
