@@ -3,6 +3,8 @@
 mod cli;
 mod codec_real;
 mod corruption;
+mod crash;
+mod db_ops;
 mod format;
 mod knn_exact;
 mod parity;

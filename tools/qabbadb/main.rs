@@ -1,7 +1,8 @@
 //! The `qabbadb` command: build, inspect and export qabbadb databases.
 //!
 //! Each subcommand lives in `cmd/<name>.rs` as a clap `Args` plus `run`, calling one library
-//! function. Exit codes: 0 success, 2 error; a closed pipe ends quietly with 0.
+//! function. Exit codes: 0 success, 1 `verify` found damage, 2 error; a closed pipe ends quietly
+//! with 0.
 
 #[macro_use]
 mod output;
@@ -21,8 +22,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Build a database from a file of series (UCR .tsv/.txt, .csv, .npy).
+    /// Build a new database (a directory) from a file of series (UCR .tsv/.txt, .csv, .npy).
     Build(cmd::build::Args),
+    /// Append the series of a file to a database (new ids; the database's codebook).
+    Append(cmd::append::Args),
+    /// Delete series by id.
+    Delete(cmd::delete::Args),
+    /// Merge segments and drop deleted series (same ids, no further loss).
+    Compact(cmd::compact::Args),
+    /// Print one reconstructed series.
+    Get(cmd::get::Args),
+    /// Check every checksum, series, index and delete file; exit 1 when anything is damaged.
+    Verify(cmd::verify::Args),
     /// Show what a database stores: sizes, ratio, error, parameters.
     Info(cmd::info::Args),
     /// Write the reconstructed series to a file.
@@ -36,6 +47,15 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Verify(a) => match cmd::verify::run(a) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+        Command::Append(a) => cmd::append::run(a),
+        Command::Delete(a) => cmd::delete::run(a),
+        Command::Compact(a) => cmd::compact::run(a),
+        Command::Get(a) => cmd::get::run(a),
         Command::Build(a) => cmd::build::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Export(a) => cmd::export::run(a),

@@ -48,7 +48,11 @@ pub fn bytes(n: u64) -> String {
 /// Prints `info` as aligned text.
 pub fn print_info(info: &qabbadb::Info) -> anyhow::Result<()> {
     let mut o = std::io::stdout().lock();
-    writeln!(o, "series            {}", info.series)?;
+    writeln!(
+        o,
+        "series            {} live, {} deleted (until compact)",
+        info.series, info.deleted
+    )?;
     writeln!(
         o,
         "points            {}  (lengths {}..={})",
@@ -83,7 +87,26 @@ pub fn print_info(info: &qabbadb::Info) -> anyhow::Result<()> {
     writeln!(o, "symbol blocks     {}", info.blocks)?;
     writeln!(o, "sections          {}", info.sections)?;
     writeln!(o, "params            {}", info.params)?;
-    writeln!(o, "format version    {}", info.format_version)?;
+    writeln!(
+        o,
+        "format version    {} (generation {})",
+        info.format_version, info.generation
+    )?;
+    if let Some(segs) = info.segments.as_array() {
+        writeln!(o, "segments          {}", segs.len())?;
+        for s in segs {
+            writeln!(
+                o,
+                "  {}  ids {}..={}  {} series, {} deleted, {}",
+                s["file"].as_str().unwrap_or("?"),
+                s["first_id"],
+                s["last_id"],
+                s["series"],
+                s["deleted"],
+                bytes(s["bytes"].as_u64().unwrap_or(0))
+            )?;
+        }
+    }
     Ok(())
 }
 

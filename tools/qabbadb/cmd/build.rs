@@ -156,7 +156,7 @@ impl CodecArgs {
 /// Arguments of `build`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The database file to write.
+    /// The database directory to create (it must not already hold a database).
     pub db: PathBuf,
     /// The input file.
     #[arg(long, short)]

@@ -1,0 +1,148 @@
+//! Crash safety: the tool is killed (SIGKILL) at many moments of `build`, `append`, `delete` and
+//! `compact`; afterwards the database opens and holds exactly the last committed state — every
+//! series of it byte-identical on `get`, and nothing of the interrupted step — or, when the kill
+//! came after the commit, exactly the new state.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use qabbadb::Database;
+
+use crate::util::ucr;
+
+type State = BTreeMap<u64, (Option<String>, Vec<u64>)>;
+
+/// Every live series: label and the bits of its values.
+fn state(dir: &Path) -> State {
+    let db = Database::open(dir).expect("the database opens after a crash");
+    db.ids()
+        .into_iter()
+        .map(|id| {
+            (
+                id,
+                (
+                    db.label(id).unwrap(),
+                    db.get(id).unwrap().iter().map(|v| v.to_bits()).collect(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+fn run(args: &[&str]) -> Duration {
+    let t = Instant::now();
+    let s = std::process::Command::new(env!("CARGO_BIN_EXE_qabbadb"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    t.elapsed()
+}
+
+/// Runs `op` on copies of `base` and kills it after increasing delays; checks every outcome.
+fn kill_during(base: &Path, op: &[&str], work: &Path) -> (usize, usize) {
+    let before = if base.join("MANIFEST").exists() {
+        state(base)
+    } else {
+        State::new()
+    };
+    // The uninterrupted result, on a copy.
+    let reference = work.join("reference");
+    let _ = std::fs::remove_dir_all(&reference);
+    if base.exists() {
+        copy_dir(base, &reference);
+    }
+    let args = |dir: &Path| -> Vec<String> {
+        op.iter()
+            .map(|a| {
+                if *a == "DB" {
+                    dir.to_str().unwrap().to_string()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect()
+    };
+    let full = run(&args(&reference)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    let after = state(&reference);
+    let (mut saw_before, mut saw_after) = (0, 0);
+    let trials = 24;
+    for t in 0..trials {
+        let dir = work.join(format!("t{t}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        if base.exists() {
+            copy_dir(base, &dir);
+        }
+        let delay = full.mul_f64(1.3 * t as f64 / trials as f64);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qabbadb"))
+            .args(args(&dir))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        if !dir.join("MANIFEST").exists() {
+            // Killed before `build` committed its empty database: nothing to open.
+            assert!(before.is_empty(), "trial {t}: the MANIFEST vanished");
+            saw_before += 1;
+            continue;
+        }
+        let got = state(&dir);
+        if before == after {
+            assert!(got == before, "trial {t}: contents changed");
+            saw_after += 1;
+        } else if got == before {
+            saw_before += 1;
+        } else if got == after {
+            saw_after += 1;
+        } else {
+            panic!(
+                "trial {t} (killed after {delay:?} of {full:?}): a state that was never committed"
+            );
+        }
+        assert!(
+            Database::verify(&dir).is_empty(),
+            "trial {t}: verify finds damage"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    (saw_before, saw_after)
+}
+
+#[test]
+fn sigkill_at_any_moment_leaves_a_committed_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let train = ucr("ECG5000", "TRAIN");
+    let test = ucr("ECG200", "TEST");
+    let (train, test) = (train.to_str().unwrap(), test.to_str().unwrap());
+
+    let (b, a) = kill_during(&base, &["build", "DB", "--input", train], &work);
+    assert!(b > 0 && a > 0, "build: before {b}, after {a}");
+    run(&["build", base.to_str().unwrap(), "--input", train]);
+    let (b, a) = kill_during(&base, &["append", "DB", "--input", test], &work);
+    assert!(b > 0 && a > 0, "append: before {b}, after {a}");
+    run(&["append", base.to_str().unwrap(), "--input", test]);
+    let (b, a) = kill_during(&base, &["delete", "DB", "--ids", "1-40,480-520"], &work);
+    assert!(b + a == 24 && a > 0, "delete: before {b}, after {a}");
+    run(&["delete", base.to_str().unwrap(), "--ids", "1-40,480-520"]);
+    // Compaction changes files, not contents: every outcome must show the same series.
+    let (b, a) = kill_during(&base, &["compact", "DB"], &work);
+    assert_eq!(b + a, 24, "compact");
+}

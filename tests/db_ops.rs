@@ -1,0 +1,206 @@
+//! Appends, deletes, compaction, snapshots, the writer lock and concurrent readers.
+
+use std::collections::BTreeMap;
+
+use qabbadb::ingest::{self, Dataset};
+use qabbadb::{Database, Error, Metric, Options, Window};
+
+use crate::util::{qabbadb, ucr};
+
+fn all_values(db: &Database) -> BTreeMap<u64, Vec<f64>> {
+    db.ids()
+        .into_iter()
+        .map(|id| (id, db.get(id).unwrap()))
+        .collect()
+}
+
+#[test]
+fn append_delete_compact_keep_ids_and_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let train = ingest::read(&ucr("ECG200", "TRAIN"), None).unwrap();
+    let test = ingest::read(&ucr("ECG200", "TEST"), None).unwrap();
+    let (db, r) = Database::build(&path, &train, &Options::default()).unwrap();
+    assert_eq!(r.ids, (0..100).collect::<Vec<u64>>());
+    let before = all_values(&db);
+    let r = db.append(&test).unwrap();
+    assert_eq!(r.ids, (100..200).collect::<Vec<u64>>(), "ids continue");
+    assert_eq!(db.len(), 200);
+    // Appending does not touch stored series.
+    for (id, v) in &before {
+        assert_eq!(&db.get(*id).unwrap(), v);
+    }
+    // The appended series use the first segment's codebook.
+    assert_eq!(db.info().symbols, db.snapshot().info(&path).symbols);
+
+    assert_eq!(db.delete(&[3, 150, 151]).unwrap(), 3);
+    assert_eq!(db.delete(&[3]).unwrap(), 0, "already deleted");
+    assert!(matches!(db.delete(&[5, 999]), Err(Error::NotFound(999))));
+    assert!(db.get(5).is_ok(), "a failed delete deletes nothing");
+    assert!(matches!(db.get(150), Err(Error::NotFound(150))));
+    assert_eq!(db.len(), 197);
+    let live = all_values(&db);
+    assert!(!live.contains_key(&3));
+
+    // Search never returns a deleted series, and equals brute force over the live ones.
+    for q in test.series.iter().take(5) {
+        for metric in [
+            Metric::Euclidean,
+            Metric::Dtw {
+                window: Window::Fraction(0.1),
+            },
+        ] {
+            let got = db.knn(q, 10, metric).unwrap();
+            assert!(got.neighbors.iter().all(|n| ![3, 150, 151].contains(&n.id)));
+            assert_eq!(got.neighbors, db.knn_brute_force(q, 10, metric).unwrap());
+        }
+    }
+    let hit = db.knn(&test.series[50], 1, Metric::Euclidean).unwrap();
+
+    db.compact().unwrap();
+    assert_eq!(db.info().segments.as_array().unwrap().len(), 1);
+    assert_eq!(db.info().deleted, 0);
+    assert_eq!(all_values(&db), live, "compaction keeps ids and values");
+    assert_eq!(
+        db.knn(&test.series[50], 1, Metric::Euclidean)
+            .unwrap()
+            .neighbors,
+        hit.neighbors
+    );
+    let r = db
+        .append(&Dataset::from_series(vec![vec![1.0, 2.0, 3.0]]))
+        .unwrap();
+    assert_eq!(
+        r.ids,
+        vec![200],
+        "ids are never reused, even after compaction"
+    );
+
+    drop(db);
+    let db = Database::open(&path).unwrap();
+    assert_eq!(db.len(), 198);
+    assert!(Database::verify(&path).is_empty());
+    // Only files the MANIFEST names remain.
+    let names: Vec<String> = std::fs::read_dir(&path)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".qseg")).count(),
+        2,
+        "{names:?}"
+    );
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.ends_with(".del") || n.ends_with(".tmp")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn one_writer_many_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let data = ingest::read(&ucr("GunPoint", "TRAIN"), None).unwrap();
+    let (db, _) = Database::build(&path, &data, &Options::default()).unwrap();
+    assert!(matches!(Database::open(&path), Err(Error::Locked(_))));
+    let (code, _, err) = qabbadb(&[
+        "append",
+        path.to_str().unwrap(),
+        "--input",
+        ucr("GunPoint", "TEST").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("LOCK is held"), "{err}");
+    let reader = Database::open_read_only(&path).unwrap();
+    assert!(
+        reader.append(&data).is_err(),
+        "read-only handles cannot write"
+    );
+    let snap = reader.snapshot();
+    db.append(&data).unwrap();
+    assert_eq!(snap.len(), 50, "a snapshot does not move");
+    assert_eq!(reader.len(), 50);
+    reader.refresh().unwrap();
+    assert_eq!(reader.len(), 100);
+    drop(db);
+    assert!(
+        Database::open(&path).is_ok(),
+        "the lock goes with the writer"
+    );
+}
+
+/// A writer appends and deletes while reader threads and a second process query; every answer
+/// equals brute force over the snapshot it was computed on.
+#[test]
+fn concurrent_queries_see_consistent_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let train = ingest::read(&ucr("CBF", "TRAIN"), None).unwrap();
+    let test = ingest::read(&ucr("CBF", "TEST"), None).unwrap();
+    let (db, _) = Database::build(&path, &train, &Options::default()).unwrap();
+    let db = std::sync::Arc::new(db);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let queries_file = dir.path().join("q.tsv");
+    ingest::ucr::write(&queries_file, &test.series[..20], &test.labels[..20]).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_qabbadb"))
+        .args([
+            "query",
+            path.to_str().unwrap(),
+            "--queries",
+            queries_file.to_str().unwrap(),
+            "--k",
+            "3",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let readers: Vec<_> = (0..3)
+        .map(|t| {
+            let db = db.clone();
+            let stop = stop.clone();
+            let qs: Vec<Vec<f64>> = test.series[t * 10..t * 10 + 10].to_vec();
+            std::thread::spawn(move || {
+                let mut checked = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) || checked < 10 {
+                    let snap = db.snapshot();
+                    let q = &qs[checked % qs.len()];
+                    let got = snap.knn(q, 5, Metric::Euclidean).unwrap();
+                    assert_eq!(
+                        got.neighbors,
+                        snap.knn_brute_force(q, 5, Metric::Euclidean).unwrap()
+                    );
+                    checked += 1;
+                }
+                checked
+            })
+        })
+        .collect();
+    for round in 0..8 {
+        let chunk = Dataset {
+            series: test.series[100 + round * 20..120 + round * 20].to_vec(),
+            labels: test.labels[100 + round * 20..120 + round * 20].to_vec(),
+        };
+        db.append(&chunk).unwrap();
+        db.delete(&[round as u64 * 3, 30 + round as u64 * 20])
+            .unwrap();
+        if round == 5 {
+            db.compact().unwrap();
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().unwrap() >= 10);
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(lines.lines().count(), 20);
+    for l in lines.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["neighbors"].as_array().unwrap().len(), 3);
+    }
+    assert_eq!(db.len(), 30 + 160 - 16);
+}

@@ -1,0 +1,50 @@
+//! `qabbadb append DB --input FILE`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use qabbadb::{ingest, Database};
+
+use super::build::Format;
+
+/// Arguments of `append`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The database directory.
+    pub db: PathBuf,
+    /// The input file.
+    #[arg(long, short)]
+    pub input: PathBuf,
+    /// Input format (default: from the file name).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `append`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
+    let data = ingest::read(&args.input, args.format.map(Into::into))
+        .with_context(|| format!("reading {}", args.input.display()))?;
+    let report = db
+        .append(&data)
+        .with_context(|| format!("appending to {}", args.db.display()))?;
+    let (first, last) = (
+        report.ids.first().copied().unwrap_or(0),
+        report.ids.last().copied().unwrap_or(0),
+    );
+    if args.json {
+        return crate::output::json_line(&serde_json::json!({
+            "appended": report.ids.len(), "first_id": first, "last_id": last,
+            "lossless": report.fit.lossless, "series": db.len(),
+        }));
+    }
+    outln!(
+        "appended {} series (ids {first}..={last}); the database holds {} live series",
+        report.ids.len(),
+        db.len()
+    );
+    Ok(())
+}
