@@ -544,7 +544,12 @@ impl Database {
 
     /// Writes `manifest` as the new commit and makes `state` current.
     fn commit(&self, manifest: Manifest, segments: Vec<Arc<Segment>>) -> Result<()> {
-        write_atomically(&self.dir.join(manifest::FILE), &manifest.to_bytes())?;
+        if let Err(e) = write_atomically(&self.dir.join(manifest::FILE), &manifest.to_bytes()) {
+            // The rename may have happened (a failed directory sync): follow whatever MANIFEST
+            // is on disk now, so that this handle never builds on a state that is not there.
+            let _ = self.refresh();
+            return Err(e);
+        }
         *self.state.write().unwrap_or_else(|e| e.into_inner()) =
             Arc::new(State { manifest, segments });
         self.collect_garbage();

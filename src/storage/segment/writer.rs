@@ -4,8 +4,9 @@
 //! the directory is synced: a reader sees either the old file or the whole new one.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+pub use crate::storage::commit::write_atomically;
 
 use rayon::prelude::*;
 use zerocopy::IntoBytes;
@@ -347,34 +348,4 @@ pub fn write_segment(path: &Path, c: &SegmentContents) -> Result<WriteReport> {
     let (bytes, report) = serialize(c)?;
     write_atomically(path, &bytes)?;
     Ok(report)
-}
-
-/// Writes `bytes` to `path` via a synced temporary file and a rename, then syncs the directory.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = PathBuf::from(path);
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".tmp");
-    tmp.set_file_name(name);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if let Ok(d) = std::fs::File::open(&dir) {
-            d.sync_all().map_err(|e| Error::io(&dir, e))?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -1,0 +1,52 @@
+//! Durable replacement of one file: the five steps every write of qabbadb goes through.
+//!
+//! 1. create `<name>.tmp` in the same directory;
+//! 2. write all bytes;
+//! 3. fsync the file;
+//! 4. rename it over `<name>`;
+//! 5. fsync the directory, so that the rename itself is durable.
+//!
+//! A crash or an error before step 4 leaves `<name>` as it was (the `.tmp` file is removed on an
+//! error, and collected as garbage after a crash). Each step has a fail point ([`super::faults`]).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::faults;
+use crate::error::{Error, Result};
+
+/// Writes `bytes` to `path` via a synced temporary file and a rename, then syncs the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = PathBuf::from(path);
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".tmp");
+    tmp.set_file_name(name);
+    let result = (|| {
+        faults::check("create").map_err(|e| Error::io(&tmp, e))?;
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        if let Err(e) = faults::check("write") {
+            // A disk that fills up part-way: half the bytes land, then the error.
+            let _ = f.write_all(&bytes[..bytes.len() / 2]);
+            return Err(Error::io(&tmp, e));
+        }
+        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+        faults::check("sync").map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        drop(f);
+        faults::check("rename").map_err(|e| Error::io(path, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        faults::check("dirsync").map_err(|e| Error::io(&dir, e))?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            d.sync_all().map_err(|e| Error::io(&dir, e))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
