@@ -16,8 +16,19 @@ fn ucr(name: &str, split: &str) -> std::path::PathBuf {
 
 type State = BTreeMap<u64, Vec<u64>>;
 
+/// A named database operation.
+type Op<'a> = (&'a str, &'a dyn Fn(&Database) -> qabbadb::Result<()>);
+
 fn state_of(db: &Database) -> State {
-    db.ids().into_iter().map(|id| (id, db.get(id).unwrap().iter().map(|v| v.to_bits()).collect())).collect()
+    db.ids()
+        .into_iter()
+        .map(|id| {
+            (
+                id,
+                db.get(id).unwrap().iter().map(|v| v.to_bits()).collect(),
+            )
+        })
+        .collect()
 }
 
 fn on_disk(dir: &Path) -> State {
@@ -28,8 +39,11 @@ fn on_disk(dir: &Path) -> State {
 fn injected_failures_keep_the_committed_state() {
     let train = ingest::read(&ucr("ECG200", "TRAIN"), None).unwrap();
     let test = ingest::read(&ucr("ECG200", "TEST"), None).unwrap();
-    let extra = Dataset { series: test.series[..30].to_vec(), labels: test.labels[..30].to_vec() };
-    let ops: [(&str, &dyn Fn(&Database) -> qabbadb::Result<()>); 3] = [
+    let extra = Dataset {
+        series: test.series[..30].to_vec(),
+        labels: test.labels[..30].to_vec(),
+    };
+    let ops: [Op; 3] = [
         ("append", &|db| db.append(&extra).map(|_| ())),
         ("delete", &|db| db.delete(&[2, 5, 7]).map(|_| ())),
         ("compact", &|db| db.compact()),
@@ -57,11 +71,18 @@ fn injected_failures_keep_the_committed_state() {
                         let disk = on_disk(&dir);
                         // After a failed directory sync the rename may already be visible; the
                         // handle then follows the disk. Anything else keeps the old state.
-                        assert_eq!(state_of(&db), disk, "{name}/{step}/{after}: handle and disk agree");
+                        assert_eq!(
+                            state_of(&db),
+                            disk,
+                            "{name}/{step}/{after}: handle and disk agree"
+                        );
                         if step != "dirsync" {
                             assert_eq!(disk, before, "{name}/{step}/{after}: committed state kept");
                         }
-                        assert!(Database::verify(&dir).is_empty(), "{name}/{step}/{after}: verify");
+                        assert!(
+                            Database::verify(&dir).is_empty(),
+                            "{name}/{step}/{after}: verify"
+                        );
                         // The device recovers: the operation (or what is left of it) succeeds.
                         if disk == before || name == "append" {
                             op(&db).unwrap();
@@ -74,7 +95,10 @@ fn injected_failures_keep_the_committed_state() {
                 let reopened = Database::open(&dir).unwrap();
                 assert!(Database::verify(&dir).is_empty());
                 // No temporary file survives the writer's next open.
-                let names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+                let names: Vec<String> = std::fs::read_dir(&dir)
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .collect();
                 assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
                 drop(reopened);
             }

@@ -6,6 +6,7 @@ mod corruption;
 mod crash;
 mod db_ops;
 mod format;
+mod fuzz_readers;
 mod knn_exact;
 mod parity;
 mod util;

@@ -18,7 +18,10 @@ use crate::error::{Error, Result};
 /// Writes `bytes` to `path` via a synced temporary file and a rename, then syncs the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = PathBuf::from(path);
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".tmp");
     tmp.set_file_name(name);
     let result = (|| {

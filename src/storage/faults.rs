@@ -21,7 +21,11 @@ pub fn inject(step: &str, after: u32, kind: std::io::ErrorKind) {
 /// Disarms any injected failure; returns whether one was still armed (feature `failpoints`).
 #[cfg(feature = "failpoints")]
 pub fn clear() -> bool {
-    plan::PLAN.lock().unwrap_or_else(|e| e.into_inner()).take().is_some()
+    plan::PLAN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .is_some()
 }
 
 /// Fails if `step` is armed and due.
@@ -33,7 +37,10 @@ pub(crate) fn check(step: &str) -> std::io::Result<()> {
             if *after == 0 {
                 let kind = *kind;
                 *plan = None;
-                return Err(std::io::Error::new(kind, format!("injected failure at step {step}")));
+                return Err(std::io::Error::new(
+                    kind,
+                    format!("injected failure at step {step}"),
+                ));
             }
             *after -= 1;
         }

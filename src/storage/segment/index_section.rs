@@ -88,6 +88,9 @@ pub fn parse(bytes: &[u8], series_lens: &[u32]) -> Result<Index, String> {
         if u32_at(r + 20) != 0 {
             return Err(format!("group {g}: reserved bytes are not zero"));
         }
+        if count == 0 || len > u32::MAX as usize {
+            return Err(format!("group {g}: {count} series of length {len}"));
+        }
         if len <= prev_len || w != crate::index::paa::word_len_for(len, word_len) {
             return Err(format!(
                 "group {g}: length {len} or word length {w} out of place"

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub struct SegmentReader {
     path: PathBuf,
-    map: Mmap,
+    map: Backing,
     version: u32,
     toc: Vec<TocEntry>,
     params: CodecParams,
@@ -37,6 +37,23 @@ pub struct SegmentReader {
     blocks: Vec<BlockRecord>,
     lossless: (usize, usize),
     report: serde_json::Value,
+}
+
+/// The bytes of a segment: a memory map of its file, or a buffer.
+#[derive(Debug)]
+enum Backing {
+    Map(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Backing {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Backing::Map(m) => m,
+            Backing::Owned(v) => v,
+        }
+    }
 }
 
 /// The decoded symbols of one block, for scans that visit every series.
@@ -70,10 +87,24 @@ impl SegmentReader {
         // could fault on access, as with any mmap-based store; we document that segments must
         // not be modified externally.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Self::from_map(path.to_path_buf(), map)
+        Self::from_backing(path.to_path_buf(), Backing::Map(map))
     }
 
-    fn from_map(path: PathBuf, map: Mmap) -> Result<SegmentReader> {
+    /// Reads a segment held in memory (`path` only names it in errors); the same checks as
+    /// [`SegmentReader::open`].
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<SegmentReader> {
+        if bytes.len() < size_of::<Header>() {
+            return Err(Error::Corrupt {
+                path: path.to_path_buf(),
+                section: "header",
+                offset: 0,
+                detail: format!("{} bytes is shorter than the 64-byte header", bytes.len()),
+            });
+        }
+        Self::from_backing(path.to_path_buf(), Backing::Owned(bytes))
+    }
+
+    fn from_backing(path: PathBuf, map: Backing) -> Result<SegmentReader> {
         let corrupt = |section: &'static str, offset: u64, detail: String| Error::Corrupt {
             path: path.clone(),
             section,

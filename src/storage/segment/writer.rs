@@ -349,3 +349,34 @@ pub fn write_segment(path: &Path, c: &SegmentContents) -> Result<WriteReport> {
     write_atomically(path, &bytes)?;
     Ok(report)
 }
+
+/// Recomputes the section, TOC and header checksums of segment bytes, wherever the header and
+/// TOC point inside them: for fuzzing (so that damage reaches the parsers behind the checksums)
+/// and for tools that repair files by hand.
+pub fn reseal(b: &mut [u8]) {
+    if b.len() < size_of::<Header>() {
+        return;
+    }
+    let u64_at =
+        |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]));
+    let toc_at = u64_at(b, 24) as usize;
+    let entries = u32::from_le_bytes(b[32..36].try_into().unwrap_or([0; 4])) as usize;
+    if entries <= MAX_TOC_ENTRIES as usize
+        && toc_at
+            .checked_add(32 * entries)
+            .is_some_and(|e| e <= b.len())
+    {
+        for e in 0..entries {
+            let at = toc_at + 32 * e;
+            let (off, len) = (u64_at(b, at + 8) as usize, u64_at(b, at + 16) as usize);
+            if off.checked_add(len).is_some_and(|end| end <= b.len()) {
+                let crc = crc32fast::hash(&b[off..off + len]);
+                b[at + 24..at + 28].copy_from_slice(&crc.to_le_bytes());
+            }
+        }
+        let crc = crc32fast::hash(&b[toc_at..toc_at + 32 * entries]);
+        b[36..40].copy_from_slice(&crc.to_le_bytes());
+    }
+    let crc = crc32fast::hash(&b[..60]);
+    b[60..64].copy_from_slice(&crc.to_le_bytes());
+}
