@@ -591,6 +591,12 @@ impl Database {
     /// with its breakpoints, written as a new segment and committed. Ids continue from the last
     /// ever given and are never reused.
     pub fn append(&self, data: &Dataset) -> Result<BuildReport> {
+        self.append_with(data, false)
+    }
+
+    /// As [`Database::append`]; with `refit`, the new segment gets a codebook and breakpoints
+    /// fitted to its own series (for data that drifted away from the first segment's shapes).
+    pub fn append_with(&self, data: &Dataset, refit: bool) -> Result<BuildReport> {
         self.check_writer()?;
         if data.labels.len() != data.series.len() {
             return Err(Error::InvalidOptions(
@@ -599,7 +605,12 @@ impl Database {
         }
         let _w = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let snap = self.snapshot();
-        let base = snap.state.segments.first().map(|s| &s.reader);
+        let base = snap
+            .state
+            .segments
+            .first()
+            .map(|s| &s.reader)
+            .filter(|_| !refit);
         let opts = &self.options;
         let (codebook, encoded, fit) = match base {
             None => codec::fit_encode(&data.series, &opts.codec)?,
@@ -768,9 +779,11 @@ impl Database {
         Ok(count)
     }
 
-    /// Merges every segment into one holding only the live series (same ids, same symbols and
-    /// codebook: no further loss), with a new index whose breakpoints are fitted again to the
-    /// live series; deleted series are gone for good.
+    /// Merges every segment into one holding only the live series (same ids), with a new index
+    /// whose breakpoints are fitted again to the live series; deleted series are gone for good.
+    /// Series encoded with the first segment's codebook keep their symbols (no further loss);
+    /// series of segments appended with a refitted codebook are encoded again from their
+    /// reconstructions, and their stored error bounds grow by the change.
     pub fn compact(&self) -> Result<()> {
         self.check_writer()?;
         let _w = self.writing.lock().unwrap_or_else(|e| e.into_inner());
@@ -784,15 +797,45 @@ impl Database {
         let mut ids = Vec::new();
         let mut labels = Vec::new();
         let mut originals: Vec<Option<Vec<f64>>> = Vec::new();
+        let base_centres = codebook.centres();
         for seg in &state.segments {
-            if *seg.reader.codebook() != codebook {
-                return Err(Error::InvalidOptions(
-                    "segments with different codebooks cannot be merged".into(),
-                ));
-            }
+            let same = *seg.reader.codebook() == codebook;
             let data = seg.search_data()?;
             for (pos, r) in seg.reader.records().iter().enumerate() {
                 if !seg.is_live(r.id) {
+                    continue;
+                }
+                if !same && r.kind != layout::storage_kind::LOSSLESS {
+                    // A segment appended with its own codebook: encode its reconstruction with
+                    // the base codebook. The new error bound adds the distance between the two
+                    // reconstructions (triangle inequality), so ε stays an upper bound.
+                    let old = seg.reader.decode(pos)?;
+                    let mut e = codec::encode_with(
+                        std::slice::from_ref(&old),
+                        &codebook,
+                        &self.options.codec,
+                    )?
+                    .pop()
+                    .ok_or_else(|| Error::InvalidOptions("empty encoding".into()))?;
+                    let (d, dmax) = match &e.storage {
+                        Storage::Symbolic(s) => codec::error_of(
+                            &old,
+                            &codec::decode_symbolic(
+                                r.len as usize,
+                                e.first,
+                                e.moments,
+                                s,
+                                &base_centres,
+                            ),
+                        ),
+                        Storage::Lossless(_) => (0.0, 0.0),
+                    };
+                    e.eps = codec::round_up_f32(r.eps + d) as f64;
+                    e.max_abs_err = codec::round_up_f32(r.max_abs_err + dmax) as f64;
+                    encoded.push(e);
+                    ids.push(r.id);
+                    labels.push(seg.reader.label(pos).map(str::to_string));
+                    originals.push(Some(old));
                     continue;
                 }
                 let (storage, original) = if r.kind == layout::storage_kind::LOSSLESS {

@@ -204,3 +204,48 @@ fn concurrent_queries_see_consistent_snapshots() {
     }
     assert_eq!(db.len(), 30 + 160 - 16);
 }
+
+/// A segment appended with its own codebook is searched exactly beside the others, and
+/// compaction encodes it again with the first codebook while keeping ε an upper bound of the
+/// error against the original values.
+#[test]
+fn refit_append_and_compaction_keep_error_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let train = ingest::read(&ucr("Trace", "TRAIN"), None).unwrap();
+    let other = ingest::read(&ucr("Trace", "TEST"), None).unwrap();
+    let (db, _) = Database::build(&path, &train, &Options::default()).unwrap();
+    let r = db.append_with(&other, true).unwrap();
+    assert!(!db.symbols(r.ids[0]).unwrap().is_empty());
+    for q in other.series.iter().take(4) {
+        let got = db.knn(q, 5, Metric::Euclidean).unwrap();
+        assert_eq!(
+            got.neighbors,
+            db.knn_brute_force(q, 5, Metric::Euclidean).unwrap()
+        );
+    }
+    db.compact().unwrap();
+    let originals: Vec<&Vec<f64>> = train.series.iter().chain(&other.series).collect();
+    let records = db.records();
+    for (id, x) in originals.iter().enumerate() {
+        let rec = records[id];
+        let (eps, mx) = qabbadb::codec::error_of(x, &db.get(id as u64).unwrap());
+        assert!(
+            eps <= rec.eps * (1.0 + 1e-9) + 1e-12,
+            "id {id}: ε {eps} > stored {}",
+            rec.eps
+        );
+        assert!(
+            mx <= rec.max_abs_err * (1.0 + 1e-9) + 1e-12,
+            "id {id}: max error {mx} > stored {}",
+            rec.max_abs_err
+        );
+    }
+    for q in other.series.iter().take(4) {
+        let got = db.knn(q, 5, Metric::Euclidean).unwrap();
+        assert_eq!(
+            got.neighbors,
+            db.knn_brute_force(q, 5, Metric::Euclidean).unwrap()
+        );
+    }
+}

@@ -141,3 +141,14 @@ fn fuzz_regressions() {
     }
     assert!(n >= 1);
 }
+
+/// Delete-file inputs the fuzzer found crashing.
+#[test]
+fn fuzz_regressions_deletes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-deletes");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        assert!(qabbadb::storage::deletes::from_bytes(&path, &data).is_err());
+    }
+}

@@ -40,7 +40,7 @@ pub fn from_bytes(path: &Path, b: &[u8]) -> Result<RoaringTreemap> {
     let mut l = [0u8; 8];
     l.copy_from_slice(&b[8..16]);
     let len = u64::from_le_bytes(l);
-    if 16 + len + 4 != b.len() as u64 {
+    if len.checked_add(20) != Some(b.len() as u64) {
         return Err(corrupt(8, "length does not match the file".into()));
     }
     let end = 16 + len as usize;

@@ -18,6 +18,9 @@ pub struct Args {
     /// Input format (default: from the file name).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Fit a codebook and breakpoints to these series instead of using the database's.
+    #[arg(long)]
+    pub refit: bool,
     /// Print a JSON summary instead of text.
     #[arg(long)]
     pub json: bool,
@@ -29,7 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let data = ingest::read(&args.input, args.format.map(Into::into))
         .with_context(|| format!("reading {}", args.input.display()))?;
     let report = db
-        .append(&data)
+        .append_with(&data, args.refit)
         .with_context(|| format!("appending to {}", args.db.display()))?;
     let (first, last) = (
         report.ids.first().copied().unwrap_or(0),
