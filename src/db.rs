@@ -1095,9 +1095,28 @@ impl Snapshot {
     }
 
     /// The reconstructed series `id`, in original units, with its stored length.
+    ///
+    /// The first read of a segment decodes all its symbol blocks once (as the first search does)
+    /// and keeps them in memory; later reads decode one series (a few microseconds).
     pub fn get(&self, id: u64) -> Result<Vec<f64>> {
         let (seg, pos) = self.locate(id)?;
-        seg.reader.decode(pos)
+        let r = &seg.reader.records()[pos];
+        if r.kind == layout::storage_kind::LOSSLESS {
+            return seg.reader.decode(pos);
+        }
+        let data = seg.search_data()?;
+        let syms = &data.symbols[r.start as usize..(r.start + r.count) as usize];
+        let m = Moments {
+            mean: r.mean,
+            std: r.std,
+        };
+        Ok(codec::decode_symbolic(
+            r.len as usize,
+            r.first,
+            m,
+            syms,
+            seg.reader.centres(),
+        ))
     }
 
     /// The label of series `id`.
