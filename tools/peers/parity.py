@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -125,6 +126,7 @@ def read_export(path):
 def ours(binary, series, tol_pkg, assign, workdir, threads, alpha=None):
     inp = write_npy_or_tsv(series, os.path.join(workdir, "in"))
     db = os.path.join(workdir, "x.qdb")
+    shutil.rmtree(db, ignore_errors=True)
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     cmd = [binary, "build", db, "--input", inp, "--tol", repr(math.sqrt(tol_pkg)), "--len-bits", "8",
            "--inc-bits", "12", "--assign", assign, "--max-rmse", "inf", "--no-index", "--json"]

@@ -8,5 +8,6 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv" >&2
 fi
 "$venv/bin/pip" install -q --disable-pip-version-check \
-  "fabba==1.5.3" "qabba==0.2.0" "numpy" "zstandard" >&2
+  "fabba==1.5.3" "qabba==0.2.0" "numpy" "zstandard" "threadpoolctl" \
+  "faiss-cpu" "dtaidistance" "pcodec" "matplotlib" >&2
 echo "$venv/bin/python"
