@@ -147,12 +147,16 @@ def dtaidistance_runs(d, rows, queries=3):
     r = int(math.floor(0.1 * X.shape[1]))
     lat = []
     for q in Q:
-        s = np.vstack([q[None, :], X])
         t = time.perf_counter()
-        dist = dtw.distance_matrix_fast(s, block=((0, 1), (1, len(s))), window=r + 1, use_pruning=True, parallel=False)
-        np.nanargmin(dist[0, 1:])
+        best = np.inf
+        for x in X:
+            # dtaidistance's window w allows |i - j| < w, so band r is window r + 1; max_dist
+            # abandons past the best so far (its pruned search).
+            d = dtw.distance_fast(q, x, window=r + 1, max_dist=best, use_pruning=True)
+            if d < best:
+                best = d
         lat.append((time.perf_counter() - t) * 1e3)
-    return {"system": "dtaidistance distance_matrix_fast (pruned, 1 thread)", "rows": rows, "window": 0.1,
+    return {"system": "dtaidistance distance_fast with max_dist (pruned, 1 thread)", "rows": rows, "window": 0.1,
             "median_ms": float(np.median(lat)), "queries": queries}
 
 
@@ -412,32 +416,48 @@ def main():
     ap.add_argument("--examples", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the reports from DIR/results.json")
+    ap.add_argument("--resume", action="store_true", help="reuse the phases saved in DIR/partial.json")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.report_only:
+        results = json.load(open(os.path.join(args.out, "results.json")))
+        write_reports(results, args.out)
+        return
     quick = args.quick
     t0 = time.time()
     results = {"quick": quick, "binary": args.qabbadb, "machine": machine()}
+    partial_path = os.path.join(args.out, "partial.json")
+    saved = json.load(open(partial_path)) if args.resume and os.path.exists(partial_path) else {}
+
+    def checkpoint():
+        with open(partial_path, "w") as f:
+            json.dump({k: results[k] for k in ("codec", "storage", "search") if k in results}, f, default=float)
     ucr_small = ["Beef", "Coffee", "ECG200", "GunPoint", "Trace"]
     names = ucr_small if quick else [n for n in parity.UCR if n not in ("GesturePebbleZ1", "PLAID")]
     datasets = [(n, [parity.znorm(x) for x in parity.load_ucr(n)]) for n in names]
     walks = (f"RandomWalk{2000 if quick else 10000}x256", parity.random_walks(2000 if quick else 10000, 256, 42))
     # 1. Codec parity.
-    codec = []
-    for tol_pkg in ([0.05] if quick else [0.05, 0.01]):
+    codec = saved.get("codec", [])
+    for tol_pkg in ([0.05] if quick else [0.05, 0.01]) if not codec else []:
         for name, series in datasets + [walks]:
             with tempfile.TemporaryDirectory() as wd:
                 codec.append({"dataset": name, "tol_pkg": tol_pkg, "reference": parity.reference(series, tol_pkg),
                               "closed_loop": parity.ours(args.qabbadb, series, tol_pkg, "closed-loop", wd, 1),
                               "closed_loop_2t": parity.ours(args.qabbadb, series, tol_pkg, "closed-loop", wd, 2)})
     results["codec"] = codec
+    checkpoint()
     log(f"codec parity done ({time.time() - t0:.0f} s)")
     # 2. Storage against error.
     tols = [0.1, 0.2236, 0.45] if quick else [0.05, 0.1, 0.1581, 0.2236, 0.3162, 0.45]
-    results["storage"] = storage_sweep(args.qabbadb, datasets[:5] + [walks] if quick else datasets + [walks], tols)
+    results["storage"] = saved.get("storage") or storage_sweep(
+        args.qabbadb, datasets[:5] + [walks] if quick else datasets + [walks], tols)
+    checkpoint()
     log(f"storage sweep done ({time.time() - t0:.0f} s)")
     # 3. Search.
     sizes = [10_000, 100_000] if quick else [100_000, 1_000_000]
-    results["search"] = search_runs(sys.executable, args.examples, sizes, 20_000 if quick else 100_000, args.out)
+    results["search"] = saved.get("search") or search_runs(sys.executable, args.examples, sizes, 20_000 if quick else 100_000, args.out)
+    checkpoint()
     log(f"search done ({time.time() - t0:.0f} s)")
     # 4. TLB.
     results["tlb"] = tlb_run(args.examples)
@@ -447,13 +467,20 @@ def main():
     results["seconds"] = time.time() - t0
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1, default=float)
-    cmd = "tools/bench" + (" --quick" if quick else "")
-    md = report(results, [cmd])
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(md)
-    with open(os.path.join(args.out, "BENCHMARKS.md"), "w") as f:
-        f.write(md)
+    write_reports(results, args.out)
     log(f"done in {results['seconds']:.0f} s: {args.out}/BENCHMARKS.md, results.json, plots")
+
+
+def write_reports(results, out):
+    """results.md (the measured tables) and BENCHMARKS.md (those plus the appendix of separately
+    measured sections in tools/peers/BENCHMARKS.appendix.md)."""
+    cmd = "tools/bench" + (" --quick" if results["quick"] else "")
+    md = report(results, [cmd])
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(md)
+    appendix = open(os.path.join(ROOT, "tools", "peers", "BENCHMARKS.appendix.md")).read()
+    with open(os.path.join(out, "BENCHMARKS.md"), "w") as f:
+        f.write(md + "\n" + appendix)
 
 
 if __name__ == "__main__":
