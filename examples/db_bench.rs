@@ -67,34 +67,32 @@ fn main() -> qabbadb::Result<()> {
     println!("append 200 single series: {secs:.2} s ({:.0} series/s, {:.2} ms each: one segment and one MANIFEST commit each)", 200.0 / secs, secs * 1e3 / 200.0);
     let ids = db.ids();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-    let mut lat = Vec::new();
-    for _ in 0..20_000 {
-        let id = ids[rng.gen_range(0..ids.len())];
-        let t = Instant::now();
-        std::hint::black_box(db.get(id)?);
-        lat.push(t.elapsed().as_secs_f64() * 1e6);
-    }
+    let (median, p99) = get_latency(&db, &ids, &mut rng)?;
     println!(
-        "get (random ids over {} series in {} segments): median {:.1} µs, p99 {:.1} µs",
+        "get (random ids over {} series in {} segments): median {median:.1} µs, p99 {p99:.1} µs",
         ids.len(),
         db.info().segments.as_array().map_or(0, Vec::len),
-        pct(&mut lat.clone(), 0.5),
-        pct(&mut lat, 0.99)
     );
     let t = Instant::now();
     db.compact()?;
     println!("compact to one segment: {:.2} s", t.elapsed().as_secs_f64());
-    let mut lat = Vec::new();
+    let (median, p99) = get_latency(&db, &ids, &mut rng)?;
+    println!("get after compaction: median {median:.1} µs, p99 {p99:.1} µs");
+    Ok(())
+}
+
+/// Median and p99 of 20,000 `get`s of random ids, in microseconds.
+fn get_latency(
+    db: &Database,
+    ids: &[u64],
+    rng: &mut rand_chacha::ChaCha8Rng,
+) -> qabbadb::Result<(f64, f64)> {
+    let mut lat = Vec::with_capacity(20_000);
     for _ in 0..20_000 {
         let id = ids[rng.gen_range(0..ids.len())];
         let t = Instant::now();
         std::hint::black_box(db.get(id)?);
         lat.push(t.elapsed().as_secs_f64() * 1e6);
     }
-    println!(
-        "get after compaction: median {:.1} µs, p99 {:.1} µs",
-        pct(&mut lat.clone(), 0.5),
-        pct(&mut lat, 0.99)
-    );
-    Ok(())
+    Ok((pct(&mut lat.clone(), 0.5), pct(&mut lat, 0.99)))
 }
