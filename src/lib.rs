@@ -1,7 +1,7 @@
 //! qabbadb: compressed time-series storage (QABBA) and exact similarity search.
 //!
 //! ```
-//! use qabbadb::{Database, Options};
+//! use qabbadb::{Database, Metric, Options, Window};
 //! # fn main() -> qabbadb::Result<()> {
 //! let data = qabbadb::ingest::read(
 //!     std::path::Path::new("tests/data/ucr/GunPoint/GunPoint_TRAIN.tsv"),
@@ -13,6 +13,12 @@
 //! assert_eq!(x.len(), data.series[0].len()); // decoded length = original length
 //! let info = db.info();
 //! assert!(info.ratio_vs_f64 > 5.0);
+//!
+//! // Exact nearest neighbours over the stored series, equal to brute force.
+//! let r = db.knn(&data.series[7], 3, Metric::Euclidean)?;
+//! assert_eq!(r.neighbors, db.knn_brute_force(&data.series[7], 3, Metric::Euclidean)?);
+//! let r = db.knn(&x, 1, Metric::Dtw { window: Window::Fraction(0.1) })?;
+//! assert_eq!(r.neighbors[0].id, 0); // a series' reconstruction finds that series
 //! # Ok(())
 //! # }
 //! ```
@@ -23,14 +29,20 @@
 //! - The **codec** ([`codec`]) compresses each series into ABBA pieces, clusters the pieces of all
 //!   series into one alphabet of symbols (JABBA), quantizes the symbol centres (QABBA) and stores
 //!   each series as a symbol string; decoding gives back exactly the stored length.
-//! - A **database** ([`Database`]) is one self-contained, checksummed segment file
-//!   (`format-spec/FORMAT.md`) read through a memory map.
+//! - The **index** ([`index`]) holds an 8-bit SAX word of every normalised reconstruction (PAA,
+//!   Gaussian or KDE breakpoints) in a tree of iSAX envelopes; [`search`] answers k-NN and range
+//!   queries, Euclidean or DTW, exactly, by lower bounds then exact verification.
+//! - A **database** ([`Database`]) is a directory of immutable, checksummed segment files named by
+//!   an atomically replaced MANIFEST (`format-spec/FORMAT.md`); one writer appends, deletes and
+//!   compacts while readers query consistent [`Snapshot`]s.
 //!
 //! # Pipeline
 //!
 //! 1. [`ingest`]: UCR, CSV and NPY files → [`ingest::Dataset`].
 //! 2. [`codec`]: series → codebook + encoded series.
-//! 3. [`storage`]: encoded series → segment file, and back.
+//! 3. [`index`]: normalised reconstructions → SAX words, breakpoints, envelope tree.
+//! 4. [`storage`]: encoded series and index → segment file; MANIFEST and delete files.
+//! 5. [`search`]: query → neighbours, over every segment of a [`Snapshot`].
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 // Numeric kernels index several arrays by one position; iterator chains would hide that.
