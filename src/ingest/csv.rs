@@ -3,7 +3,7 @@
 //! The first row is a header when none of its fields is a number; a header whose first field is
 //! `label` (any case; also `class` or `target`) puts the labels in the first column. Without such
 //! a header, [`LabelColumn::First`] says that the first column holds labels anyway. Rows may
-//! differ in length. [`write`] writes the header `label,t0,t1,...` so that its output reads back
+//! differ in length. [`write()`] writes the header `label,t0,t1,...` so that its output reads back
 //! with its labels.
 
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! of bound with several workers sharing one k-th-best threshold, stop once the next bound exceeds
 //! it; in a leaf, bound each series by its word before an early-abandoning exact distance).
 //!
-//! One loop serves k-NN and range queries: a [`Collector`] says what the pruning threshold is.
+//! One loop serves k-NN and range queries: a collector ([`Shared`]) says what the pruning threshold is.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Mutex;

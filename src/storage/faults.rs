@@ -1,6 +1,6 @@
 //! Injected I/O failures, for tests of what a full disk or a failing device leaves behind.
 //!
-//! With the cargo feature `failpoints`, [`inject`] arms one step of [`super::commit`] (`create`,
+//! With the cargo feature `failpoints`, `inject` arms one step of [`super::commit`] (`create`,
 //! `write`, `sync`, `rename`, `dirsync`) to fail with an error of the given kind when it is
 //! reached for the `(after + 1)`-th time; the plan is process-global and fires once. Without the
 //! feature every check is a no-op the compiler removes.
