@@ -42,6 +42,8 @@ pub struct Options {
     pub codec: CodecParams,
     /// Index parameters; `None` builds no search index.
     pub index: Option<IndexParams>,
+    /// Also store every series' original values losslessly (FORMAT.md §4.9).
+    pub keep_raw: bool,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
         Options {
             codec: CodecParams::default(),
             index: Some(IndexParams::default()),
+            keep_raw: false,
         }
     }
 }
@@ -84,6 +87,12 @@ impl Options {
         self
     }
 
+    /// Keep the original values losslessly as well.
+    pub fn keep_raw(mut self, keep: bool) -> Self {
+        self.keep_raw = keep;
+        self
+    }
+
     /// The options as the JSON object kept in the MANIFEST and shown by `info`.
     pub fn to_json(&self) -> serde_json::Value {
         let p = &self.codec;
@@ -108,6 +117,7 @@ impl Options {
             "inc_bits": p.inc_bits,
             "assign": match p.assign { codec::Assign::ClosedLoop => "closed-loop", codec::Assign::Nearest => "nearest" },
             "max_rmse": if p.max_rmse.is_finite() { serde_json::json!(p.max_rmse) } else { serde_json::Value::Null },
+            "keep_raw": self.keep_raw,
             "index": self.index.map(|i| serde_json::json!({
                 "word_len": i.word_len,
                 "breakpoints": match i.breakpoints {
@@ -170,7 +180,12 @@ impl Options {
                 },
             }),
         };
-        Ok(Options { codec, index })
+        let keep_raw = v.get("keep_raw").and_then(|x| x.as_bool()).unwrap_or(false);
+        Ok(Options {
+            codec,
+            index,
+            keep_raw,
+        })
     }
 }
 
@@ -377,6 +392,11 @@ pub struct Info {
     pub format_version: u32,
     /// MANIFEST generation.
     pub generation: u64,
+}
+
+/// Series per raw block: verifying one series of each block decodes every block.
+fn layout_raw_block() -> usize {
+    crate::storage::segment::raw::SERIES_PER_BLOCK
 }
 
 fn lock_path(dir: &Path) -> PathBuf {
@@ -634,6 +654,7 @@ impl Database {
         let m = &snap.state.manifest;
         let ids: Vec<u64> = (m.next_id..m.next_id + encoded.len() as u64).collect();
         let originals = |i: usize| data.series[i].clone();
+        let raw = self.options.keep_raw.then_some(data.series.as_slice());
         let (seg, index_time, write, write_time) = self.write_segment(
             m.generation + 1,
             &codebook,
@@ -643,6 +664,7 @@ impl Database {
             fit.alpha,
             breakpoints,
             originals,
+            raw,
             &fit,
         )?;
         let mut manifest = m.clone();
@@ -674,6 +696,7 @@ impl Database {
         alpha: Option<f64>,
         breakpoints: Option<crate::index::Breakpoints>,
         original: impl Fn(usize) -> Vec<f64> + Sync,
+        raw: Option<&[Vec<f64>]>,
         fit: &codec::FitReport,
     ) -> Result<(
         (SegmentEntry, Arc<Segment>),
@@ -717,6 +740,7 @@ impl Database {
                 labels,
                 report,
                 index: index.as_ref(),
+                raw,
             },
         )?;
         let entry = SegmentEntry {
@@ -868,6 +892,21 @@ impl Database {
                 originals.push(original);
             }
         }
+        // Original values travel with their series when every segment keeps them.
+        let raw: Option<Vec<Vec<f64>>> =
+            if self.options.keep_raw && state.segments.iter().all(|s| s.reader.has_raw()) {
+                let mut v = Vec::with_capacity(ids.len());
+                for seg in &state.segments {
+                    for (pos, r) in seg.reader.records().iter().enumerate() {
+                        if seg.is_live(r.id) {
+                            v.push(seg.reader.raw_values(pos)?);
+                        }
+                    }
+                }
+                Some(v)
+            } else {
+                None
+            };
         let generation = state.manifest.generation + 1;
         let mut manifest = state.manifest.clone();
         manifest.generation = generation;
@@ -889,6 +928,7 @@ impl Database {
             base.reader.alpha(),
             None,
             |i| originals[i].clone().unwrap_or_default(),
+            raw.as_deref(),
             &fit,
         )?;
         manifest.segments = vec![seg.0];
@@ -912,6 +952,14 @@ impl Database {
                 Ok(seg) => {
                     if let Err(e) = seg.reader.for_each_decoded(|_, _| Ok(())) {
                         problems.push(e.to_string());
+                    }
+                    if seg.reader.has_raw() {
+                        if let Some(e) = (0..seg.reader.len())
+                            .step_by(layout_raw_block())
+                            .find_map(|p| seg.reader.raw_values(p).err())
+                        {
+                            problems.push(e.to_string());
+                        }
                     }
                     if seg.reader.index().is_none()
                         && m.options.get("index").is_some_and(|i| !i.is_null())
@@ -947,6 +995,11 @@ impl Database {
     /// See [`Snapshot::get`].
     pub fn get(&self, id: u64) -> Result<Vec<f64>> {
         self.snapshot().get(id)
+    }
+
+    /// See [`Snapshot::get_raw`].
+    pub fn get_raw(&self, id: u64) -> Result<Vec<f64>> {
+        self.snapshot().get_raw(id)
     }
 
     /// See [`Snapshot::label`].
@@ -1117,6 +1170,12 @@ impl Snapshot {
             syms,
             seg.reader.centres(),
         ))
+    }
+
+    /// The original values of series `id`, bit for bit (databases built with `keep_raw`).
+    pub fn get_raw(&self, id: u64) -> Result<Vec<f64>> {
+        let (seg, pos) = self.locate(id)?;
+        seg.reader.raw_values(pos)
     }
 
     /// The label of series `id`.

@@ -249,3 +249,41 @@ fn refit_append_and_compaction_keep_error_bounds() {
         );
     }
 }
+
+/// `keep_raw` stores the originals bit for bit, through appends, deletes and compaction.
+#[test]
+fn raw_values_round_trip_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let train = ingest::read(&ucr("GesturePebbleZ1", "TRAIN"), None).unwrap();
+    let test = ingest::read(&ucr("GesturePebbleZ1", "TEST"), None).unwrap();
+    let (db, _) = Database::build(&path, &train, &Options::default().keep_raw(true)).unwrap();
+    db.append(&test).unwrap();
+    db.delete(&[2, 140]).unwrap();
+    let all: Vec<&Vec<f64>> = train.series.iter().chain(&test.series).collect();
+    let check = |db: &Database| {
+        for (id, x) in all.iter().enumerate() {
+            let id = id as u64;
+            if id == 2 || id == 140 {
+                assert!(db.get_raw(id).is_err());
+                continue;
+            }
+            let raw = db.get_raw(id).unwrap();
+            assert!(
+                raw.iter()
+                    .map(|v| v.to_bits())
+                    .eq(x.iter().map(|v| v.to_bits())),
+                "id {id}"
+            );
+        }
+    };
+    check(&db);
+    db.compact().unwrap();
+    check(&db);
+    assert!(db.info().sections["raw"].as_u64().unwrap() > 0);
+    assert!(Database::verify(&path).is_empty());
+    drop(db);
+    let plain = dir.path().join("plain");
+    let (db, _) = Database::build(&plain, &train, &Options::default()).unwrap();
+    assert!(matches!(db.get_raw(0), Err(Error::InvalidOptions(_))));
+}

@@ -36,6 +36,8 @@ pub mod kind {
     pub const REPORT: u32 = 7;
     /// §4.8 search index.
     pub const INDEX: u32 = 8;
+    /// §4.9 original values, losslessly.
+    pub const RAW: u32 = 9;
 
     /// The name FORMAT.md gives a kind.
     pub fn name(kind: u32) -> &'static str {
@@ -48,6 +50,7 @@ pub mod kind {
             LOSSLESS => "LOSSLESS",
             REPORT => "REPORT",
             INDEX => "INDEX",
+            RAW => "RAW",
             _ => "unknown section",
         }
     }

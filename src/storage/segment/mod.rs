@@ -3,6 +3,7 @@
 mod columns;
 mod index_section;
 pub mod layout;
+pub mod raw;
 pub mod reader;
 pub mod writer;
 

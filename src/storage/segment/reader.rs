@@ -32,6 +32,7 @@ pub struct SegmentReader {
     centres: Vec<[f64; 2]>,
     records: Vec<SeriesRecord>,
     index: Option<crate::index::Index>,
+    raw: Option<(usize, super::raw::RawTable)>,
     labels: Vec<String>,
     symbols_at: usize,
     blocks: Vec<BlockRecord>,
@@ -167,7 +168,7 @@ impl SegmentReader {
         let toc: Vec<TocEntry> = <[TocEntry]>::ref_from_bytes(toc_bytes)
             .map_err(|_| corrupt("toc", toc_at, "bad TOC size".into()))?
             .to_vec();
-        let mut found: [Option<(usize, usize)>; 9] = [None; 9];
+        let mut found: [Option<(usize, usize)>; 10] = [None; 10];
         for (i, e) in toc.iter().enumerate() {
             let (k, at, n) = (e.kind.get(), e.offset.get(), e.bytes.get());
             let name = kind::name(k);
@@ -196,7 +197,7 @@ impl SegmentReader {
                 return Err(corrupt(name, at, "section checksum mismatch".into()));
             }
             match k {
-                kind::PARAMS..=kind::INDEX => {
+                kind::PARAMS..=kind::RAW => {
                     let slot = &mut found[k as usize];
                     if slot.is_some() {
                         return Err(corrupt(name, at, "section appears twice".into()));
@@ -533,6 +534,14 @@ impl SegmentReader {
             }
         }
 
+        let raw = match found[kind::RAW as usize] {
+            Some((at, n)) => {
+                let table = super::raw::parse(&bytes[at..at + n], records.len())
+                    .map_err(|d| corrupt("RAW", at as u64, d))?;
+                Some((at, table))
+            }
+            None => None,
+        };
         let index = match found[kind::INDEX as usize] {
             Some((at, n)) => {
                 let lens: Vec<u32> = records.iter().map(|r| r.len).collect();
@@ -559,6 +568,7 @@ impl SegmentReader {
             centres,
             records,
             index,
+            raw,
             labels,
             symbols_at: sym_at,
             blocks,
@@ -748,6 +758,36 @@ impl SegmentReader {
                 ))
             }
         }
+    }
+
+    /// True when the segment keeps every series' original values (§4.9).
+    pub fn has_raw(&self) -> bool {
+        self.raw.is_some()
+    }
+
+    /// The original values of the series at `pos`, exactly as given (§4.9).
+    pub fn raw_values(&self, pos: usize) -> Result<Vec<f64>> {
+        let Some((at, table)) = &self.raw else {
+            return Err(Error::InvalidOptions(
+                "this database keeps no raw values (build with --keep-raw)".into(),
+            ));
+        };
+        let b = pos / table.per_block;
+        let (off, len) = *table.blocks.get(b).ok_or(Error::NotFound(pos as u64))?;
+        let first = b * table.per_block;
+        let recs = &self.records[first..(first + table.per_block).min(self.records.len())];
+        let n: usize = recs.iter().map(|r| r.len as usize).sum();
+        let start = *at + off;
+        let flat = crate::codec::lossless::decompress(&self.map[start..start + len], n)
+            .ok_or_else(|| {
+                self.corrupt(
+                    "RAW",
+                    start as u64,
+                    format!("raw block {b} does not decode to {n} values"),
+                )
+            })?;
+        let skip: usize = recs[..pos - first].iter().map(|r| r.len as usize).sum();
+        Ok(flat[skip..skip + self.records[pos].len as usize].to_vec())
     }
 
     /// The pco bytes of a lossless series (empty for a symbolic one).

@@ -40,6 +40,8 @@ pub struct SegmentContents<'a> {
     pub report: serde_json::Value,
     /// The search index (§4.8), when built.
     pub index: Option<&'a crate::index::Index>,
+    /// The original values of every series (§4.9), when kept.
+    pub raw: Option<&'a [Vec<f64>]>,
 }
 
 /// Sizes of what was written.
@@ -301,6 +303,20 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     // §4.8 INDEX: not required, a reader without it can still decode every series.
     if let Some(index) = c.index {
         sections.push((kind::INDEX, 0, super::index_section::serialize(index)));
+    }
+    // §4.9 RAW: not required either.
+    if let Some(raw) = c.raw {
+        if raw.len() != c.series.len()
+            || raw
+                .iter()
+                .zip(c.series)
+                .any(|(x, e)| x.len() != e.len as usize)
+        {
+            return Err(Error::InvalidOptions(
+                "raw values do not match the series".into(),
+            ));
+        }
+        sections.push((kind::RAW, 0, super::raw::serialize(raw)));
     }
     // §4.7 REPORT
     let json = serde_json::to_vec(&c.report).unwrap_or_default();

@@ -93,6 +93,9 @@ pub struct CodecArgs {
     /// Build no search index.
     #[arg(long)]
     pub no_index: bool,
+    /// Also keep every series' original values losslessly (pco), for `get --raw`.
+    #[arg(long)]
+    pub keep_raw: bool,
 }
 
 /// Breakpoint choices.
@@ -141,6 +144,7 @@ impl CodecArgs {
         if self.word_len == 0 || self.word_len > 1024 {
             anyhow::bail!("--word-len must be in 1..=1024, got {}", self.word_len);
         }
+        o.keep_raw = self.keep_raw;
         o.index = (!self.no_index).then_some(qabbadb::IndexParams {
             word_len: self.word_len,
             breakpoints: match self.breakpoints {

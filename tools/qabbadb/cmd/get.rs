@@ -16,13 +16,20 @@ pub struct Args {
     /// `{"id": .., "label": .., "values": [...]}` instead of one value a line.
     #[arg(long)]
     pub json: bool,
+    /// The original values, exactly as given (databases built with --keep-raw).
+    #[arg(long)]
+    pub raw: bool,
 }
 
 /// Runs `get`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::open_read_only(&args.db)
         .with_context(|| format!("opening {}", args.db.display()))?;
-    let values = db.get(args.id)?;
+    let values = if args.raw {
+        db.get_raw(args.id)?
+    } else {
+        db.get(args.id)?
+    };
     let label = db.label(args.id)?;
     if args.json {
         return crate::output::json_line(
