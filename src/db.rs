@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::index::{BreakpointChoice, Index, IndexParams};
 use crate::ingest::Dataset;
 use crate::search::knn::{self, IdFilter, Mode, Shared};
-use crate::search::{Metric, Neighbor, SearchResult, SearchStats, Source};
+use crate::search::{Exactness, Metric, Neighbor, SearchResult, SearchStats, Source};
 use crate::storage::manifest::{self, Manifest, SegmentEntry};
 use crate::storage::segment::layout::{self, SeriesRecord};
 use crate::storage::segment::writer::{write_atomically, WriteReport};
@@ -218,6 +218,8 @@ struct Segment {
 struct SearchData {
     symbols: Vec<u32>,
     lossless: std::collections::HashMap<usize, Vec<f64>>,
+    /// Per length group, the largest error bounds per leaf and node (exactness over originals).
+    original_bounds: Vec<knn::OriginalBounds>,
 }
 
 /// A [`Source`] over a segment and its decoded symbols.
@@ -252,6 +254,49 @@ impl Source for SegmentSource<'_> {
             out,
         );
         codec::normalize_in_place(out, m);
+    }
+
+    fn error_bounds(&self, pos: usize) -> (f64, f64) {
+        let r = &self.segment.records()[pos];
+        if r.std > 0.0 {
+            (r.eps / r.std, r.max_abs_err / r.std)
+        } else {
+            (0.0, 0.0)
+        }
+    }
+
+    fn original_into(&self, pos: usize, out: &mut Vec<f64>) -> bool {
+        let r = &self.segment.records()[pos];
+        match self.segment.raw_values(pos) {
+            Ok(x) => {
+                out.clear();
+                out.extend_from_slice(&x);
+                codec::normalize_in_place(
+                    out,
+                    Moments {
+                        mean: r.mean,
+                        std: r.std,
+                    },
+                );
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// The originals of a segment as a [`Source`] (for brute force over them).
+struct OriginalSource<'a>(&'a SegmentSource<'a>);
+
+impl Source for OriginalSource<'_> {
+    fn id(&self, pos: usize) -> u64 {
+        self.0.id(pos)
+    }
+
+    fn normalized_into(&self, pos: usize, out: &mut Vec<f64>) {
+        if !self.0.original_into(pos, out) {
+            out.clear();
+        }
     }
 }
 
@@ -312,7 +357,19 @@ impl Segment {
                     lossless.insert(pos, x);
                 }
             }
-            Ok(SearchData { symbols, lossless })
+            let mut data = SearchData {
+                symbols,
+                lossless,
+                original_bounds: Vec::new(),
+            };
+            if let Some(index) = seg.index() {
+                let source = SegmentSource {
+                    segment: seg,
+                    data: &data,
+                };
+                data.original_bounds = knn::OriginalBounds::of(index, &source);
+            }
+            Ok(data)
         });
         made.as_ref().map_err(|e| Error::Corrupt {
             path: self.reader.path().to_path_buf(),
@@ -1068,6 +1125,39 @@ impl Database {
         self.snapshot().knn_batch(queries, k, metric)
     }
 
+    /// See [`Snapshot::knn_exact`].
+    pub fn knn_exact(
+        &self,
+        query: &[f64],
+        k: usize,
+        metric: Metric,
+        exactness: Exactness,
+    ) -> Result<SearchResult> {
+        self.snapshot().knn_exact(query, k, metric, exactness)
+    }
+
+    /// See [`Snapshot::range_exact`].
+    pub fn range_exact(
+        &self,
+        query: &[f64],
+        radius: f64,
+        metric: Metric,
+        exactness: Exactness,
+    ) -> Result<SearchResult> {
+        self.snapshot()
+            .range_exact(query, radius, metric, exactness)
+    }
+
+    /// See [`Snapshot::knn_brute_force_original`].
+    pub fn knn_brute_force_original(
+        &self,
+        query: &[f64],
+        k: usize,
+        metric: Metric,
+    ) -> Result<Vec<Neighbor>> {
+        self.snapshot().knn_brute_force_original(query, k, metric)
+    }
+
     /// See [`Snapshot::knn_brute_force`].
     pub fn knn_brute_force(
         &self,
@@ -1229,8 +1319,17 @@ impl Snapshot {
         metric: Metric,
         filter: Option<&RoaringTreemap>,
         workers: usize,
+        exactness: Exactness,
     ) -> Result<SearchResult> {
         crate::ingest::validate_one(0, query)?;
+        if exactness == Exactness::Original
+            && !self.state.segments.iter().all(|s| s.reader.has_raw())
+        {
+            return Err(Error::InvalidOptions(
+                "exact answers over the original series need raw values (build with --keep-raw)"
+                    .into(),
+            ));
+        }
         if let Mode::Knn(0) = mode {
             return Err(Error::InvalidOptions("k must be at least 1".into()));
         }
@@ -1267,8 +1366,10 @@ impl Snapshot {
                 include: filter,
                 exclude: (!seg.deleted.is_empty()).then_some(&seg.deleted),
             };
+            let original =
+                (exactness == Exactness::Original).then_some(data.original_bounds.as_slice());
             stats.add(&knn::search_segment(
-                &shared, index, &source, query, metric, filter, workers,
+                &shared, index, &source, query, metric, filter, workers, original,
             ));
         }
         stats.micros = start.elapsed().as_micros() as u64;
@@ -1287,6 +1388,7 @@ impl Snapshot {
             metric,
             None,
             rayon::current_num_threads(),
+            Exactness::Reconstructed,
         )
     }
 
@@ -1304,6 +1406,7 @@ impl Snapshot {
             metric,
             Some(filter),
             rayon::current_num_threads(),
+            Exactness::Reconstructed,
         )
     }
 
@@ -1315,6 +1418,7 @@ impl Snapshot {
             metric,
             None,
             rayon::current_num_threads(),
+            Exactness::Reconstructed,
         )
     }
 
@@ -1331,11 +1435,21 @@ impl Snapshot {
         }
         queries
             .par_iter()
-            .map(|q| self.run(q, Mode::Knn(k), metric, None, 1))
+            .map(|q| self.run(q, Mode::Knn(k), metric, None, 1, Exactness::Reconstructed))
             .collect()
     }
 
     fn brute(&self, query: &[f64], mode: Mode, metric: Metric) -> Result<Vec<Neighbor>> {
+        self.brute_with(query, mode, metric, Exactness::Reconstructed)
+    }
+
+    fn brute_with(
+        &self,
+        query: &[f64],
+        mode: Mode,
+        metric: Metric,
+        exactness: Exactness,
+    ) -> Result<Vec<Neighbor>> {
         crate::ingest::validate_one(0, query)?;
         let mut all = Vec::new();
         for seg in &self.state.segments {
@@ -1345,9 +1459,78 @@ impl Snapshot {
                 data,
             };
             let live = (0..seg.reader.len()).filter(|&p| seg.is_live(seg.reader.records()[p].id));
-            knn::brute_force_into(&source, live, query, metric, &mut all);
+            match exactness {
+                Exactness::Reconstructed => {
+                    knn::brute_force_into(&source, live, query, metric, &mut all)
+                }
+                Exactness::Original => {
+                    let originals = OriginalSource(&source);
+                    knn::brute_force_into(&originals, live, query, metric, &mut all);
+                }
+            }
         }
         Ok(knn::brute_force_finish(all, mode))
+    }
+
+    /// The `k` live series nearest to `query`, exact over the reconstructions or (databases that
+    /// keep raw values) over the original series: then the index bounds shrink by each series'
+    /// error bound ε/σ (for DTW: `min(√(2r+1)·ε/σ, √(2n−1)·max error/σ)`, since a warping path
+    /// meets each point at most 2r+1 times and has at most 2n−1 cells), the reconstruction's exact
+    /// distance settles most candidates, and only the rest are read from the raw values
+    /// (`stats.raw_reads`). Distances are then to the normalised originals.
+    pub fn knn_exact(
+        &self,
+        query: &[f64],
+        k: usize,
+        metric: Metric,
+        exactness: Exactness,
+    ) -> Result<SearchResult> {
+        self.run(
+            query,
+            Mode::Knn(k),
+            metric,
+            None,
+            rayon::current_num_threads(),
+            exactness,
+        )
+    }
+
+    /// Range query with the given exactness (see [`Snapshot::knn_exact`]).
+    pub fn range_exact(
+        &self,
+        query: &[f64],
+        radius: f64,
+        metric: Metric,
+        exactness: Exactness,
+    ) -> Result<SearchResult> {
+        self.run(
+            query,
+            Mode::Range(radius),
+            metric,
+            None,
+            rayon::current_num_threads(),
+            exactness,
+        )
+    }
+
+    /// Brute force over the normalised originals (databases that keep raw values).
+    pub fn knn_brute_force_original(
+        &self,
+        query: &[f64],
+        k: usize,
+        metric: Metric,
+    ) -> Result<Vec<Neighbor>> {
+        self.brute_with(query, Mode::Knn(k), metric, Exactness::Original)
+    }
+
+    /// Brute-force range query over the normalised originals.
+    pub fn range_brute_force_original(
+        &self,
+        query: &[f64],
+        radius: f64,
+        metric: Metric,
+    ) -> Result<Vec<Neighbor>> {
+        self.brute_with(query, Mode::Range(radius), metric, Exactness::Original)
     }
 
     /// Brute force over the same representations (every live series, no index): the oracle that

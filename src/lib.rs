@@ -61,4 +61,4 @@ pub use codec::{Assign, CodecParams, Digitizer};
 pub use db::{BuildReport, Database, Info, Options, Snapshot};
 pub use error::{Error, Result};
 pub use index::{BreakpointChoice, IndexParams};
-pub use search::{Metric, Neighbor, SearchResult, SearchStats, Window};
+pub use search::{Exactness, Metric, Neighbor, SearchResult, SearchStats, Window};

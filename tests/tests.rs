@@ -5,6 +5,7 @@ mod codec_real;
 mod corruption;
 mod crash;
 mod db_ops;
+mod exact_original;
 mod format;
 mod fuzz_readers;
 mod knn_exact;

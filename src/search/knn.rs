@@ -240,22 +240,51 @@ pub fn search_segment(
     metric: Metric,
     filter: IdFilter,
     workers: usize,
+    original: Option<&[OriginalBounds]>,
 ) -> SearchStats {
     let mut stats = SearchStats::default();
-    let Some(group) = index.group(query.len()) else {
+    let Some(gi) = index
+        .groups
+        .binary_search_by_key(&query.len(), |g| g.len)
+        .ok()
+    else {
         return stats;
     };
+    let group = &index.groups[gi];
     let q = Moments::of(query).normalize(query);
     let p = prepare(q, group, index, metric);
     let bp = &index.breakpoints;
+    // Exactness over the originals: every bound shrinks by the series' (or group's) slack.
+    let slack = |eps: f64, max_err: f64| -> f64 {
+        match &p.dtw {
+            None => eps,
+            Some((r, _)) => {
+                let n = group.len as f64;
+                (((2 * r + 1) as f64).sqrt() * eps).min((2.0 * n - 1.0).sqrt() * max_err)
+            }
+        }
+    };
+    let bounds = original.and_then(|o| o.get(gi));
+    let lower = |b_sq: f64, e: f64| -> f64 {
+        if e <= 0.0 {
+            return b_sq;
+        }
+        let b = b_sq.sqrt() - e;
+        if b > 0.0 {
+            b * b
+        } else {
+            0.0
+        }
+    };
     let mut nodes: Vec<(f64, u32)> = group
         .tree
         .nodes
         .iter()
         .enumerate()
         .map(|(i, node)| {
+            let e = bounds.map_or(0.0, |o| slack(o.node[i].0, o.node[i].1));
             (
-                p.table.envelope_bound_sq(&node.min, &node.max, bp) * BOUND_SLACK,
+                lower(p.table.envelope_bound_sq(&node.min, &node.max, bp), e) * BOUND_SLACK,
                 i as u32,
             )
         })
@@ -267,6 +296,7 @@ pub fn search_segment(
         let (mut x, mut scratch) = (Vec::new(), Vec::new());
         let mut leaves: Vec<(f64, u32)> = Vec::new();
         let mut candidates: Vec<(f64, usize, u64)> = Vec::new();
+        let mut z = Vec::new();
         loop {
             let n = next.fetch_add(1, AtomicOrdering::Relaxed);
             let Some(&(bound, node)) = nodes.get(n) else {
@@ -281,7 +311,8 @@ pub fn search_segment(
             for l in node.start..node.end {
                 let leaf = &group.tree.leaves[l as usize];
                 stats.lower_bounds += 1;
-                let b = p.table.envelope_bound_sq(&leaf.min, &leaf.max, bp) * BOUND_SLACK;
+                let e = bounds.map_or(0.0, |o| slack(o.leaf[l as usize].0, o.leaf[l as usize].1));
+                let b = lower(p.table.envelope_bound_sq(&leaf.min, &leaf.max, bp), e) * BOUND_SLACK;
                 if b <= shared.threshold() {
                     leaves.push((b, l));
                 }
@@ -304,7 +335,13 @@ pub fn search_segment(
                         continue;
                     }
                     stats.lower_bounds += 1;
-                    let b = p.table.word_bound_sq(group.word(e)) * BOUND_SLACK;
+                    let sl = if bounds.is_some() {
+                        let (eps, mx) = source.error_bounds(pos);
+                        slack(eps, mx)
+                    } else {
+                        0.0
+                    };
+                    let b = lower(p.table.word_bound_sq(group.word(e)), sl) * BOUND_SLACK;
                     if b <= limit {
                         candidates.push((b, pos, id));
                     }
@@ -316,7 +353,36 @@ pub fn search_segment(
                         break;
                     }
                     source.normalized_into(pos, &mut x);
-                    if let Some(d) = verify(&p, &x, limit, &mut stats, &mut scratch) {
+                    if bounds.is_none() {
+                        if let Some(d) = verify(&p, &x, limit, &mut stats, &mut scratch) {
+                            shared.offer(d, id);
+                        }
+                        continue;
+                    }
+                    // The reconstruction is within `sl` of the original: its exact distance
+                    // settles most candidates; the rest are read from the raw values.
+                    let (eps, mx) = source.error_bounds(pos);
+                    let sl = slack(eps, mx);
+                    let wide = if limit.is_finite() {
+                        (limit.sqrt() + sl).powi(2) / BOUND_SLACK
+                    } else {
+                        limit
+                    };
+                    let Some(d_hat) = verify(&p, &x, wide, &mut stats, &mut scratch) else {
+                        continue;
+                    };
+                    if sl > 0.0 && lower(d_hat, sl) * BOUND_SLACK > shared.threshold() {
+                        continue;
+                    }
+                    if sl == 0.0 {
+                        shared.offer(d_hat, id);
+                        continue;
+                    }
+                    if !source.original_into(pos, &mut z) {
+                        continue;
+                    }
+                    stats.raw_reads += 1;
+                    if let Some(d) = verify(&p, &z, shared.threshold(), &mut stats, &mut scratch) {
                         shared.offer(d, id);
                     }
                 }
@@ -341,6 +407,52 @@ pub fn search_segment(
     stats
 }
 
+/// Per leaf and per node of one length group, the largest error bounds of their series
+/// (`Source::error_bounds`): the slack of exactness over the originals.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OriginalBounds {
+    /// (largest ε/σ, largest max error/σ) per leaf.
+    pub leaf: Vec<(f64, f64)>,
+    /// The same per node.
+    pub node: Vec<(f64, f64)>,
+}
+
+impl OriginalBounds {
+    /// The bounds of every group of `index`, in group order.
+    pub fn of(index: &Index, source: &impl Source) -> Vec<OriginalBounds> {
+        index
+            .groups
+            .iter()
+            .map(|g| {
+                let leaf: Vec<(f64, f64)> = g
+                    .tree
+                    .leaves
+                    .iter()
+                    .map(|l| {
+                        (l.start as usize..l.end as usize).fold((0.0f64, 0.0f64), |acc, e| {
+                            let (a, b) = source.error_bounds(g.members[e] as usize);
+                            (acc.0.max(a), acc.1.max(b))
+                        })
+                    })
+                    .collect();
+                let node = g
+                    .tree
+                    .nodes
+                    .iter()
+                    .map(|n| {
+                        leaf[n.start as usize..n.end as usize]
+                            .iter()
+                            .fold((0.0f64, 0.0f64), |acc, &(a, b)| {
+                                (acc.0.max(a), acc.1.max(b))
+                            })
+                    })
+                    .collect();
+                OriginalBounds { leaf, node }
+            })
+            .collect()
+    }
+}
+
 /// Runs one query over one index (see [`search_segment`]).
 pub fn search(
     index: &Index,
@@ -357,7 +469,7 @@ pub fn search(
         include: filter,
         exclude: None,
     };
-    let mut stats = search_segment(&shared, index, source, query, metric, filter, workers);
+    let mut stats = search_segment(&shared, index, source, query, metric, filter, workers, None);
     stats.micros = start.elapsed().as_micros() as u64;
     SearchResult {
         neighbors: shared.finish(),

@@ -50,6 +50,9 @@ pub struct SearchStats {
     pub abandoned: u64,
     /// Candidates (series of the query's length that pass the filter).
     pub candidates: u64,
+    /// Original series read because the bounds from ε could not settle them (exactness over
+    /// the originals only).
+    pub raw_reads: u64,
     /// Wall time in microseconds.
     pub micros: u64,
 }
@@ -62,6 +65,7 @@ impl SearchStats {
         self.verified += o.verified;
         self.abandoned += o.abandoned;
         self.candidates += o.candidates;
+        self.raw_reads += o.raw_reads;
     }
 }
 
@@ -74,10 +78,30 @@ pub struct SearchResult {
     pub stats: SearchStats,
 }
 
+/// Which series the answers are exact for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Exactness {
+    /// The stored reconstructions (normalised): what the index describes.
+    #[default]
+    Reconstructed,
+    /// The original series (normalised with their own mean and std), read from the raw values
+    /// only where the reconstruction and its error bound ε cannot settle a candidate.
+    Original,
+}
+
 /// Where the search reads series from.
 pub trait Source: Sync {
     /// Id of the series at `pos`.
     fn id(&self, pos: usize) -> u64;
     /// The normalised reconstruction of the series at `pos`, into `out`.
     fn normalized_into(&self, pos: usize, out: &mut Vec<f64>);
+    /// Error bounds of the normalised reconstruction against the normalised original:
+    /// (`‖z − ẑ‖₂`, `max |z − ẑ|`), i.e. ε/σ and the largest error over σ (0 when σ = 0).
+    fn error_bounds(&self, _pos: usize) -> (f64, f64) {
+        (0.0, 0.0)
+    }
+    /// The normalised original of the series at `pos`, into `out`; false when not kept.
+    fn original_into(&self, _pos: usize, _out: &mut Vec<f64>) -> bool {
+        false
+    }
 }

@@ -84,6 +84,14 @@ pub fn print_info(info: &qabbadb::Info) -> anyhow::Result<()> {
     )?;
     writeln!(o, "max abs error     {:.6}", info.max_abs_err)?;
     writeln!(o, "lossless series   {}", info.lossless_series)?;
+    if let Some(raw) = info.sections.get("raw").and_then(|v| v.as_u64()) {
+        writeln!(
+            o,
+            "raw values        {} ({:.2} bits per value) kept for get --raw and exact answers over the originals",
+            bytes(raw),
+            raw as f64 * 8.0 / info.points.max(1) as f64
+        )?;
+    }
     writeln!(o, "symbol blocks     {}", info.blocks)?;
     writeln!(o, "sections          {}", info.sections)?;
     writeln!(o, "params            {}", info.params)?;

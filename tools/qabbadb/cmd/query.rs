@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use qabbadb::ingest;
-use qabbadb::{Database, Metric, SearchResult, Window};
+use qabbadb::{Database, Exactness, Metric, SearchResult, Window};
 
 use super::build::Format;
 
@@ -43,9 +43,22 @@ pub struct Args {
     /// DTW band in points.
     #[arg(long)]
     pub window_points: Option<usize>,
+    /// Exact over the `original` series (needs --keep-raw; the default then) or over the stored
+    /// `reconstructed` ones (the default otherwise).
+    #[arg(long, value_enum)]
+    pub exact: Option<ExactArg>,
     /// One JSON object per line and query.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Exactness on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExactArg {
+    /// Distances to the normalised original series.
+    Original,
+    /// Distances to the normalised reconstructions.
+    Reconstructed,
 }
 
 impl Args {
@@ -69,13 +82,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let queries = ingest::read(&args.queries, args.format.map(Into::into))
         .with_context(|| format!("reading {}", args.queries.display()))?;
     let metric = args.metric();
-    let results: Vec<SearchResult> = match args.radius {
-        Some(r) => queries
+    let keeps_raw = db.options().keep_raw;
+    let exactness = match args.exact {
+        Some(ExactArg::Original) => Exactness::Original,
+        Some(ExactArg::Reconstructed) => Exactness::Reconstructed,
+        None if keeps_raw => Exactness::Original,
+        None => Exactness::Reconstructed,
+    };
+    let results: Vec<SearchResult> = match (args.radius, exactness) {
+        (Some(r), _) => queries
             .series
             .iter()
-            .map(|q| db.range(q, r, metric))
+            .map(|q| db.range_exact(q, r, metric, exactness))
             .collect::<qabbadb::Result<_>>()?,
-        None => db.knn_batch(&queries.series, args.k, metric)?,
+        (None, Exactness::Reconstructed) => db.knn_batch(&queries.series, args.k, metric)?,
+        (None, Exactness::Original) => queries
+            .series
+            .iter()
+            .map(|q| db.knn_exact(q, args.k, metric, exactness))
+            .collect::<qabbadb::Result<_>>()?,
     };
     for (i, r) in results.iter().enumerate() {
         let neighbors: Vec<serde_json::Value> = r
@@ -96,6 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "abandoned": r.stats.abandoned,
                     "nodes_visited": r.stats.nodes_visited,
                     "candidates": r.stats.candidates,
+                    "raw_reads": r.stats.raw_reads,
                     "micros": r.stats.micros,
                 },
             }))?;

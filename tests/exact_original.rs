@@ -1,0 +1,128 @@
+//! Exact answers over the original series: indexed search with `Exactness::Original` equals brute
+//! force over the normalised originals, and the ε bounds it relies on hold.
+
+use proptest::prelude::*;
+use qabbadb::ingest::{self, Dataset};
+use qabbadb::{Database, Exactness, Metric, Options, Window};
+use rand::{Rng, SeedableRng};
+
+use crate::util::ucr;
+
+fn check(db: &Database, q: &[f64], metric: Metric) -> u64 {
+    let mut raw_reads = 0;
+    for k in [1, 5] {
+        let got = db.knn_exact(q, k, metric, Exactness::Original).unwrap();
+        let want = db.knn_brute_force_original(q, k, metric).unwrap();
+        assert_eq!(got.neighbors, want, "k {k}, {metric:?}");
+        raw_reads += got.stats.raw_reads;
+    }
+    let r = db
+        .knn_brute_force_original(q, 5, metric)
+        .unwrap()
+        .last()
+        .map(|n| n.distance)
+        .unwrap_or(0.0);
+    let got = db.range_exact(q, r, metric, Exactness::Original).unwrap();
+    assert_eq!(
+        got.neighbors,
+        db.snapshot()
+            .range_brute_force_original(q, r, metric)
+            .unwrap()
+    );
+    raw_reads
+}
+
+#[test]
+fn original_exact_knn_matches_brute_force_on_ucr() {
+    for name in ["GunPoint", "ECG200", "CBF"] {
+        let train = ingest::read(&ucr(name, "TRAIN"), None).unwrap();
+        let test = ingest::read(&ucr(name, "TEST"), None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Database::build(
+            &dir.path().join("o"),
+            &train,
+            &Options::default().keep_raw(true),
+        )
+        .unwrap();
+        let mut reads = 0;
+        for q in test.series.iter().take(5) {
+            reads += check(&db, q, Metric::Euclidean);
+            reads += check(
+                &db,
+                q,
+                Metric::Dtw {
+                    window: Window::Fraction(0.1),
+                },
+            );
+        }
+        // The bounds settle most candidates: far fewer raw reads than series examined.
+        assert!(
+            reads < 5 * 2 * 2 * train.len() as u64,
+            "{name}: {reads} raw reads"
+        );
+        // Reconstructed answers may differ; original ones are the classic 1-NN of the archive.
+        let q = &test.series[0];
+        let orig = db
+            .knn_exact(q, 1, Metric::Euclidean, Exactness::Original)
+            .unwrap();
+        let d = orig.neighbors[0].distance;
+        let x = db.get_raw(orig.neighbors[0].id).unwrap();
+        let zq = qabbadb::codec::Moments::of(q).normalize(q);
+        let zx = qabbadb::codec::Moments::of(&x).normalize(&x);
+        let direct: f64 = zq
+            .iter()
+            .zip(&zx)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(
+            (d - direct).abs() < 1e-9,
+            "{name}: reported {d}, direct {direct}"
+        );
+    }
+}
+
+#[test]
+fn original_exactness_needs_raw_values() {
+    let train = ingest::read(&ucr("Coffee", "TRAIN"), None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Database::build(&dir.path().join("p"), &train, &Options::default()).unwrap();
+    assert!(db
+        .knn_exact(&train.series[0], 1, Metric::Euclidean, Exactness::Original)
+        .is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    #[test]
+    fn random_walks_original_exact(seed in any::<u64>(), n in 8usize..80, r in 0usize..6) {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let series: Vec<Vec<f64>> = (0..200)
+            .map(|_| {
+                let mut acc = 0.0;
+                (0..n).map(|_| { acc += rng.gen_range(-1.0..1.0); acc }).collect()
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        // A coarse codec (large tol, no budget), so that reconstructions differ from originals.
+        let opts = Options::default().keep_raw(true).tol(0.6).max_rmse(f64::INFINITY);
+        let (db, _) = Database::build(&dir.path().join("r"), &Dataset::from_series(series.clone()), &opts).unwrap();
+        let q: Vec<f64> = (0..n).map(|_| rng.gen_range(-2.0..2.0)).collect();
+        for metric in [Metric::Euclidean, Metric::Dtw { window: Window::Points(r) }] {
+            for k in [1, 3] {
+                let got = db.knn_exact(&q, k, metric, Exactness::Original).unwrap();
+                prop_assert_eq!(got.neighbors, db.knn_brute_force_original(&q, k, metric).unwrap());
+            }
+        }
+        // The bound itself: |ED(q, z) − ED(q, ẑ)| ≤ ε/σ for every series.
+        let norm = db.export_normalized().unwrap();
+        let zq = qabbadb::codec::Moments::of(&q).normalize(&q);
+        for (i, rec) in db.records().iter().enumerate() {
+            let x = &series[i];
+            let z = qabbadb::codec::Moments::of(x).normalize(x);
+            let ed = |a: &[f64]| zq.iter().zip(a).map(|(u, v)| (u - v).powi(2)).sum::<f64>().sqrt();
+            let e = if rec.std > 0.0 { rec.eps / rec.std } else { 0.0 };
+            prop_assert!((ed(&z) - ed(&norm.series[i])).abs() <= e * (1.0 + 1e-9) + 1e-9);
+        }
+    }
+}
