@@ -220,6 +220,8 @@ struct SearchData {
     lossless: std::collections::HashMap<usize, Vec<f64>>,
     /// Per length group, the largest error bounds per leaf and node (exactness over originals).
     original_bounds: Vec<knn::OriginalBounds>,
+    /// Raw blocks decoded so far (exactness over originals reads them; kept once decoded).
+    raw_blocks: Vec<OnceLock<Option<Vec<f64>>>>,
 }
 
 /// A [`Source`] over a segment and its decoded symbols.
@@ -267,21 +269,25 @@ impl Source for SegmentSource<'_> {
 
     fn original_into(&self, pos: usize, out: &mut Vec<f64>) -> bool {
         let r = &self.segment.records()[pos];
-        match self.segment.raw_values(pos) {
-            Ok(x) => {
-                out.clear();
-                out.extend_from_slice(&x);
-                codec::normalize_in_place(
-                    out,
-                    Moments {
-                        mean: r.mean,
-                        std: r.std,
-                    },
-                );
-                true
-            }
-            Err(_) => false,
-        }
+        let Ok((b, skip)) = self.segment.raw_location(pos) else {
+            return false;
+        };
+        let Some(slot) = self.data.raw_blocks.get(b) else {
+            return false;
+        };
+        let Some(block) = slot.get_or_init(|| self.segment.raw_block(b).ok()) else {
+            return false;
+        };
+        out.clear();
+        out.extend_from_slice(&block[skip..skip + r.len as usize]);
+        codec::normalize_in_place(
+            out,
+            Moments {
+                mean: r.mean,
+                std: r.std,
+            },
+        );
+        true
     }
 }
 
@@ -361,6 +367,9 @@ impl Segment {
                 symbols,
                 lossless,
                 original_bounds: Vec::new(),
+                raw_blocks: (0..seg.raw_block_count())
+                    .map(|_| OnceLock::new())
+                    .collect(),
             };
             if let Some(index) = seg.index() {
                 let source = SegmentSource {

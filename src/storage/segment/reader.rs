@@ -767,27 +767,54 @@ impl SegmentReader {
 
     /// The original values of the series at `pos`, exactly as given (§4.9).
     pub fn raw_values(&self, pos: usize) -> Result<Vec<f64>> {
+        let (b, skip) = self.raw_location(pos)?;
+        let flat = self.raw_block(b)?;
+        Ok(flat[skip..skip + self.records[pos].len as usize].to_vec())
+    }
+
+    /// Number of raw blocks (0 without raw values).
+    pub fn raw_block_count(&self) -> usize {
+        self.raw.as_ref().map_or(0, |(_, t)| t.blocks.len())
+    }
+
+    /// The raw block holding the series at `pos`, and where its values start in the block.
+    pub fn raw_location(&self, pos: usize) -> Result<(usize, usize)> {
+        let Some((_, table)) = &self.raw else {
+            return Err(Error::InvalidOptions(
+                "this database keeps no raw values (build with --keep-raw)".into(),
+            ));
+        };
+        if pos >= self.records.len() {
+            return Err(Error::NotFound(pos as u64));
+        }
+        let b = pos / table.per_block;
+        let first = b * table.per_block;
+        let skip: usize = self.records[first..pos]
+            .iter()
+            .map(|r| r.len as usize)
+            .sum();
+        Ok((b, skip))
+    }
+
+    /// Decodes raw block `b`: the values of its series, concatenated.
+    pub fn raw_block(&self, b: usize) -> Result<Vec<f64>> {
         let Some((at, table)) = &self.raw else {
             return Err(Error::InvalidOptions(
                 "this database keeps no raw values (build with --keep-raw)".into(),
             ));
         };
-        let b = pos / table.per_block;
-        let (off, len) = *table.blocks.get(b).ok_or(Error::NotFound(pos as u64))?;
+        let (off, len) = *table.blocks.get(b).ok_or(Error::NotFound(b as u64))?;
         let first = b * table.per_block;
         let recs = &self.records[first..(first + table.per_block).min(self.records.len())];
         let n: usize = recs.iter().map(|r| r.len as usize).sum();
         let start = *at + off;
-        let flat = crate::codec::lossless::decompress(&self.map[start..start + len], n)
-            .ok_or_else(|| {
-                self.corrupt(
-                    "RAW",
-                    start as u64,
-                    format!("raw block {b} does not decode to {n} values"),
-                )
-            })?;
-        let skip: usize = recs[..pos - first].iter().map(|r| r.len as usize).sum();
-        Ok(flat[skip..skip + self.records[pos].len as usize].to_vec())
+        crate::codec::lossless::decompress(&self.map[start..start + len], n).ok_or_else(|| {
+            self.corrupt(
+                "RAW",
+                start as u64,
+                format!("raw block {b} does not decode to {n} values"),
+            )
+        })
     }
 
     /// The pco bytes of a lossless series (empty for a symbolic one).
