@@ -91,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     outln!("error      RMSE {:.4} in original units, mean RMSE/std {:.4}, max |error| {:.4}; {} series stored losslessly",
         info.rmse, info.mean_relative_rmse, info.max_abs_err, info.lossless_series);
 
-    outln!("\nsymbol strings (one letter per piece):");
+    outln!("\nsymbol strings (one symbol per piece):");
     for id in [0u64, 1, 2, 500, db.len() as u64 - 1] {
         let s = db.symbols(id)?;
         let label = db.label(id)?.unwrap_or_default();
@@ -174,6 +174,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
-    outln!("\nthe database file was {} (removed now); try `qabbadb build my.qdb --input FILE` on your data", path.display());
+    outln!("\nthe database directory was {} (removed now); try `qabbadb build my.qdb --input FILE` on your data", path.display());
     Ok(())
 }
