@@ -1483,10 +1483,11 @@ impl Snapshot {
 
     /// The `k` live series nearest to `query`, exact over the reconstructions or (databases that
     /// keep raw values) over the original series: then the index bounds shrink by each series'
-    /// error bound ε/σ (for DTW: `min(√(2r+1)·ε/σ, √(2n−1)·max error/σ)`, since a warping path
-    /// meets each point at most 2r+1 times and has at most 2n−1 cells), the reconstruction's exact
-    /// distance settles most candidates, and only the rest are read from the raw values
-    /// (`stats.raw_reads`). Distances are then to the normalised originals.
+    /// error bound ε/σ (for DTW: `√(ε² + min((n−1)·M², 2r·ε²))/σ` with M the largest point
+    /// error, since a warping path has at most 2n−1 cells and meets each point at most 2r+1
+    /// times), the reconstruction's exact distance settles most candidates, and only the rest are
+    /// read from the raw values (`stats.raw_reads`). Distances are then to the normalised
+    /// originals.
     pub fn knn_exact(
         &self,
         query: &[f64],

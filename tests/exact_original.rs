@@ -123,6 +123,11 @@ proptest! {
             let ed = |a: &[f64]| zq.iter().zip(a).map(|(u, v)| (u - v).powi(2)).sum::<f64>().sqrt();
             let e = if rec.std > 0.0 { rec.eps / rec.std } else { 0.0 };
             prop_assert!((ed(&z) - ed(&norm.series[i])).abs() <= e * (1.0 + 1e-9) + 1e-9);
+            // And the DTW slack: DTW(q, z) ≥ DTW(q, ẑ) − √(ε² + min((n−1)·M², 2r·ε²)).
+            let m = if rec.std > 0.0 { rec.max_abs_err / rec.std } else { 0.0 };
+            let slack = (e * e + ((n as f64 - 1.0) * m * m).min(2.0 * r as f64 * e * e)).sqrt();
+            let dtw = |a: &[f64]| qabbadb::distance::dtw::distance_sq(&zq, a, r.min(n - 1)).sqrt();
+            prop_assert!(dtw(&z) >= dtw(&norm.series[i]) - slack * (1.0 + 1e-9) - 1e-9);
         }
     }
 }

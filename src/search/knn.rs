@@ -255,12 +255,17 @@ pub fn search_segment(
     let p = prepare(q, group, index, metric);
     let bp = &index.breakpoints;
     // Exactness over the originals: every bound shrinks by the series' (or group's) slack.
+    // ED: |ED(q, z) − ED(q, ẑ)| ≤ ‖z − ẑ‖ = ε. DTW: on the original's best path P each point j
+    // appears m_j ≥ 1 times, Σ_j (m_j − 1) = |P| − n ≤ n − 1 and m_j − 1 ≤ 2r, so
+    // ‖(z − ẑ)_P‖² = ‖z − ẑ‖² + Σ_j (m_j − 1)(z_j − ẑ_j)² ≤ ε² + min((n − 1)·M², 2r·ε²), M the
+    // largest point error; the triangle inequality along P then bounds DTW(q, z) from below.
     let slack = |eps: f64, max_err: f64| -> f64 {
         match &p.dtw {
             None => eps,
             Some((r, _)) => {
                 let n = group.len as f64;
-                (((2 * r + 1) as f64).sqrt() * eps).min((2.0 * n - 1.0).sqrt() * max_err)
+                let extra = ((n - 1.0) * max_err * max_err).min(2.0 * *r as f64 * eps * eps);
+                (eps * eps + extra).sqrt()
             }
         }
     };
