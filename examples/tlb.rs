@@ -7,7 +7,8 @@
 //! ```
 
 use qabbadb::codec::Moments;
-use qabbadb::index::mindist::word_bound_sq_at;
+use qabbadb::distance::euclid::distance_sq;
+use qabbadb::index::mindist::pair_tlb;
 use qabbadb::index::{paa, Breakpoints};
 use qabbadb::ingest;
 
@@ -58,18 +59,11 @@ fn main() -> qabbadb::Result<()> {
                             if a == b {
                                 continue;
                             }
-                            let ed: f64 = series[a]
-                                .iter()
-                                .zip(&series[b])
-                                .map(|(x, y)| (x - y).powi(2))
-                                .sum::<f64>()
-                                .sqrt();
+                            let ed = distance_sq(&series[a], &series[b]).sqrt();
                             if ed == 0.0 {
                                 continue;
                             }
-                            let word: Vec<u8> = paas[b].iter().map(|&v| bp.symbol(v)).collect();
-                            s += word_bound_sq_at(&paas[a], &paas[a], &sl, &word, bits, &bp).sqrt()
-                                / ed;
+                            s += pair_tlb(&paas[a], &paas[b], &sl, ed, bits, &bp);
                             c += 1;
                         }
                     }

@@ -84,6 +84,21 @@ impl MindistTable {
     }
 }
 
+/// Tightness of the lower bound for one pair at `bits` bits per symbol: the MINDIST bound between
+/// the PAA of `a` (as a query) and the word of the PAA of `b`, divided by `ed`, their Euclidean
+/// distance (which must be > 0).
+pub fn pair_tlb(
+    paa_a: &[f64],
+    paa_b: &[f64],
+    seg_len: &[f64],
+    ed: f64,
+    bits: u32,
+    bp: &Breakpoints,
+) -> f64 {
+    let word: Vec<u8> = paa_b.iter().map(|&v| bp.symbol(v)).collect();
+    word_bound_sq_at(paa_a, paa_a, seg_len, &word, bits, bp).sqrt() / ed
+}
+
 /// `bound²` of a word at `bits` bits per symbol for query intervals `[lo_j, hi_j]`, without a
 /// table (for one-off bounds).
 pub fn word_bound_sq_at(

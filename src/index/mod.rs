@@ -218,22 +218,13 @@ fn mean_tlb(
             if len(ia) != len(ib) {
                 continue;
             }
-            let ed: f64 = series[a]
-                .iter()
-                .zip(&series[b])
-                .map(|(x, y)| (x - y).powi(2))
-                .sum::<f64>()
-                .sqrt();
+            let ed = crate::distance::euclid::distance_sq(&series[a], &series[b]).sqrt();
             if ed <= 0.0 {
                 continue;
             }
-            let n = len(ia);
-            let w = paas[ia].len();
-            let sl = paa::seg_lens(n, w);
-            let word: Vec<u8> = paas[ib].iter().map(|&v| bp.symbol(v)).collect();
+            let sl = paa::seg_lens(len(ia), paas[ia].len());
             for bits in [2, 4, 8] {
-                sum += mindist::word_bound_sq_at(&paas[ia], &paas[ia], &sl, &word, bits, bp).sqrt()
-                    / ed;
+                sum += mindist::pair_tlb(&paas[ia], &paas[ib], &sl, ed, bits, bp);
             }
             pairs += 3;
         }

@@ -33,14 +33,14 @@ pub struct Tree {
     pub nodes: Vec<Group>,
 }
 
-fn envelope(words: &[u8], w: usize, start: usize, end: usize) -> (Vec<u8>, Vec<u8>) {
+/// The smallest and largest symbol per segment over `parts`, each a (min, max) pair of words.
+fn envelope<'a>(w: usize, parts: impl Iterator<Item = (&'a [u8], &'a [u8])>) -> (Vec<u8>, Vec<u8>) {
     let mut min = vec![u8::MAX; w];
     let mut max = vec![0u8; w];
-    for i in start..end {
+    for (lo, hi) in parts {
         for j in 0..w {
-            let s = words[i * w + j];
-            min[j] = min[j].min(s);
-            max[j] = max[j].max(s);
+            min[j] = min[j].min(lo[j]);
+            max[j] = max[j].max(hi[j]);
         }
     }
     (min, max)
@@ -54,7 +54,8 @@ impl Tree {
             .step_by(LEAF_SIZE)
             .map(|s| {
                 let e = (s + LEAF_SIZE).min(count);
-                let (min, max) = envelope(words, w, s, e);
+                let words = (s..e).map(|i| &words[i * w..(i + 1) * w]);
+                let (min, max) = envelope(w, words.map(|x| (x, x)));
                 Group {
                     start: s as u32,
                     end: e as u32,
@@ -67,14 +68,7 @@ impl Tree {
             .step_by(FANOUT)
             .map(|s| {
                 let e = (s + FANOUT).min(leaves.len());
-                let mut min = vec![u8::MAX; w];
-                let mut max = vec![0u8; w];
-                for l in &leaves[s..e] {
-                    for j in 0..w {
-                        min[j] = min[j].min(l.min[j]);
-                        max[j] = max[j].max(l.max[j]);
-                    }
-                }
+                let (min, max) = envelope(w, leaves[s..e].iter().map(|l| (&l.min[..], &l.max[..])));
                 Group {
                     start: s as u32,
                     end: e as u32,

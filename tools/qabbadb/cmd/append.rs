@@ -3,21 +3,17 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use qabbadb::{ingest, Database};
+use qabbadb::Database;
 
-use super::build::Format;
+use super::build::InputArgs;
 
 /// Arguments of `append`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The database directory.
     pub db: PathBuf,
-    /// The input file.
-    #[arg(long, short)]
-    pub input: PathBuf,
-    /// Input format (default: from the file name).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Fit a codebook and breakpoints to these series instead of using the database's.
     #[arg(long)]
     pub refit: bool,
@@ -29,8 +25,7 @@ pub struct Args {
 /// Runs `append`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
-    let data = ingest::read(&args.input, args.format.map(Into::into))
-        .with_context(|| format!("reading {}", args.input.display()))?;
+    let data = args.input.read()?;
     let report = db
         .append_with(&data, args.refit)
         .with_context(|| format!("appending to {}", args.db.display()))?;

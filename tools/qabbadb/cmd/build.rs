@@ -157,17 +157,32 @@ impl CodecArgs {
     }
 }
 
-/// Arguments of `build`.
+/// The file of series to read (`build`, `append`).
 #[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The database directory to create (it must not already hold a database).
-    pub db: PathBuf,
+pub struct InputArgs {
     /// The input file.
     #[arg(long, short)]
     pub input: PathBuf,
     /// Input format (default: from the file name).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+}
+
+impl InputArgs {
+    /// Reads the series.
+    pub fn read(&self) -> anyhow::Result<qabbadb::ingest::Dataset> {
+        ingest::read(&self.input, self.format.map(Into::into))
+            .with_context(|| format!("reading {}", self.input.display()))
+    }
+}
+
+/// Arguments of `build`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The database directory to create (it must not already hold a database).
+    pub db: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
     #[command(flatten)]
     pub codec: CodecArgs,
     /// Print a JSON summary instead of text.
@@ -179,8 +194,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let options = args.codec.options()?;
     let pb = output::spinner("reading", args.json);
-    let data = ingest::read(&args.input, args.format.map(Into::into))
-        .with_context(|| format!("reading {}", args.input.display()))?;
+    let data = args.input.read()?;
     pb.set_message(format!("encoding {} series", data.len()));
     let t = std::time::Instant::now();
     let (db, report) = Database::build(&args.db, &data, &options)
