@@ -81,6 +81,13 @@ impl Options {
         self
     }
 
+    /// Error-bounded mode: every stored value within `delta` (original units) of the original,
+    /// by residual levels of step 2δ added to the reconstruction (FORMAT.md §4.10).
+    pub fn max_error(mut self, delta: Option<f64>) -> Self {
+        self.codec.max_error = delta;
+        self
+    }
+
     /// Index parameters (`None`: no search index).
     pub fn index(mut self, index: Option<IndexParams>) -> Self {
         self.index = index;
@@ -117,6 +124,7 @@ impl Options {
             "inc_bits": p.inc_bits,
             "assign": match p.assign { codec::Assign::ClosedLoop => "closed-loop", codec::Assign::Nearest => "nearest" },
             "max_rmse": if p.max_rmse.is_finite() { serde_json::json!(p.max_rmse) } else { serde_json::Value::Null },
+            "max_error": p.max_error,
             "keep_raw": self.keep_raw,
             "index": self.index.map(|i| serde_json::json!({
                 "word_len": i.word_len,
@@ -162,6 +170,10 @@ impl Options {
                 .get("max_rmse")
                 .and_then(|x| x.as_f64())
                 .unwrap_or(f64::INFINITY),
+            max_error: match v.get("max_error") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(x) => Some(x.as_f64().ok_or_else(|| bad("max_error"))?),
+            },
         };
         codec.validate()?;
         let index = match v.get("index") {
@@ -213,15 +225,101 @@ struct Segment {
     search: OnceLock<std::result::Result<SearchData, String>>,
 }
 
-/// What verification reads: every symbol decoded once, and the lossless series normalised.
+/// What verification reads: every symbol decoded once, the residual levels of error-bounded
+/// segments, and the lossless series normalised.
 #[derive(Debug)]
 struct SearchData {
     symbols: Vec<u32>,
+    /// Error-bounded segments: every residual level, and where each series' levels start.
+    levels: Option<Levels>,
     lossless: std::collections::HashMap<usize, Vec<f64>>,
     /// Per length group, the largest error bounds per leaf and node (exactness over originals).
     original_bounds: Vec<knn::OriginalBounds>,
     /// Raw blocks decoded so far (exactness over originals reads them; kept once decoded).
     raw_blocks: Vec<OnceLock<Option<Vec<f64>>>>,
+}
+
+/// The residual levels of a segment in the narrowest integer type that holds them all.
+#[derive(Debug)]
+enum LevelValues {
+    I16(Vec<i16>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+}
+
+/// Decoded residual levels of a segment (§4.10).
+#[derive(Debug)]
+struct Levels {
+    values: LevelValues,
+    /// Start of each series' levels in `values` (meaningful for symbolic series).
+    start: Vec<usize>,
+    step: f64,
+}
+
+impl Levels {
+    fn read(seg: &SegmentReader) -> Result<Option<Levels>> {
+        let Some(d) = seg.max_error() else {
+            return Ok(None);
+        };
+        let blocks: Result<Vec<Vec<i64>>> = (0..seg.residual_block_count())
+            .into_par_iter()
+            .map(|b| seg.residual_block(b))
+            .collect();
+        let blocks = blocks?;
+        let mut offsets = Vec::with_capacity(blocks.len());
+        let mut acc = 0usize;
+        for b in &blocks {
+            offsets.push(acc);
+            acc += b.len();
+        }
+        let start = (0..seg.len())
+            .map(|pos| {
+                seg.residual_location(pos)
+                    .map_or(0, |(b, skip)| offsets.get(b).copied().unwrap_or(0) + skip)
+            })
+            .collect();
+        let flat = blocks.concat();
+        let fits = |lo: i64, hi: i64| flat.iter().all(|&q| (lo..=hi).contains(&q));
+        let values = if fits(i16::MIN.into(), i16::MAX.into()) {
+            LevelValues::I16(flat.iter().map(|&q| q as i16).collect())
+        } else if fits(i32::MIN.into(), i32::MAX.into()) {
+            LevelValues::I32(flat.iter().map(|&q| q as i32).collect())
+        } else {
+            LevelValues::I64(flat)
+        };
+        Ok(Some(Levels {
+            values,
+            start,
+            step: 2.0 * d,
+        }))
+    }
+
+    /// The levels of the series at `pos`, of length `n`.
+    fn of(&self, pos: usize, n: usize) -> Vec<i64> {
+        let at = self.start[pos];
+        match &self.values {
+            LevelValues::I16(v) => v[at..at + n].iter().map(|&q| q as i64).collect(),
+            LevelValues::I32(v) => v[at..at + n].iter().map(|&q| q as i64).collect(),
+            LevelValues::I64(v) => v[at..at + n].to_vec(),
+        }
+    }
+
+    /// Adds the corrections of the series at `pos` to its reconstruction `x`.
+    fn apply(&self, pos: usize, x: &mut [f64]) {
+        let at = self.start[pos];
+        let n = x.len();
+        let step = self.step;
+        let add = |x: &mut [f64], q: &mut dyn Iterator<Item = i64>| {
+            for (v, q) in x.iter_mut().zip(q) {
+                *v = codec::residual::corrected(*v, q, step);
+            }
+        };
+        match &self.values {
+            LevelValues::I16(v) => add(x, &mut v[at..at + n].iter().map(|&q| q as i64)),
+            LevelValues::I32(v) => add(x, &mut v[at..at + n].iter().map(|&q| q as i64)),
+            LevelValues::I64(v) => add(x, &mut v[at..at + n].iter().copied()),
+        }
+    }
 }
 
 /// A [`Source`] over a segment and its decoded symbols.
@@ -255,6 +353,9 @@ impl Source for SegmentSource<'_> {
             self.segment.centres(),
             out,
         );
+        if let Some(l) = &self.data.levels {
+            l.apply(pos, out);
+        }
         codec::normalize_in_place(out, m);
     }
 
@@ -363,8 +464,10 @@ impl Segment {
                     lossless.insert(pos, x);
                 }
             }
+            let levels = Levels::read(seg).map_err(|e| e.to_string())?;
             let mut data = SearchData {
                 symbols,
+                levels,
                 lossless,
                 original_bounds: Vec::new(),
                 raw_blocks: (0..seg.raw_block_count())
@@ -779,9 +882,9 @@ impl Database {
                 |i| {
                     let e = &encoded[i];
                     let mut x = match &e.storage {
-                        Storage::Symbolic(s) => {
-                            codec::decode_symbolic(e.len as usize, e.first, e.moments, s, &centres)
-                        }
+                        Storage::Symbolic(_) => e
+                            .decode(&centres, self.options.codec.max_error)
+                            .unwrap_or_default(),
                         Storage::Lossless(_) => original(i),
                     };
                     codec::normalize_in_place(&mut x, e.moments);
@@ -896,36 +999,11 @@ impl Database {
                     continue;
                 }
                 if !same && r.kind != layout::storage_kind::LOSSLESS {
-                    // A segment appended with its own codebook: encode its reconstruction with
-                    // the base codebook. The new error bound adds the distance between the two
-                    // reconstructions (triangle inequality), so ε stays an upper bound.
-                    let old = seg.reader.decode(pos)?;
-                    let mut e = codec::encode_with(
-                        std::slice::from_ref(&old),
-                        &codebook,
-                        &self.options.codec,
-                    )?
-                    .pop()
-                    .ok_or_else(|| Error::InvalidOptions("empty encoding".into()))?;
-                    let (d, dmax) = match &e.storage {
-                        Storage::Symbolic(s) => codec::error_of(
-                            &old,
-                            &codec::decode_symbolic(
-                                r.len as usize,
-                                e.first,
-                                e.moments,
-                                s,
-                                &base_centres,
-                            ),
-                        ),
-                        Storage::Lossless(_) => (0.0, 0.0),
-                    };
-                    e.eps = codec::round_up_f32(r.eps + d) as f64;
-                    e.max_abs_err = codec::round_up_f32(r.max_abs_err + dmax) as f64;
+                    let (e, original) = self.reencode(seg, pos, &codebook, &base_centres)?;
                     encoded.push(e);
                     ids.push(r.id);
                     labels.push(seg.reader.label(pos).map(str::to_string));
-                    originals.push(Some(old));
+                    originals.push(Some(original));
                     continue;
                 }
                 let (storage, original) = if r.kind == layout::storage_kind::LOSSLESS {
@@ -941,6 +1019,10 @@ impl Database {
                         None,
                     )
                 };
+                let residuals = match (&data.levels, &storage) {
+                    (Some(l), Storage::Symbolic(_)) => l.of(pos, r.len as usize),
+                    _ => Vec::new(),
+                };
                 encoded.push(EncodedSeries {
                     len: r.len,
                     first: r.first,
@@ -949,6 +1031,7 @@ impl Database {
                         std: r.std,
                     },
                     storage,
+                    residuals,
                     pieces: r.pieces,
                     eps: r.eps,
                     max_abs_err: r.max_abs_err,
@@ -999,6 +1082,61 @@ impl Database {
         )?;
         manifest.segments = vec![seg.0];
         self.commit(manifest, vec![seg.1])
+    }
+
+    /// Encodes the series at `pos` of a segment with its own codebook again, with `codebook`.
+    /// From the raw values when the segment keeps them (true ε). Otherwise from the
+    /// reconstruction, with ε grown by the distance between the two reconstructions (triangle
+    /// inequality); in error-bounded mode, where growing the error would break the bound, the
+    /// reconstruction is kept losslessly instead. Returns the series and the values it stands
+    /// for (for the index).
+    fn reencode(
+        &self,
+        seg: &Segment,
+        pos: usize,
+        codebook: &Codebook,
+        centres: &[[f64; 2]],
+    ) -> Result<(EncodedSeries, Vec<f64>)> {
+        let r = seg.reader.records()[pos];
+        let encode = |x: &[f64]| -> Result<EncodedSeries> {
+            codec::encode_with(
+                std::slice::from_ref(&x.to_vec()),
+                codebook,
+                &self.options.codec,
+            )?
+            .pop()
+            .ok_or_else(|| Error::InvalidOptions("empty encoding".into()))
+        };
+        if seg.reader.has_raw() {
+            let x = seg.reader.raw_values(pos)?;
+            return Ok((encode(&x)?, x));
+        }
+        let old = seg.reader.decode(pos)?;
+        let moments = Moments {
+            mean: r.mean,
+            std: r.std,
+        };
+        if self.options.codec.max_error.is_some() {
+            let e = EncodedSeries {
+                len: r.len,
+                first: r.first,
+                moments,
+                storage: Storage::Lossless(codec::lossless::compress(&old)),
+                residuals: Vec::new(),
+                pieces: r.pieces,
+                eps: r.eps,
+                max_abs_err: r.max_abs_err,
+            };
+            return Ok((e, old));
+        }
+        let mut e = encode(&old)?;
+        let (d, dmax) = match e.decode(centres, None) {
+            Some(new) if matches!(e.storage, Storage::Symbolic(_)) => codec::error_of(&old, &new),
+            _ => (0.0, 0.0),
+        };
+        e.eps = codec::round_up_f32(r.eps + d) as f64;
+        e.max_abs_err = codec::round_up_f32(r.max_abs_err + dmax) as f64;
+        Ok((e, old))
     }
 
     /// Checks every file deeply (checksums, every block and lossless stream, index, deletes)
@@ -1262,13 +1400,11 @@ impl Snapshot {
             mean: r.mean,
             std: r.std,
         };
-        Ok(codec::decode_symbolic(
-            r.len as usize,
-            r.first,
-            m,
-            syms,
-            seg.reader.centres(),
-        ))
+        let mut x = codec::decode_symbolic(r.len as usize, r.first, m, syms, seg.reader.centres());
+        if let Some(l) = &data.levels {
+            l.apply(pos, &mut x);
+        }
+        Ok(x)
     }
 
     /// The original values of series `id`, bit for bit (databases built with `keep_raw`).

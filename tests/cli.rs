@@ -282,3 +282,50 @@ fn append_delete_get_compact_verify() {
     assert_eq!(code, 2);
     assert!(err.contains("corrupt"), "{err}");
 }
+
+#[test]
+fn max_error_bounds_every_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.qdb");
+    let d = db.to_str().unwrap();
+    let train = ucr("GunPoint", "TRAIN");
+    let (code, _, err) = qabbadb(&[
+        "build",
+        d,
+        "--input",
+        train.to_str().unwrap(),
+        "--max-error",
+        "0.001",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = qabbadb(&["info", d]);
+    assert!(
+        out.contains("residuals") && out.contains("within 0.001 of the original"),
+        "{out}"
+    );
+    let data = qabbadb::ingest::read(&train, None).unwrap();
+    for id in [0usize, 17, 49] {
+        let (code, out, _) = qabbadb(&["get", d, "--id", &id.to_string(), "--json"]);
+        assert_eq!(code, 0);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let values: Vec<f64> = v["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(values.len(), data.series[id].len());
+        for (a, b) in values.iter().zip(&data.series[id]) {
+            assert!((a - b).abs() <= 0.001, "id {id}: {a} vs {b}");
+        }
+    }
+    let (code, _, err) = qabbadb(&[
+        "build",
+        dir.path().join("f").to_str().unwrap(),
+        "--input",
+        train.to_str().unwrap(),
+        "--max-error=-1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("max_error"), "{err}");
+}

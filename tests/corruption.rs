@@ -9,7 +9,9 @@ use crate::util::{segment_file, ucr};
 fn build(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
     let data = ingest::read(&ucr("GunPoint", "TRAIN"), None).unwrap();
     let path = dir.join("g.qdb");
-    Database::build(&path, &data, &Options::default()).unwrap();
+    // Every section kind: index, raw values and residual levels beside the symbols.
+    let opts = Options::default().max_error(Some(0.01)).keep_raw(true);
+    Database::build(&path, &data, &opts).unwrap();
     let seg = segment_file(&path);
     let bytes = std::fs::read(&seg).unwrap();
     (path, seg, bytes)

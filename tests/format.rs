@@ -230,6 +230,21 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
     let _eps: Vec<f32> = col(next_col(), n);
     let _mx: Vec<f32> = col(next_col(), n);
     assert_eq!(at, se.len());
+    // §4.10 RESIDUALS (error-bounded segments): i64 levels per block of S series.
+    let residuals: Option<(usize, f64, Vec<Vec<i64>>)> = sec.get(&10).map(|r| {
+        let (per, blocks, delta) = (u32_at(r, 0) as usize, u32_at(r, 4) as usize, f64_at(r, 8));
+        let levels = (0..blocks)
+            .map(|b| {
+                let (off, len) = (
+                    u64_at(r, 16 + 16 * b) as usize,
+                    u64_at(r, 24 + 16 * b) as usize,
+                );
+                pco::standalone::simple_decompress(&r[off..off + len]).unwrap()
+            })
+            .collect();
+        (per, delta, levels)
+    });
+    let mut level_at = 0usize;
     // §5 decode
     let lossless = sec.get(&6).copied().unwrap_or(&[]);
     let (mut sym_at, mut raw_at) = (0usize, 0usize);
@@ -237,6 +252,9 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
     for i in 0..n {
         let len = lens[i] as usize;
         let cnt = counts[i] as usize;
+        if residuals.as_ref().is_some_and(|r| i % r.0 == 0) {
+            level_at = 0;
+        }
         let label = (label_idx[i] != u32::MAX).then(|| labels[label_idx[i] as usize].clone());
         if kinds[i] == 1 {
             let v: Vec<f64> =
@@ -271,6 +289,13 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
                     va + (vb - va) * (t - ta) / (tb - ta)
                 };
                 x.push(mu + sigma * z);
+            }
+        }
+        if let Some((per, delta, levels)) = &residuals {
+            let l = &levels[i / per][level_at..level_at + len];
+            level_at += len;
+            for (v, &q) in x.iter_mut().zip(l) {
+                *v += 2.0 * delta * q as f64;
             }
         }
         out.push((label, x));
@@ -349,6 +374,16 @@ fn a_reader_from_the_spec_decodes_what_the_library_decodes() {
     let opts = Options::default().tol(0.01).max_rmse(f64::INFINITY);
     let c = check_against_library(&Dataset::from_series(tiny), &opts);
     codecs.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+    // Error-bounded segments (§4.10), with raw values and lossless series beside the residuals;
+    // more than one residual block.
+    for (name, delta) in [("ECG200", 0.01), ("GesturePebbleZ1", 0.2)] {
+        let data = ingest::read(&ucr(name, "TEST"), None).unwrap();
+        let opts = Options::default()
+            .max_error(Some(delta))
+            .max_rmse(0.3)
+            .keep_raw(true);
+        check_against_library(&data, &opts);
+    }
     assert!(
         codecs.iter().all(|&c| c > 0),
         "every block codec exercised: {codecs:?}"

@@ -5,6 +5,7 @@ mod codec_real;
 mod corruption;
 mod crash;
 mod db_ops;
+mod error_bounded;
 mod exact_original;
 mod format;
 mod fuzz_readers;

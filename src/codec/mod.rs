@@ -10,6 +10,8 @@
 //! 5. [`assign`]: pick each piece's symbol (closed-loop by default).
 //! 6. [`reconstruct`]: decode to exactly `n` points; measure ε = ‖x − x̂‖ and the largest
 //!    error. A series over the error budget is stored losslessly instead ([`lossless`]).
+//! 7. [`residual`] (error-bounded mode, `max_error = δ`): integer corrections of step 2δ make
+//!    every decoded value lie within δ of the original.
 //!
 //! Compression and assignment run in parallel over series (rayon) with results collected in
 //! input order; digitization is sequential or uses fixed-order sums, so the output depends on the
@@ -24,6 +26,7 @@ pub mod lzw;
 pub mod normalize;
 pub mod quantize;
 pub mod reconstruct;
+pub mod residual;
 pub mod symbols;
 
 use std::time::{Duration, Instant};
@@ -58,6 +61,9 @@ pub struct CodecParams {
     /// Error budget: a series whose RMSE exceeds `max_rmse·σ` is stored losslessly.
     /// `f64::INFINITY` disables the fallback.
     pub max_rmse: f64,
+    /// Error-bounded mode: the largest absolute error δ of any stored value, in original units,
+    /// met by adding quantized residuals to the reconstruction ([`residual`]). `None`: off.
+    pub max_error: Option<f64>,
 }
 
 impl Default for CodecParams {
@@ -71,6 +77,7 @@ impl Default for CodecParams {
             inc_bits: 12,
             assign: Assign::ClosedLoop,
             max_rmse: 0.5,
+            max_error: None,
         }
     }
 }
@@ -95,6 +102,11 @@ impl CodecParams {
         }
         if self.max_rmse.is_nan() || self.max_rmse < 0.0 {
             return bad(format!("max_rmse must be ≥ 0, got {}", self.max_rmse));
+        }
+        if let Some(d) = self.max_error {
+            if !(d.is_finite() && d > 0.0 && (2.0 * d).is_finite()) {
+                return bad(format!("max_error must be a positive number, got {d}"));
+            }
         }
         match self.digitizer {
             Digitizer::Greedy { alpha: Some(a) } if !(a.is_finite() && a >= 0.0) => {
@@ -185,12 +197,34 @@ pub struct EncodedSeries {
     pub moments: Moments,
     /// Symbols or lossless bytes.
     pub storage: Storage,
+    /// Error-bounded mode: one residual level per value of a symbolic series (step
+    /// `2·max_error`, [`residual`]); empty otherwise.
+    pub residuals: Vec<i64>,
     /// Pieces of the ABBA compression (= number of symbols when symbolic).
     pub pieces: u32,
-    /// ε = ‖x − x̂‖₂ in original units, rounded up to an f32 value (0 when lossless).
+    /// ε = ‖x − x̂‖₂ in original units, rounded up to an f32 value (0 when lossless); x̂
+    /// includes the residual corrections in error-bounded mode.
     pub eps: f64,
     /// max_i |x_i − x̂_i| in original units, rounded up to an f32 value (0 when lossless).
     pub max_abs_err: f64,
+}
+
+impl EncodedSeries {
+    /// Decodes to original units, residual corrections included. `centres` from
+    /// [`Codebook::centres`]; `None` for a lossless series whose bytes do not decode.
+    pub fn decode(&self, centres: &[[f64; 2]], max_error: Option<f64>) -> Option<Vec<f64>> {
+        match &self.storage {
+            Storage::Lossless(b) => lossless::decompress(b, self.len as usize),
+            Storage::Symbolic(s) => {
+                let mut x =
+                    decode_symbolic(self.len as usize, self.first, self.moments, s, centres);
+                if let (Some(d), false) = (max_error, self.residuals.is_empty()) {
+                    residual::apply(&mut x, &self.residuals, 2.0 * d);
+                }
+                Some(x)
+            }
+        }
+    }
 }
 
 /// Decodes a symbolic series to original units. `centres` from [`Codebook::centres`].
@@ -310,7 +344,15 @@ pub fn fit_encode(
                 Assign::ClosedLoop => assign::closed_loop(z, pieces, &index),
                 Assign::Nearest => clustering.labels[off..off + pieces.len()].to_vec(),
             };
-            finish(x, *m, pieces.len() as u32, symbols, &centres, p.max_rmse)
+            finish(
+                x,
+                *m,
+                pieces.len() as u32,
+                symbols,
+                &centres,
+                p.max_rmse,
+                p.max_error,
+            )
         })
         .collect();
     let assign_time = t2.elapsed();
@@ -358,12 +400,21 @@ pub fn encode_with(
             } else {
                 p.max_rmse
             };
-            finish(x, m, pieces.len() as u32, symbols, &centres, budget)
+            finish(
+                x,
+                m,
+                pieces.len() as u32,
+                symbols,
+                &centres,
+                budget,
+                p.max_error,
+            )
         })
         .collect())
 }
 
-/// Decodes, measures the error and applies the budget.
+/// Decodes, measures the error and applies the budget; in error-bounded mode adds the
+/// residual levels, or stores the series losslessly when they cannot meet the bound.
 fn finish(
     x: &[f64],
     m: Moments,
@@ -371,39 +422,50 @@ fn finish(
     symbols: Vec<u32>,
     centres: &[[f64; 2]],
     max_rmse: f64,
+    max_error: Option<f64>,
 ) -> EncodedSeries {
     let n = x.len();
     let first = x[0];
-    let (eps, max_abs_err) =
-        if symbols.len() as u32 == pieces && (pieces == 0 || !centres.is_empty()) {
-            let xh = decode_symbolic(n, first, m, &symbols, centres);
-            let (e, mx) = error_of(x, &xh);
-            (round_up_f32(e) as f64, round_up_f32(mx) as f64)
-        } else {
-            (f64::INFINITY, f64::INFINITY)
-        };
-    let rmse = eps / (n as f64).sqrt();
-    let over = (rmse.is_nan() || rmse > max_rmse * m.std) && eps > 0.0;
-    if over {
-        EncodedSeries {
-            len: n as u32,
-            first,
-            moments: m,
-            storage: Storage::Lossless(lossless::compress(x)),
-            pieces,
-            eps: 0.0,
-            max_abs_err: 0.0,
-        }
-    } else {
-        EncodedSeries {
-            len: n as u32,
-            first,
-            moments: m,
-            storage: Storage::Symbolic(symbols),
-            pieces,
-            eps,
-            max_abs_err,
-        }
+    let lossless = || EncodedSeries {
+        len: n as u32,
+        first,
+        moments: m,
+        storage: Storage::Lossless(lossless::compress(x)),
+        residuals: Vec::new(),
+        pieces,
+        eps: 0.0,
+        max_abs_err: 0.0,
+    };
+    if symbols.len() as u32 != pieces || (pieces > 0 && centres.is_empty()) {
+        return lossless();
+    }
+    let mut xh = decode_symbolic(n, first, m, &symbols, centres);
+    let (e, _) = error_of(x, &xh);
+    // The budget judges the symbolic form alone: residuals make up for a poor fit at a price.
+    let rmse = round_up_f32(e) as f64 / (n as f64).sqrt();
+    if (rmse.is_nan() || rmse > max_rmse * m.std) && e > 0.0 {
+        return lossless();
+    }
+    let residuals = match max_error {
+        None => Vec::new(),
+        Some(d) => match residual::quantize(x, &xh, d) {
+            Some(q) => {
+                residual::apply(&mut xh, &q, 2.0 * d);
+                q
+            }
+            None => return lossless(),
+        },
+    };
+    let (e, mx) = error_of(x, &xh);
+    EncodedSeries {
+        len: n as u32,
+        first,
+        moments: m,
+        storage: Storage::Symbolic(symbols),
+        residuals,
+        pieces,
+        eps: round_up_f32(e) as f64,
+        max_abs_err: round_up_f32(mx) as f64,
     }
 }
 

@@ -92,6 +92,15 @@ pub fn print_info(info: &qabbadb::Info) -> anyhow::Result<()> {
             raw as f64 * 8.0 / info.points.max(1) as f64
         )?;
     }
+    if let Some(res) = info.sections.get("residuals").and_then(|v| v.as_u64()) {
+        writeln!(
+            o,
+            "residuals         {} ({:.2} bits per value) bound every value within {} of the original",
+            bytes(res),
+            res as f64 * 8.0 / info.points.max(1) as f64,
+            info.params["max_error"]
+        )?;
+    }
     writeln!(o, "symbol blocks     {}", info.blocks)?;
     writeln!(o, "sections          {}", info.sections)?;
     writeln!(o, "params            {}", info.params)?;

@@ -38,6 +38,8 @@ pub mod kind {
     pub const INDEX: u32 = 8;
     /// §4.9 original values, losslessly.
     pub const RAW: u32 = 9;
+    /// §4.10 residual levels of error-bounded segments.
+    pub const RESIDUALS: u32 = 10;
 
     /// The name FORMAT.md gives a kind.
     pub fn name(kind: u32) -> &'static str {
@@ -51,6 +53,7 @@ pub mod kind {
             REPORT => "REPORT",
             INDEX => "INDEX",
             RAW => "RAW",
+            RESIDUALS => "RESIDUALS",
             _ => "unknown section",
         }
     }

@@ -32,12 +32,27 @@ pub struct SegmentReader {
     centres: Vec<[f64; 2]>,
     records: Vec<SeriesRecord>,
     index: Option<crate::index::Index>,
-    raw: Option<(usize, super::raw::RawTable)>,
+    raw: Option<(usize, super::block_table::BlockTable)>,
+    /// Error-bounded segments: the RESIDUALS table, its offset, δ, and where each series'
+    /// levels start in its block (0 for lossless series).
+    residuals: Option<Residuals>,
     labels: Vec<String>,
     symbols_at: usize,
     blocks: Vec<BlockRecord>,
     lossless: (usize, usize),
     report: serde_json::Value,
+}
+
+/// A validated RESIDUALS section (§4.10).
+#[derive(Debug)]
+struct Residuals {
+    at: usize,
+    table: super::block_table::BlockTable,
+    max_error: f64,
+    /// Levels in each block.
+    levels: Vec<usize>,
+    /// Where each series' levels start inside its block.
+    skip: Vec<usize>,
 }
 
 /// The bytes of a segment: a memory map of its file, or a buffer.
@@ -168,7 +183,7 @@ impl SegmentReader {
         let toc: Vec<TocEntry> = <[TocEntry]>::ref_from_bytes(toc_bytes)
             .map_err(|_| corrupt("toc", toc_at, "bad TOC size".into()))?
             .to_vec();
-        let mut found: [Option<(usize, usize)>; 10] = [None; 10];
+        let mut found: [Option<(usize, usize)>; 11] = [None; 11];
         for (i, e) in toc.iter().enumerate() {
             let (k, at, n) = (e.kind.get(), e.offset.get(), e.bytes.get());
             let name = kind::name(k);
@@ -197,7 +212,7 @@ impl SegmentReader {
                 return Err(corrupt(name, at, "section checksum mismatch".into()));
             }
             match k {
-                kind::PARAMS..=kind::RAW => {
+                kind::PARAMS..=kind::RESIDUALS => {
                     let slot = &mut found[k as usize];
                     if slot.is_some() {
                         return Err(corrupt(name, at, "section appears twice".into()));
@@ -293,6 +308,7 @@ impl SegmentReader {
                 }
             },
             max_rmse: pr.max_rmse.get(),
+            max_error: None,
         };
         let alpha = Some(pr.alpha.get()).filter(|a| a.is_finite());
 
@@ -542,6 +558,31 @@ impl SegmentReader {
             }
             None => None,
         };
+        let residuals = match found[kind::RESIDUALS as usize] {
+            Some((at, n)) => {
+                let (table, max_error) = super::residuals::parse(&bytes[at..at + n], records.len())
+                    .map_err(|d| corrupt("RESIDUALS", at as u64, d))?;
+                let mut levels = vec![0usize; table.blocks.len()];
+                let mut skip = Vec::with_capacity(records.len());
+                for (pos, r) in records.iter().enumerate() {
+                    let b = pos / table.per_block;
+                    skip.push(levels[b]);
+                    if r.kind == storage_kind::SYMBOLIC {
+                        levels[b] += r.len as usize;
+                    }
+                }
+                Some(Residuals {
+                    at,
+                    table,
+                    max_error,
+                    levels,
+                    skip,
+                })
+            }
+            None => None,
+        };
+        let mut params = params;
+        params.max_error = residuals.as_ref().map(|r| r.max_error);
         let index = match found[kind::INDEX as usize] {
             Some((at, n)) => {
                 let lens: Vec<u32> = records.iter().map(|r| r.len).collect();
@@ -569,6 +610,7 @@ impl SegmentReader {
             records,
             index,
             raw,
+            residuals,
             labels,
             symbols_at: sym_at,
             blocks,
@@ -716,8 +758,14 @@ impl SegmentReader {
         Ok(block.slice(r.start, r.count).to_vec())
     }
 
-    /// Decodes the series at `pos` to original units, using `block` when it holds its symbols.
-    pub fn decode_with(&self, pos: usize, block: Option<&BlockSymbols>) -> Result<Vec<f64>> {
+    /// Decodes the series at `pos` to original units, using `block` when it holds its symbols
+    /// and `levels` (a residual block and its number) when it holds its residual levels.
+    fn decode_with(
+        &self,
+        pos: usize,
+        block: Option<&BlockSymbols>,
+        levels: Option<(usize, &[i64])>,
+    ) -> Result<Vec<f64>> {
         let r = *self.records.get(pos).ok_or(Error::NotFound(pos as u64))?;
         let n = r.len as usize;
         let moments = Moments {
@@ -749,14 +797,67 @@ impl SegmentReader {
                         }
                     }
                 };
-                Ok(codec::decode_symbolic(
-                    n,
-                    r.first,
-                    moments,
-                    syms,
-                    &self.centres,
-                ))
+                let mut x = codec::decode_symbolic(n, r.first, moments, syms, &self.centres);
+                if let Some(res) = &self.residuals {
+                    let (b, skip) = (pos / res.table.per_block, res.skip[pos]);
+                    let owned;
+                    let lv: &[i64] = match levels {
+                        Some((lb, l)) if lb == b => l,
+                        _ => {
+                            owned = self.residual_block(b)?;
+                            &owned
+                        }
+                    };
+                    codec::residual::apply(&mut x, &lv[skip..skip + n], 2.0 * res.max_error);
+                }
+                Ok(x)
             }
+        }
+    }
+
+    /// Error-bounded segments: the bound δ on every value (§4.10).
+    pub fn max_error(&self) -> Option<f64> {
+        self.residuals.as_ref().map(|r| r.max_error)
+    }
+
+    /// Number of residual blocks (0 unless error-bounded).
+    pub fn residual_block_count(&self) -> usize {
+        self.residuals.as_ref().map_or(0, |r| r.table.blocks.len())
+    }
+
+    /// The residual block holding the levels of the series at `pos` and where they start in it
+    /// (`None` unless error-bounded).
+    pub fn residual_location(&self, pos: usize) -> Option<(usize, usize)> {
+        let r = self.residuals.as_ref()?;
+        Some((pos / r.table.per_block, *r.skip.get(pos)?))
+    }
+
+    /// Decodes residual block `b`: the levels of its symbolic series, concatenated.
+    pub fn residual_block(&self, b: usize) -> Result<Vec<i64>> {
+        let Some(res) = &self.residuals else {
+            return Err(Error::InvalidOptions(
+                "this segment is not error-bounded".into(),
+            ));
+        };
+        let (off, len) = *res.table.blocks.get(b).ok_or(Error::NotFound(b as u64))?;
+        let n = res.levels[b];
+        let start = res.at + off;
+        codec::lossless::decompress(&self.map[start..start + len], n).ok_or_else(|| {
+            self.corrupt(
+                "RESIDUALS",
+                start as u64,
+                format!("residual block {b} does not decode to {n} levels"),
+            )
+        })
+    }
+
+    /// The residual levels of the series at `pos` (empty unless error-bounded and symbolic).
+    pub fn residual_levels(&self, pos: usize) -> Result<Vec<i64>> {
+        match (self.residual_location(pos), self.records.get(pos)) {
+            (Some((b, skip)), Some(r)) if r.kind == storage_kind::SYMBOLIC => {
+                Ok(self.residual_block(b)?[skip..skip + r.len as usize].to_vec())
+            }
+            _ => Ok(Vec::new()),
         }
     }
 
@@ -830,12 +931,14 @@ impl SegmentReader {
 
     /// Decodes the series at `pos` to original units.
     pub fn decode(&self, pos: usize) -> Result<Vec<f64>> {
-        self.decode_with(pos, None)
+        self.decode_with(pos, None, None)
     }
 
-    /// Decodes every series in order, decoding each symbol block once; calls `f(pos, values)`.
+    /// Decodes every series in order, decoding each symbol block and residual block once;
+    /// calls `f(pos, values)`.
     pub fn for_each_decoded(&self, mut f: impl FnMut(usize, Vec<f64>) -> Result<()>) -> Result<()> {
         let mut current: Option<(usize, BlockSymbols)> = None;
+        let mut levels: Option<(usize, Vec<i64>)> = None;
         for (pos, r) in self.records.iter().enumerate() {
             if r.kind == storage_kind::SYMBOLIC && r.count > 0 {
                 let b = block_of(&self.blocks, r.start).unwrap_or(0);
@@ -843,7 +946,16 @@ impl SegmentReader {
                     current = Some((b, self.block(b)?));
                 }
             }
-            let values = self.decode_with(pos, current.as_ref().map(|c| &c.1))?;
+            if let Some((b, _)) = self.residual_location(pos) {
+                if levels.as_ref().map(|l| l.0) != Some(b) {
+                    levels = Some((b, self.residual_block(b)?));
+                }
+            }
+            let values = self.decode_with(
+                pos,
+                current.as_ref().map(|c| &c.1),
+                levels.as_ref().map(|(b, l)| (*b, &l[..])),
+            )?;
             f(pos, values)?;
         }
         Ok(())

@@ -304,6 +304,34 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     if let Some(index) = c.index {
         sections.push((kind::INDEX, 0, super::index_section::serialize(index)));
     }
+    // §4.10 RESIDUALS: required, a reader without it would return values beyond the bound.
+    let symbolic = |e: &&EncodedSeries| matches!(e.storage, Storage::Symbolic(_));
+    match c.params.max_error {
+        Some(d) => {
+            if c.series
+                .iter()
+                .filter(symbolic)
+                .any(|e| e.residuals.len() != e.len as usize)
+            {
+                return Err(Error::InvalidOptions(
+                    "error-bounded mode needs one residual level per value of every symbolic series"
+                        .into(),
+                ));
+            }
+            sections.push((
+                kind::RESIDUALS,
+                FLAG_REQUIRED,
+                super::residuals::serialize(c.series, d),
+            ));
+        }
+        None => {
+            if c.series.iter().any(|e| !e.residuals.is_empty()) {
+                return Err(Error::InvalidOptions(
+                    "residual levels given without an error bound".into(),
+                ));
+            }
+        }
+    }
     // §4.9 RAW: not required either.
     if let Some(raw) = c.raw {
         if raw.len() != c.series.len()

@@ -81,6 +81,10 @@ pub struct CodecArgs {
     /// (`inf` to disable).
     #[arg(long, default_value_t = 0.5)]
     pub max_rmse: f64,
+    /// Error-bounded mode: every stored value within this absolute error (original units) of
+    /// the original, by quantized residuals of step 2δ added to the reconstruction.
+    #[arg(long, value_name = "DELTA")]
+    pub max_error: Option<f64>,
     /// Seed for k-means sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -132,6 +136,7 @@ impl CodecArgs {
             .tol(self.tol)
             .digitizer(digitizer)
             .max_rmse(self.max_rmse)
+            .max_error(self.max_error)
             .assign(match self.assign {
                 AssignArg::ClosedLoop => Assign::ClosedLoop,
                 AssignArg::Nearest => Assign::Nearest,

@@ -1,0 +1,108 @@
+//! Error-bounded residuals: integer corrections of step `2δ` added to a symbolic
+//! reconstruction so that every stored value is within `δ` of the original.
+//!
+//! This is the absolute error bound of SZ (Di & Cappello 2016; Liang et al. 2018) and of
+//! ModelarDB's bounded models (Jensen, Pedersen & Thomsen 2018), applied on top of the QABBA
+//! reconstruction x̂: with `q_i = round((x_i − x̂_i) / 2δ)` the decoder returns
+//! `y_i = x̂_i + 2δ·q_i`, so `|x_i − y_i| ≤ δ` up to rounding of the floating-point sum, which
+//! [`quantize`] checks on every value (and repairs by one step) before it accepts a series. The
+//! levels are small integers concentrated at 0, entropy-coded by pco in the segment (FORMAT.md
+//! §4.10).
+
+/// Largest level magnitude: every level and its product with the step stay exact in an `f64`.
+const MAX_LEVEL: f64 = (1u64 << 52) as f64;
+
+/// The value the decoder returns for reconstruction `xh` and level `q` (one rounding).
+#[inline]
+pub fn corrected(xh: f64, q: i64, step: f64) -> f64 {
+    xh + step * q as f64
+}
+
+/// The levels that bring the reconstruction `xh` within `max_error` of `x` at every value, or
+/// `None` when no level can (a value too large for the step to resolve, or a level beyond
+/// ±2^52); the caller then stores the series losslessly.
+pub fn quantize(x: &[f64], xh: &[f64], max_error: f64) -> Option<Vec<i64>> {
+    let step = 2.0 * max_error;
+    if !(step.is_finite() && step > 0.0) || x.len() != xh.len() {
+        return None;
+    }
+    x.iter()
+        .zip(xh)
+        .map(|(&v, &r)| {
+            let l = ((v - r) / step).round();
+            if l.is_nan() || l.abs() > MAX_LEVEL {
+                return None;
+            }
+            let l = l as i64;
+            // The rounded level is right in exact arithmetic; the sum x̂ + step·q rounds once
+            // more, so check it and try the neighbouring levels.
+            [l, l - 1, l + 1]
+                .into_iter()
+                .find(|&q| within(v, corrected(r, q, step), max_error))
+        })
+        .collect()
+}
+
+/// `|x − y| ≤ bound` in exact arithmetic: the difference is split into its rounded value and
+/// the rounding error (Knuth's TwoSum), so a difference that rounds down onto the bound is not
+/// taken for one within it.
+pub fn within(x: f64, y: f64, bound: f64) -> bool {
+    let s = x - y;
+    let v = s - x;
+    let err = (x - (s - v)) + (-y - v);
+    let a = s.abs();
+    a < bound || (a == bound && (err == 0.0 || (err < 0.0) == (s > 0.0)))
+}
+
+/// Adds the corrections of `levels` to a reconstruction, in place.
+pub fn apply(xh: &mut [f64], levels: &[i64], step: f64) {
+    for (v, &q) in xh.iter_mut().zip(levels) {
+        *v = corrected(*v, q, step);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_within_the_bound() {
+        let x: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.1).sin() * 50.0).collect();
+        let xh: Vec<f64> = x.iter().map(|v| v.round()).collect();
+        for delta in [1e-9, 1e-3, 0.01, 0.4, 3.0] {
+            let q = quantize(&x, &xh, delta).unwrap();
+            let mut y = xh.clone();
+            apply(&mut y, &q, 2.0 * delta);
+            for (a, b) in x.iter().zip(&y) {
+                assert!((a - b).abs() <= delta, "{a} vs {b} at δ = {delta}");
+            }
+            if delta >= 0.5 {
+                assert!(q.iter().all(|&l| l == 0));
+            }
+        }
+    }
+
+    #[test]
+    fn exact_bound_check() {
+        assert!(within(1.0, 0.5, 0.5));
+        assert!(!within(1.0, 0.4, 0.5));
+        // 1 + 2^-54 rounds to 1: a difference just above the bound that rounds onto it.
+        let tiny = f64::powi(2.0, -54);
+        assert_eq!(1.0 + tiny, 1.0);
+        assert!(!within(1.0, -tiny, 1.0));
+        assert!(!within(-tiny, 1.0, 1.0));
+        // Just below the bound, also rounding onto it.
+        assert_eq!(1.0 - tiny / 2.0, 1.0);
+        assert!(within(1.0, tiny / 2.0, 1.0));
+        assert!(within(tiny / 2.0, 1.0, 1.0));
+    }
+
+    #[test]
+    fn unresolvable_values_are_refused() {
+        // A level beyond ±2^52 steps: the product would no longer be exact.
+        assert!(quantize(&[1e12], &[0.3], 1e-6).is_none());
+        assert!(quantize(&[1e300], &[0.0], 1e-6).is_none());
+        assert!(quantize(&[1.0], &[0.0], 0.0).is_none());
+        assert!(quantize(&[1.0], &[0.0, 1.0], 0.1).is_none());
+    }
+}
