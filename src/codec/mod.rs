@@ -59,7 +59,8 @@ pub struct CodecParams {
     /// Symbol assignment rule.
     pub assign: Assign,
     /// Error budget: a series whose RMSE exceeds `max_rmse·σ` is stored losslessly.
-    /// `f64::INFINITY` disables the fallback.
+    /// `f64::INFINITY` disables the fallback; so does `max_error`, whose residuals bound every
+    /// value.
     pub max_rmse: f64,
     /// Error-bounded mode: the largest absolute error δ of any stored value, in original units,
     /// met by adding quantized residuals to the reconstruction ([`residual`]). `None`: off.
@@ -430,7 +431,7 @@ fn finish(
         len: n as u32,
         first,
         moments: m,
-        storage: Storage::Lossless(lossless::compress(x)),
+        storage: Storage::Lossless(lossless::compress_values(x)),
         residuals: Vec::new(),
         pieces,
         eps: 0.0,
@@ -441,9 +442,10 @@ fn finish(
     }
     let mut xh = decode_symbolic(n, first, m, &symbols, centres);
     let (e, _) = error_of(x, &xh);
-    // The budget judges the symbolic form alone: residuals make up for a poor fit at a price.
+    // The budget bounds the error of symbolic series; in error-bounded mode the residuals bound
+    // every value instead, at a cost far below that of lossless storage.
     let rmse = round_up_f32(e) as f64 / (n as f64).sqrt();
-    if (rmse.is_nan() || rmse > max_rmse * m.std) && e > 0.0 {
+    if max_error.is_none() && (rmse.is_nan() || rmse > max_rmse * m.std) && e > 0.0 {
         return lossless();
     }
     let residuals = match max_error {

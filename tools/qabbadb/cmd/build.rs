@@ -82,7 +82,8 @@ pub struct CodecArgs {
     #[arg(long, default_value_t = 0.5)]
     pub max_rmse: f64,
     /// Error-bounded mode: every stored value within this absolute error (original units) of
-    /// the original, by quantized residuals of step 2δ added to the reconstruction.
+    /// the original, by quantized residuals of step 2δ added to the reconstruction (the
+    /// --max-rmse budget then no longer applies).
     #[arg(long, value_name = "DELTA")]
     pub max_error: Option<f64>,
     /// Seed for k-means sampling.
