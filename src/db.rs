@@ -1121,7 +1121,7 @@ impl Database {
                 len: r.len,
                 first: r.first,
                 moments,
-                storage: Storage::Lossless(codec::lossless::compress(&old)),
+                storage: Storage::Lossless(codec::lossless::compress_values(&old)),
                 residuals: Vec::new(),
                 pieces: r.pieces,
                 eps: r.eps,

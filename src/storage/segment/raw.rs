@@ -10,7 +10,7 @@ pub fn serialize(series: &[Vec<f64>]) -> Vec<u8> {
         .chunks(SERIES_PER_BLOCK)
         .map(|chunk| {
             let flat: Vec<f64> = chunk.iter().flatten().copied().collect();
-            crate::codec::lossless::compress(&flat)
+            crate::codec::lossless::compress_values(&flat)
         })
         .collect();
     super::block_table::serialize(&blocks, 0)
