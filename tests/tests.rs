@@ -11,4 +11,5 @@ mod format;
 mod fuzz_readers;
 mod knn_exact;
 mod parity;
+mod ucr_1nn;
 mod util;
