@@ -1,8 +1,11 @@
 //! Exactness over the originals: 1-NN latency of reconstruction-exact and original-exact search
 //! beside brute force over the originals, and what the raw values cost, on an `.npy` matrix.
+//! With a third argument `REL`, the database is also error-bounded at δ = REL × the mean
+//! standard deviation of the series (`--max-error`), which tightens every series' ε.
 //!
 //! ```sh
 //! cargo run --release --example exact_bench -- target/bench-search/100000/data.npy target/bench-search/100000/fresh.npy
+//! cargo run --release --example exact_bench -- target/bench-search/100000/data.npy target/bench-search/100000/fresh.npy 0.05
 //! ```
 
 use std::time::Instant;
@@ -18,21 +21,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let data = ingest::read(args[1].as_ref(), None)?;
     let queries = ingest::read(args[2].as_ref(), None)?;
+    let max_error = match args.get(3) {
+        Some(rel) => {
+            let sigma = data
+                .series
+                .iter()
+                .map(|s| qabbadb::codec::Moments::of(s).std)
+                .sum::<f64>()
+                / data.len() as f64;
+            let delta = rel.parse::<f64>()? * sigma;
+            println!("error-bounded: δ = {rel} × mean σ = {delta:.4}");
+            Some(delta)
+        }
+        None => None,
+    };
     let dir = tempfile::tempdir()?;
     let t = Instant::now();
     let (db, _) = Database::build(
         &dir.path().join("db"),
         &data,
-        &Options::default().keep_raw(true),
+        &Options::default().keep_raw(true).max_error(max_error),
     )?;
     let info = db.info();
     let raw = info.sections["raw"].as_u64().unwrap_or(0);
+    let residuals = info.sections["residuals"].as_u64().unwrap_or(0);
     println!(
-        "{} series: build {:.1} s; file {:.2} bits/value of which raw values {:.2} bits/value",
+        "{} series: build {:.1} s; file {:.2} bits/value of which raw values {:.2}, residuals {:.2} bits/value",
         data.len(),
         t.elapsed().as_secs_f64(),
         info.bits_per_point,
-        raw as f64 * 8.0 / info.points as f64
+        raw as f64 * 8.0 / info.points as f64,
+        residuals as f64 * 8.0 / info.points as f64
     );
     db.knn(&queries.series[0], 1, Metric::Euclidean)?;
     for (name, metric, count) in [

@@ -80,9 +80,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (train, test) = match (train, test) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => {
+                eprintln!("{name}: {e}");
+                let why = if e.to_string().contains("NaN") {
+                    "not read: missing values"
+                } else {
+                    "not read"
+                };
                 println!(
-                    "| {name} | | | {ed_pub:.4} | – | {dtw_pub:.4} | – | {}| not read: {e} | |",
-                    "– |".repeat(TOLS.len())
+                    "| {name} | | | {ed_pub:.4} | – | {dtw_pub:.4} | – | {}{why} | |",
+                    "– | ".repeat(TOLS.len())
                 );
                 continue;
             }
