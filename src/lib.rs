@@ -28,7 +28,10 @@
 //! - A **series** is a sequence of finite `f64` values with an id and an optional label.
 //! - The **codec** ([`codec`]) compresses each series into ABBA pieces, clusters the pieces of all
 //!   series into one alphabet of symbols (JABBA), quantizes the symbol centres (QABBA) and stores
-//!   each series as a symbol string; decoding gives back exactly the stored length.
+//!   each series as a symbol string; decoding gives back exactly the stored length. Options
+//!   add the original values losslessly (`keep_raw`, for exact answers over the originals with
+//!   [`Exactness::Original`]) or residual levels that bound every decoded value within δ of the
+//!   original (`max_error`, [`codec::residual`]).
 //! - The **index** ([`index`]) holds an 8-bit SAX word of every normalised reconstruction (PAA,
 //!   Gaussian or KDE breakpoints) in a tree of iSAX envelopes; [`search`] answers k-NN and range
 //!   queries, Euclidean or DTW, exactly, by lower bounds then exact verification.
