@@ -339,9 +339,11 @@ impl Source for SegmentSource<'_> {
             mean: r.mean,
             std: r.std,
         };
-        if let Some(v) = self.data.lossless.get(&pos) {
+        if r.kind == layout::storage_kind::LOSSLESS {
             out.clear();
-            out.extend_from_slice(v);
+            if let Some(v) = self.data.lossless.get(&pos) {
+                out.extend_from_slice(v);
+            }
             return;
         }
         let syms = &self.data.symbols[r.start as usize..(r.start + r.count) as usize];

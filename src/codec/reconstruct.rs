@@ -38,43 +38,29 @@ pub fn decode_into(n: usize, z0: f64, symbols: &[u32], centres: &[[f64; 2]], out
     }
     let total: f64 = symbols.iter().map(|&s| centres[s as usize][0]).sum();
     let stretch = (n - 1) as f64 / total;
-    // Walk the pieces; (t0, v0) → (t1, v1) is the current piece in stretched time.
-    let mut t0 = 0.0f64;
-    let mut v0 = z0;
+    // Piece by piece: (t0, v0) → (t1, v1) in stretched time takes every sample t < n − 1 with
+    // t ≤ t1 that an earlier piece did not take.
+    let (mut t0, mut v0) = (0.0f64, z0);
     let mut cum = 0.0f64;
-    let mut pieces = symbols.iter();
-    let (mut t1, mut v1) = (0.0f64, z0);
-    let mut last = z0;
-    for i in 1..n {
-        let t = i as f64;
-        while t1 < t {
-            match pieces.next() {
-                Some(&s) => {
-                    let c = centres[s as usize];
-                    t0 = t1;
-                    v0 = v1;
-                    cum += c[0];
-                    t1 = cum * stretch;
-                    v1 += c[1];
-                    last = v1;
-                }
-                None => {
-                    t1 = f64::INFINITY;
-                }
-            }
+    let mut i = 1usize;
+    for &s in symbols {
+        let c = centres[s as usize];
+        cum += c[0];
+        let (t1, v1) = (cum * stretch, v0 + c[1]);
+        while i < n - 1 && (i as f64) <= t1 {
+            let t = i as f64;
+            out.push(if t1 > t0 {
+                v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+            } else {
+                v1
+            });
+            i += 1;
         }
-        let v = if i == n - 1 {
-            // The final vertex, whatever rounding did to the stretched times.
-            symbols
-                .iter()
-                .fold(z0, |acc, &s| acc + centres[s as usize][1])
-        } else if t1.is_finite() && t1 > t0 {
-            v0 + (v1 - v0) * (t - t0) / (t1 - t0)
-        } else {
-            last
-        };
-        out.push(v);
+        (t0, v0) = (t1, v1);
     }
+    // Samples past the last stretched vertex (rounding) take its value; so does the final
+    // sample, whatever rounding did to the stretched times.
+    out.resize(n, v0);
 }
 
 #[cfg(test)]

@@ -37,42 +37,65 @@ impl Envelope {
     /// The envelope of `a` for band `r` (van Herk / Gil-Werman: blocks of the window's size,
     /// prefix and suffix extremes within each block, three comparisons per point whatever `r`).
     pub fn new(a: &[f64], r: usize) -> Envelope {
-        Envelope {
-            upper: window_extreme(a, r, f64::NEG_INFINITY, f64::max),
-            lower: window_extreme(a, r, f64::INFINITY, f64::min),
-        }
+        let mut e = Envelope {
+            upper: Vec::new(),
+            lower: Vec::new(),
+        };
+        e.fill(a, r, &mut Vec::new());
+        e
     }
-}
 
-/// `out[i] = op over a[i−r..=i+r]` (clipped to the series), with `pad` the identity of `op`.
-fn window_extreme(a: &[f64], r: usize, pad: f64, op: fn(f64, f64) -> f64) -> Vec<f64> {
-    let n = a.len();
-    if n == 0 {
-        return Vec::new();
+    /// As [`Envelope::new`], into `self`, with `work` as reusable scratch space: no allocation
+    /// once the buffers have grown to the series' length. `a` must hold no NaN.
+    ///
+    /// The series is padded with `r` copies of its first value on the left and of its last on
+    /// the right: a window clipped at an end contains that end's value, so the copies change no
+    /// extreme, and every window then has exactly `2r + 1` points.
+    pub fn fill(&mut self, a: &[f64], r: usize, work: &mut Vec<f64>) {
+        self.upper.clear();
+        self.lower.clear();
+        let n = a.len();
+        if n == 0 {
+            return;
+        }
+        let r = r.min(n);
+        let w = 2 * r + 1;
+        let len = n + 2 * r;
+        work.clear();
+        work.resize(5 * len, 0.0);
+        let (pad, rest) = work.split_at_mut(len);
+        let (pmax, rest) = rest.split_at_mut(len);
+        let (pmin, rest) = rest.split_at_mut(len);
+        let (smax, smin) = rest.split_at_mut(len);
+        pad[..r].fill(a[0]);
+        pad[r..r + n].copy_from_slice(a);
+        pad[r + n..].fill(a[n - 1]);
+        let mut s = 0;
+        while s < len {
+            let e = (s + w).min(len);
+            pmax[s] = pad[s];
+            pmin[s] = pad[s];
+            for k in s + 1..e {
+                let v = pad[k];
+                pmax[k] = if v > pmax[k - 1] { v } else { pmax[k - 1] };
+                pmin[k] = if v < pmin[k - 1] { v } else { pmin[k - 1] };
+            }
+            smax[e - 1] = pad[e - 1];
+            smin[e - 1] = pad[e - 1];
+            for k in (s..e - 1).rev() {
+                let v = pad[k];
+                smax[k] = if v > smax[k + 1] { v } else { smax[k + 1] };
+                smin[k] = if v < smin[k + 1] { v } else { smin[k + 1] };
+            }
+            s = e;
+        }
+        // Window of point i in padded coordinates: [i, i + 2r], across at most two blocks.
+        let (hi, lo) = (&pmax[2 * r..], &pmin[2 * r..]);
+        self.upper
+            .extend((0..n).map(|i| if smax[i] > hi[i] { smax[i] } else { hi[i] }));
+        self.lower
+            .extend((0..n).map(|i| if smin[i] < lo[i] { smin[i] } else { lo[i] }));
     }
-    let r = r.min(n);
-    let w = 2 * r + 1;
-    // Padded series: r identities on each side, so every window has exactly w points.
-    let len = n + 2 * r;
-    let at = |k: usize| if k < r || k >= r + n { pad } else { a[k - r] };
-    let mut prefix = vec![pad; len];
-    let mut suffix = vec![pad; len];
-    for k in 0..len {
-        prefix[k] = if k % w == 0 {
-            at(k)
-        } else {
-            op(prefix[k - 1], at(k))
-        };
-    }
-    for k in (0..len).rev() {
-        suffix[k] = if k % w == w - 1 || k == len - 1 {
-            at(k)
-        } else {
-            op(suffix[k + 1], at(k))
-        };
-    }
-    // Window of point i in padded coordinates: [i, i + 2r].
-    (0..n).map(|i| op(suffix[i], prefix[i + 2 * r])).collect()
 }
 
 /// Squared distance of `v` to the interval `[lo, hi]`.
@@ -100,6 +123,14 @@ pub fn lb_keogh_sq(env: &Envelope, b: &[f64], limit: f64) -> f64 {
     s
 }
 
+/// Reusable buffers of [`lb_improved_sq`].
+#[derive(Debug, Clone, Default)]
+pub struct LbScratch {
+    projection: Vec<f64>,
+    envelope: Option<Envelope>,
+    work: Vec<f64>,
+}
+
 /// LB_Improved (Lemire 2009): LB_Keogh of `b` against `env` (the envelope of `a` for band `r`),
 /// plus LB_Keogh of `a` against the envelope of `b` projected onto `env`. Abandons past `limit`.
 pub fn lb_improved_sq(
@@ -108,9 +139,10 @@ pub fn lb_improved_sq(
     b: &[f64],
     r: usize,
     limit: f64,
-    projection: &mut Vec<f64>,
+    scratch: &mut LbScratch,
 ) -> f64 {
     let mut s = 0.0;
+    let projection = &mut scratch.projection;
     projection.clear();
     for (j, &v) in b.iter().enumerate() {
         let h = v.clamp(env.lower[j], env.upper[j]);
@@ -120,7 +152,11 @@ pub fn lb_improved_sq(
     if s > limit {
         return s;
     }
-    let penv = Envelope::new(projection, r);
+    let penv = scratch.envelope.get_or_insert_with(|| Envelope {
+        upper: Vec::new(),
+        lower: Vec::new(),
+    });
+    penv.fill(projection, r, &mut scratch.work);
     for (i, &v) in a.iter().enumerate() {
         s += interval_dist_sq(v, penv.lower[i], penv.upper[i]);
         if s > limit {
@@ -173,7 +209,7 @@ mod tests {
             prop_assert!(lb_kim_fl(&a, &b) <= d + 1e-9);
             prop_assert!(lb_keogh_sq(&Envelope::new(&a, r), &b, f64::INFINITY) <= d + 1e-9);
             prop_assert!(lb_keogh_sq(&Envelope::new(&b, r), &a, f64::INFINITY) <= d + 1e-9);
-            let mut scratch = Vec::new();
+            let mut scratch = LbScratch::default();
             let env = Envelope::new(&a, r);
             let imp = lb_improved_sq(&a, &env, &b, r, f64::INFINITY, &mut scratch);
             prop_assert!(imp <= d + 1e-9, "LB_Improved {imp} > DTW {d}");

@@ -15,7 +15,9 @@ use roaring::RoaringTreemap;
 use super::topk::TopK;
 use super::{Metric, Neighbor, SearchResult, SearchStats, Source};
 use crate::codec::Moments;
-use crate::distance::lb::{lb_improved_sq, lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope};
+use crate::distance::lb::{
+    lb_improved_sq, lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope, LbScratch,
+};
 use crate::distance::{dtw, euclid};
 use crate::index::mindist::MindistTable;
 use crate::index::{paa, Index, LengthGroup};
@@ -99,13 +101,25 @@ fn prepare(q: Vec<f64>, group: &LengthGroup, index: &Index, metric: Metric) -> P
     }
 }
 
+/// Buffers reused across the verifications of one search worker.
+#[derive(Debug, Default)]
+struct Scratch {
+    lb: LbScratch,
+    /// The candidate's envelope.
+    cenv: Option<Envelope>,
+    work: Vec<f64>,
+    tx: Vec<f64>,
+    tq: Vec<f64>,
+    tail: Vec<f64>,
+}
+
 /// Exact squared distance of `x` to the query, or `None` when it surely exceeds `limit`.
 fn verify(
     p: &Prepared,
     x: &[f64],
     limit: f64,
     stats: &mut SearchStats,
-    scratch: &mut Vec<f64>,
+    scratch: &mut Scratch,
 ) -> Option<f64> {
     match &p.dtw {
         None => {
@@ -119,41 +133,48 @@ fn verify(
             }
         }
         Some((r, env)) => {
-            // Cascade: LB_Kim, LB_Keogh (query envelope), LB_Keogh (candidate envelope), DTW.
+            // Cascade: LB_Kim, LB_Improved (LB_Keogh with the query's envelope, then against
+            // the projection's envelope), LB_Keogh (candidate envelope), DTW.
             stats.lower_bounds += 1;
             if lb_kim_fl(&p.q, x) * BOUND_SLACK > limit {
                 return None;
             }
             stats.lower_bounds += 1;
-            if lb_improved_sq(&p.q, env, x, *r, limit / BOUND_SLACK, scratch) * BOUND_SLACK > limit
+            if lb_improved_sq(&p.q, env, x, *r, limit / BOUND_SLACK, &mut scratch.lb) * BOUND_SLACK
+                > limit
             {
                 return None;
             }
-            let cenv = Envelope::new(x, *r);
+            let cenv = scratch.cenv.get_or_insert_with(|| Envelope {
+                upper: Vec::new(),
+                lower: Vec::new(),
+            });
+            cenv.fill(x, *r, &mut scratch.work);
             stats.lower_bounds += 1;
-            if lb_keogh_sq(&cenv, &p.q, f64::INFINITY) * BOUND_SLACK > limit {
+            if lb_keogh_sq(cenv, &p.q, f64::INFINITY) * BOUND_SLACK > limit {
                 return None;
             }
             // Tail bounds for early abandoning: rows > i cover every column > i + r of x
             // (terms of x against the query's envelope) and every row > i of the query (terms
             // of the query against x's envelope); the larger is a valid bound.
             let n = x.len();
-            let mut tx = Vec::new();
-            lb_keogh_terms(env, x, &mut tx);
-            lb_keogh_terms(&cenv, &p.q, scratch);
-            let mut tail = vec![0.0f64; n];
+            lb_keogh_terms(env, x, &mut scratch.tx);
+            lb_keogh_terms(cenv, &p.q, &mut scratch.tq);
+            let tail = &mut scratch.tail;
+            tail.clear();
+            tail.resize(n, 0.0);
             let (mut sx, mut sq) = (0.0f64, 0.0f64);
             for i in (0..n).rev() {
                 // tail[i] = max(Σ_{j > i + r} tx[j], Σ_{i' > i} tq[i']).
                 let j = i + r + 1;
                 if j < n {
-                    sx += tx[j];
+                    sx += scratch.tx[j];
                 }
                 tail[i] = (sx.max(sq)) * BOUND_SLACK;
-                sq += scratch[i];
+                sq += scratch.tq[i];
             }
             stats.verified += 1;
-            let (d, abandoned) = dtw::distance_sq_bounded(&p.q, x, *r, limit, Some(&tail));
+            let (d, abandoned) = dtw::distance_sq_bounded(&p.q, x, *r, limit, Some(tail));
             if abandoned {
                 stats.abandoned += 1;
                 None
@@ -298,7 +319,7 @@ pub fn search_segment(
     let next = AtomicUsize::new(0);
     let work = || {
         let mut stats = SearchStats::default();
-        let (mut x, mut scratch) = (Vec::new(), Vec::new());
+        let (mut x, mut scratch) = (Vec::new(), Scratch::default());
         let mut leaves: Vec<(f64, u32)> = Vec::new();
         let mut candidates: Vec<(f64, usize, u64)> = Vec::new();
         let mut z = Vec::new();
