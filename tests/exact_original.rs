@@ -95,7 +95,12 @@ fn original_exactness_needs_raw_values() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
     #[test]
-    fn random_walks_original_exact(seed in any::<u64>(), n in 8usize..80, r in 0usize..6) {
+    fn random_walks_original_exact(
+        seed in any::<u64>(),
+        n in 8usize..80,
+        r in 0usize..6,
+        delta in prop::option::of(0.01f64..0.5),
+    ) {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let series: Vec<Vec<f64>> = (0..200)
             .map(|_| {
@@ -104,8 +109,13 @@ proptest! {
             })
             .collect();
         let dir = tempfile::tempdir().unwrap();
-        // A coarse codec (large tol, no budget), so that reconstructions differ from originals.
-        let opts = Options::default().keep_raw(true).tol(0.6).max_rmse(f64::INFINITY);
+        // A coarse codec (large tol, no budget), so that reconstructions differ from originals;
+        // with or without residuals bounding every value within δ.
+        let opts = Options::default()
+            .keep_raw(true)
+            .tol(0.6)
+            .max_rmse(f64::INFINITY)
+            .max_error(delta);
         let (db, _) = Database::build(&dir.path().join("r"), &Dataset::from_series(series.clone()), &opts).unwrap();
         let q: Vec<f64> = (0..n).map(|_| rng.gen_range(-2.0..2.0)).collect();
         for metric in [Metric::Euclidean, Metric::Dtw { window: Window::Points(r) }] {
@@ -125,6 +135,9 @@ proptest! {
             prop_assert!((ed(&z) - ed(&norm.series[i])).abs() <= e * (1.0 + 1e-9) + 1e-9);
             // And the DTW slack: DTW(q, z) ≥ DTW(q, ẑ) − √(ε² + min((n−1)·M², 2r·ε²)).
             let m = if rec.std > 0.0 { rec.max_abs_err / rec.std } else { 0.0 };
+            if let Some(d) = delta {
+                prop_assert!(rec.max_abs_err <= qabbadb::codec::round_up_f32(d) as f64);
+            }
             let slack = (e * e + ((n as f64 - 1.0) * m * m).min(2.0 * r as f64 * e * e)).sqrt();
             let dtw = |a: &[f64]| qabbadb::distance::dtw::distance_sq(&zq, a, r.min(n - 1)).sqrt();
             prop_assert!(dtw(&z) >= dtw(&norm.series[i]) - slack * (1.0 + 1e-9) - 1e-9);
