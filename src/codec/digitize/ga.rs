@@ -10,6 +10,8 @@
 //! - Every point is within `alpha` of its group's starting point.
 //! - Labels are numbered in order of the groups' starting points along the sorted order.
 
+use rayon::slice::ParallelSliceMut;
+
 /// Groups `points`; returns each point's group label.
 ///
 /// Grouped points are unlinked from the sorted order (a "next ungrouped" pointer per position,
@@ -17,12 +19,15 @@
 pub fn aggregate(points: &[[f64; 2]], alpha: f64) -> Vec<u32> {
     let n = points.len();
     let norms: Vec<f64> = points.iter().map(|p| p[0].hypot(p[1])).collect();
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    order.sort_unstable_by(|&a, &b| {
-        norms[a as usize]
-            .total_cmp(&norms[b as usize])
-            .then(a.cmp(&b))
-    });
+    // Norms are ≥ 0 (or NaN, last), so their bit patterns sort as the numbers do; the keys are
+    // distinct, so the parallel sort gives the one order whatever the threads.
+    let mut keys: Vec<(u64, u32)> = norms
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.to_bits(), i as u32))
+        .collect();
+    keys.par_sort_unstable();
+    let order: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
     let sorted_norms: Vec<f64> = order.iter().map(|&i| norms[i as usize]).collect();
     let sorted_points: Vec<[f64; 2]> = order.iter().map(|&i| points[i as usize]).collect();
     // next[p]: the first ungrouped position ≥ p (n: none); grouped positions point onwards.

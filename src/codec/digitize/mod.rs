@@ -52,12 +52,18 @@ pub struct Clustering {
 
 /// Renumbers labels `0..k` in order of first use, so that no symbol is empty.
 fn compact(mut labels: Vec<u32>) -> (Vec<u32>, usize) {
-    let mut map = std::collections::HashMap::new();
+    let size = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
+    let mut map = vec![u32::MAX; size];
+    let mut next = 0u32;
     for l in labels.iter_mut() {
-        let next = map.len() as u32;
-        *l = *map.entry(*l).or_insert(next);
+        let m = &mut map[*l as usize];
+        if *m == u32::MAX {
+            *m = next;
+            next += 1;
+        }
+        *l = *m;
     }
-    (labels, map.len())
+    (labels, next as usize)
 }
 
 /// JABBA's automatic alpha for `values` points compressed into `pieces` pieces at `tol`.
