@@ -1238,6 +1238,11 @@ impl Database {
         self.snapshot().export_normalized()
     }
 
+    /// See [`Snapshot::export_raw`].
+    pub fn export_raw(&self) -> Result<Dataset> {
+        self.snapshot().export_raw()
+    }
+
     /// See [`Snapshot::info`].
     pub fn info(&self) -> Info {
         self.snapshot().info(&self.dir)
@@ -1439,6 +1444,29 @@ impl Snapshot {
                 }
                 Ok(())
             })?;
+        }
+        Ok(out)
+    }
+
+    /// Every live series' original values, bit for bit, in id order with its label (databases
+    /// built with `keep_raw`); each raw block is decoded once.
+    pub fn export_raw(&self) -> Result<Dataset> {
+        let mut out = Dataset::default();
+        for seg in &self.state.segments {
+            let mut block: Option<(usize, Vec<f64>)> = None;
+            for (pos, r) in seg.reader.records().iter().enumerate() {
+                if !seg.is_live(r.id) {
+                    continue;
+                }
+                let (b, skip) = seg.reader.raw_location(pos)?;
+                if block.as_ref().map(|x| x.0) != Some(b) {
+                    block = Some((b, seg.reader.raw_block(b)?));
+                }
+                let values = block.as_ref().map_or(&[][..], |x| &x.1[..]);
+                out.series
+                    .push(values[skip..skip + r.len as usize].to_vec());
+                out.labels.push(seg.reader.label(pos).map(str::to_string));
+            }
         }
         Ok(out)
     }

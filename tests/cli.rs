@@ -329,3 +329,57 @@ fn max_error_bounds_every_value() {
     assert_eq!(code, 2);
     assert!(err.contains("max_error"), "{err}");
 }
+
+#[test]
+fn export_raw_gives_the_input_back_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.qdb");
+    let d = db.to_str().unwrap();
+    let train = ucr("ArrowHead", "TRAIN");
+    let input = qabbadb::ingest::read(&train, None).unwrap();
+    let (code, _, err) = qabbadb(&["build", d, "--input", train.to_str().unwrap(), "--keep-raw"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(qabbadb(&["delete", d, "--ids", "2,30"]).0, 0);
+    let keep: Vec<usize> = (0..input.len()).filter(|&i| i != 2 && i != 30).collect();
+    for name in ["back.tsv", "back.npy", "back.csv"] {
+        let out = dir.path().join(name);
+        let (code, _, err) = qabbadb(&["export", d, "--out", out.to_str().unwrap(), "--raw"]);
+        assert_eq!(code, 0, "{err}");
+        let back = qabbadb::ingest::read(&out, None).unwrap();
+        assert_eq!(back.len(), keep.len(), "{name}");
+        for (b, &i) in back.series.iter().zip(&keep) {
+            assert!(
+                b.iter()
+                    .zip(&input.series[i])
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
+                "{name}: series {i} differs"
+            );
+            assert_eq!(b.len(), input.series[i].len());
+        }
+        if name != "back.npy" {
+            assert_eq!(back.labels[0], input.labels[0]);
+        }
+    }
+    // Without raw values: a clear error.
+    let plain = dir.path().join("p.qdb");
+    assert_eq!(
+        qabbadb(&[
+            "build",
+            plain.to_str().unwrap(),
+            "--input",
+            train.to_str().unwrap()
+        ])
+        .0,
+        0
+    );
+    let out = dir.path().join("x.tsv");
+    let (code, _, err) = qabbadb(&[
+        "export",
+        plain.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--raw",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("keep-raw"), "{err}");
+}

@@ -1,4 +1,4 @@
-//! `qabbadb export DB --out FILE`.
+//! `qabbadb export DB --out FILE [--normalized | --raw]`.
 
 use std::path::PathBuf;
 
@@ -20,8 +20,11 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Write z-normalised reconstructions ((x̂ − μ)/σ with the stored μ and σ).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "raw")]
     pub normalized: bool,
+    /// Write the original values, bit for bit (databases built with --keep-raw).
+    #[arg(long)]
+    pub raw: bool,
 }
 
 /// Runs `export`.
@@ -29,7 +32,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let format = InputFormat::resolve(args.format.map(Into::into), &args.out)?;
     let db = Database::open_read_only(&args.db)
         .with_context(|| format!("opening {}", args.db.display()))?;
-    let data = if args.normalized {
+    let data = if args.raw {
+        db.export_raw()?
+    } else if args.normalized {
         db.export_normalized()?
     } else {
         db.export()?
