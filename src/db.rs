@@ -229,7 +229,7 @@ struct Segment {
 /// segments, and the lossless series normalised.
 #[derive(Debug)]
 struct SearchData {
-    symbols: Vec<u32>,
+    symbols: Symbols,
     /// Error-bounded segments: every residual level, and where each series' levels start.
     levels: Option<Levels>,
     lossless: std::collections::HashMap<usize, Vec<f64>>,
@@ -237,6 +237,41 @@ struct SearchData {
     original_bounds: Vec<knn::OriginalBounds>,
     /// Raw blocks decoded so far (exactness over originals reads them; kept once decoded).
     raw_blocks: Vec<OnceLock<Option<Vec<f64>>>>,
+}
+
+/// Every symbol of a segment, decoded once: 2 bytes a symbol for alphabets of up to 65,536
+/// symbols, else 4.
+#[derive(Debug)]
+enum Symbols {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl Symbols {
+    /// Decodes the symbolic series of record `r` to original units, into `out`.
+    fn decode_into(&self, r: &SeriesRecord, centres: &[[f64; 2]], out: &mut Vec<f64>) {
+        let (a, b) = (r.start as usize, (r.start + r.count) as usize);
+        let m = Moments {
+            mean: r.mean,
+            std: r.std,
+        };
+        let n = r.len as usize;
+        match self {
+            Symbols::Narrow(v) => {
+                codec::decode_symbolic_into(n, r.first, m, &v[a..b], centres, out)
+            }
+            Symbols::Wide(v) => codec::decode_symbolic_into(n, r.first, m, &v[a..b], centres, out),
+        }
+    }
+
+    /// The symbols of record `r`.
+    fn of(&self, r: &SeriesRecord) -> Vec<u32> {
+        let (a, b) = (r.start as usize, (r.start + r.count) as usize);
+        match self {
+            Symbols::Narrow(v) => v[a..b].iter().map(|&s| s as u32).collect(),
+            Symbols::Wide(v) => v[a..b].to_vec(),
+        }
+    }
 }
 
 /// The residual levels of a segment in the narrowest integer type that holds them all.
@@ -346,15 +381,9 @@ impl Source for SegmentSource<'_> {
             }
             return;
         }
-        let syms = &self.data.symbols[r.start as usize..(r.start + r.count) as usize];
-        codec::decode_symbolic_into(
-            r.len as usize,
-            r.first,
-            m,
-            syms,
-            self.segment.centres(),
-            out,
-        );
+        self.data
+            .symbols
+            .decode_into(r, self.segment.centres(), out);
         if let Some(l) = &self.data.levels {
             l.apply(pos, out);
         }
@@ -447,11 +476,22 @@ impl Segment {
     fn search_data(&self) -> Result<&SearchData> {
         let made = self.search.get_or_init(|| {
             let seg = &self.reader;
-            let blocks: Result<Vec<Vec<u32>>> = (0..seg.block_count())
-                .into_par_iter()
-                .map(|b| seg.block(b).map(|s| s.into_symbols()))
-                .collect();
-            let symbols: Vec<u32> = blocks.map_err(|e| e.to_string())?.concat();
+            let symbols = if seg.codebook().len() <= 1 << 16 {
+                let blocks: Result<Vec<Vec<u16>>> = (0..seg.block_count())
+                    .into_par_iter()
+                    .map(|b| {
+                        seg.block(b)
+                            .map(|s| s.into_symbols().into_iter().map(|v| v as u16).collect())
+                    })
+                    .collect();
+                Symbols::Narrow(blocks.map_err(|e| e.to_string())?.concat())
+            } else {
+                let blocks: Result<Vec<Vec<u32>>> = (0..seg.block_count())
+                    .into_par_iter()
+                    .map(|b| seg.block(b).map(|s| s.into_symbols()))
+                    .collect();
+                Symbols::Wide(blocks.map_err(|e| e.to_string())?.concat())
+            };
             let mut lossless = std::collections::HashMap::new();
             for (pos, r) in seg.records().iter().enumerate() {
                 if r.kind == layout::storage_kind::LOSSLESS {
@@ -1014,12 +1054,7 @@ impl Database {
                         Some(seg.reader.decode(pos)?),
                     )
                 } else {
-                    (
-                        Storage::Symbolic(
-                            data.symbols[r.start as usize..(r.start + r.count) as usize].to_vec(),
-                        ),
-                        None,
-                    )
+                    (Storage::Symbolic(data.symbols.of(r)), None)
                 };
                 let residuals = match (&data.levels, &storage) {
                     (Some(l), Storage::Symbolic(_)) => l.of(pos, r.len as usize),
@@ -1402,12 +1437,8 @@ impl Snapshot {
             return seg.reader.decode(pos);
         }
         let data = seg.search_data()?;
-        let syms = &data.symbols[r.start as usize..(r.start + r.count) as usize];
-        let m = Moments {
-            mean: r.mean,
-            std: r.std,
-        };
-        let mut x = codec::decode_symbolic(r.len as usize, r.first, m, syms, seg.reader.centres());
+        let mut x = Vec::with_capacity(r.len as usize);
+        data.symbols.decode_into(r, seg.reader.centres(), &mut x);
         if let Some(l) = &data.levels {
             l.apply(pos, &mut x);
         }

@@ -287,3 +287,44 @@ fn raw_values_round_trip_exactly() {
     let (db, _) = Database::build(&plain, &train, &Options::default()).unwrap();
     assert!(matches!(db.get_raw(0), Err(Error::InvalidOptions(_))));
 }
+
+/// An alphabet of more than 65,536 symbols: symbols are then held in 4 bytes in memory (2
+/// otherwise); reads, exports and searches agree either way.
+#[test]
+fn large_alphabets_read_and_search_like_small_ones() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let series: Vec<Vec<f64>> = (0..2500)
+        .map(|_| {
+            let mut acc = 0.0;
+            (0..120)
+                .map(|_| {
+                    acc += rng.gen_range(-1.0..1.0);
+                    acc
+                })
+                .collect()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options::default()
+        .tol(0.02)
+        .max_rmse(f64::INFINITY)
+        .digitizer(qabbadb::Digitizer::Greedy { alpha: Some(1e-12) });
+    let (db, _) = Database::build(
+        &dir.path().join("big"),
+        &Dataset::from_series(series),
+        &opts,
+    )
+    .unwrap();
+    assert!(db.info().symbols > 65_536, "{} symbols", db.info().symbols);
+    let exported = db.export().unwrap();
+    for (id, x) in exported.series.iter().enumerate().step_by(97) {
+        assert_eq!(&db.get(id as u64).unwrap(), x);
+    }
+    let q = &exported.series[5];
+    assert_eq!(
+        db.knn(q, 3, Metric::Euclidean).unwrap().neighbors,
+        db.knn_brute_force(q, 3, Metric::Euclidean).unwrap()
+    );
+    assert_eq!(db.knn(q, 1, Metric::Euclidean).unwrap().neighbors[0].id, 5);
+}

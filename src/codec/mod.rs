@@ -229,11 +229,11 @@ impl EncodedSeries {
 }
 
 /// Decodes a symbolic series to original units. `centres` from [`Codebook::centres`].
-pub fn decode_symbolic(
+pub fn decode_symbolic<S: reconstruct::SymbolIndex>(
     len: usize,
     first: f64,
     moments: Moments,
-    symbols: &[u32],
+    symbols: &[S],
     centres: &[[f64; 2]],
 ) -> Vec<f64> {
     let mut x = Vec::with_capacity(len);
@@ -242,11 +242,11 @@ pub fn decode_symbolic(
 }
 
 /// As [`decode_symbolic`], into `out`.
-pub fn decode_symbolic_into(
+pub fn decode_symbolic_into<S: reconstruct::SymbolIndex>(
     len: usize,
     first: f64,
     moments: Moments,
-    symbols: &[u32],
+    symbols: &[S],
     centres: &[[f64; 2]],
     out: &mut Vec<f64>,
 ) {

@@ -13,17 +13,48 @@
 //! # Invariants
 //! - `decode_normalized(n, ..)` has length `n`, starts at `z_0` and ends at `V_K`.
 
+/// A symbol as stored in memory: `u32`, or `u16` for alphabets of at most 65,536 symbols.
+pub trait SymbolIndex: Copy + Send + Sync {
+    /// The symbol's index into the centres.
+    fn index(self) -> usize;
+}
+
+impl SymbolIndex for u32 {
+    #[inline]
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl SymbolIndex for u16 {
+    #[inline]
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// Decodes the normalised series: `n` points from first value `z0` along the centres of
 /// `symbols`. Every symbol must index `centres`, and every centre length must be > 0 (the
 /// segment reader checks both before any decode).
-pub fn decode_normalized(n: usize, z0: f64, symbols: &[u32], centres: &[[f64; 2]]) -> Vec<f64> {
+pub fn decode_normalized<S: SymbolIndex>(
+    n: usize,
+    z0: f64,
+    symbols: &[S],
+    centres: &[[f64; 2]],
+) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
     decode_into(n, z0, symbols, centres, &mut out);
     out
 }
 
 /// As [`decode_normalized`], appending to `out` (which is cleared first).
-pub fn decode_into(n: usize, z0: f64, symbols: &[u32], centres: &[[f64; 2]], out: &mut Vec<f64>) {
+pub fn decode_into<S: SymbolIndex>(
+    n: usize,
+    z0: f64,
+    symbols: &[S],
+    centres: &[[f64; 2]],
+    out: &mut Vec<f64>,
+) {
     out.clear();
     if n == 0 {
         return;
@@ -36,7 +67,7 @@ pub fn decode_into(n: usize, z0: f64, symbols: &[u32], centres: &[[f64; 2]], out
         out.resize(n, z0);
         return;
     }
-    let total: f64 = symbols.iter().map(|&s| centres[s as usize][0]).sum();
+    let total: f64 = symbols.iter().map(|&s| centres[s.index()][0]).sum();
     let stretch = (n - 1) as f64 / total;
     // Piece by piece: (t0, v0) → (t1, v1) in stretched time takes every sample t < n − 1 with
     // t ≤ t1 that an earlier piece did not take.
@@ -44,7 +75,7 @@ pub fn decode_into(n: usize, z0: f64, symbols: &[u32], centres: &[[f64; 2]], out
     let mut cum = 0.0f64;
     let mut i = 1usize;
     for &s in symbols {
-        let c = centres[s as usize];
+        let c = centres[s.index()];
         cum += c[0];
         let (t1, v1) = (cum * stretch, v0 + c[1]);
         while i < n - 1 && (i as f64) <= t1 {
