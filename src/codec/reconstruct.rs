@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn exact_centres_give_the_polygon() {
         let centres = [[3.0, 3.0], [2.0, -1.0]];
-        let z = decode_normalized(6, 1.0, &[0, 1], &centres);
+        let z = decode_normalized(6, 1.0, &[0u32, 1], &centres);
         assert_eq!(z, vec![1.0, 2.0, 3.0, 4.0, 3.5, 3.0]);
     }
 
@@ -110,7 +110,7 @@ mod tests {
     fn stretches_to_the_stored_length() {
         // Centres sum to 4 but the series has 9 points (8 intervals): time doubles.
         let centres = [[2.0, 2.0]];
-        let z = decode_normalized(9, 0.0, &[0, 0], &centres);
+        let z = decode_normalized(9, 0.0, &[0u32, 0], &centres);
         assert_eq!(z.len(), 9);
         let expect: Vec<f64> = (0..9).map(|i| i as f64 * 0.5).collect();
         for (a, b) in z.iter().zip(&expect) {
@@ -120,12 +120,12 @@ mod tests {
 
     #[test]
     fn tiny_series() {
-        assert_eq!(decode_normalized(1, 2.5, &[], &[]), vec![2.5]);
+        assert_eq!(decode_normalized::<u32>(1, 2.5, &[], &[]), vec![2.5]);
         assert_eq!(
-            decode_normalized(2, 2.5, &[0], &[[0.3, 1.0]]),
+            decode_normalized(2, 2.5, &[0u32], &[[0.3, 1.0]]),
             vec![2.5, 3.5]
         );
-        assert!(decode_normalized(0, 1.0, &[], &[]).is_empty());
+        assert!(decode_normalized::<u32>(0, 1.0, &[], &[]).is_empty());
     }
 
     proptest! {
