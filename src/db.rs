@@ -341,18 +341,16 @@ impl Levels {
 
     /// Adds the corrections of the series at `pos` to its reconstruction `x`.
     fn apply(&self, pos: usize, x: &mut [f64]) {
-        let at = self.start[pos];
-        let n = x.len();
-        let step = self.step;
-        let add = |x: &mut [f64], q: &mut dyn Iterator<Item = i64>| {
-            for (v, q) in x.iter_mut().zip(q) {
-                *v = codec::residual::corrected(*v, q, step);
+        fn add<T: Copy + Into<i64>>(x: &mut [f64], levels: &[T], step: f64) {
+            for (v, &q) in x.iter_mut().zip(levels) {
+                *v = codec::residual::corrected(*v, q.into(), step);
             }
-        };
+        }
+        let (at, n) = (self.start[pos], x.len());
         match &self.values {
-            LevelValues::I16(v) => add(x, &mut v[at..at + n].iter().map(|&q| q as i64)),
-            LevelValues::I32(v) => add(x, &mut v[at..at + n].iter().map(|&q| q as i64)),
-            LevelValues::I64(v) => add(x, &mut v[at..at + n].iter().copied()),
+            LevelValues::I16(v) => add(x, &v[at..at + n], self.step),
+            LevelValues::I32(v) => add(x, &v[at..at + n], self.step),
+            LevelValues::I64(v) => add(x, &v[at..at + n], self.step),
         }
     }
 }
