@@ -10,6 +10,16 @@ use rand::{Rng, SeedableRng};
 
 use crate::util::{ucr, DATASETS};
 
+/// The series with their ids (0, 1, … in order).
+fn with_ids(series: &[Vec<f64>]) -> Vec<(u64, Vec<f64>)> {
+    series
+        .iter()
+        .cloned()
+        .zip(0u64..)
+        .map(|(s, i)| (i, s))
+        .collect()
+}
+
 /// Every value of every live series within δ of the original, in exact arithmetic; ε ≤ δ√n.
 fn assert_bounded(db: &Database, originals: &[(u64, Vec<f64>)], delta: f64) {
     let records = db.records();
@@ -49,13 +59,7 @@ fn every_value_within_delta_on_ucr() {
             let dir = tempfile::tempdir().unwrap();
             let opts = Options::default().max_error(Some(delta));
             let (db, _) = Database::build(&dir.path().join("b"), &data, &opts).unwrap();
-            let originals: Vec<(u64, Vec<f64>)> = data
-                .series
-                .iter()
-                .cloned()
-                .enumerate()
-                .map(|(i, s)| (i as u64, s))
-                .collect();
+            let originals = with_ids(&data.series);
             assert_bounded(&db, &originals, delta);
             assert!(Database::verify(db.path()).is_empty());
         }
@@ -80,15 +84,12 @@ fn bound_survives_append_delete_refit_compact_and_reopen() {
         db.append(&test).unwrap();
         // A segment with its own codebook: compaction must not lose the bound.
         db.append_with(&cbf, true).unwrap();
-        let mut originals: Vec<(u64, Vec<f64>)> = train
-            .series
-            .iter()
-            .chain(&test.series)
-            .chain(&cbf.series)
+        let all: Vec<Vec<f64>> = [&train.series, &test.series, &cbf.series]
+            .into_iter()
+            .flatten()
             .cloned()
-            .enumerate()
-            .map(|(i, s)| (i as u64, s))
             .collect();
+        let mut originals = with_ids(&all);
         assert_bounded(&db, &originals, delta);
         db.delete(&[3, 150, 201]).unwrap();
         originals.retain(|(id, _)| ![3, 150, 201].contains(id));
@@ -143,13 +144,7 @@ fn unresolvable_bounds_fall_back_to_lossless() {
     let (db, _) = Database::build(&dir.path().join("l"), &data, &opts).unwrap();
     assert_eq!(db.records()[0].kind, 1, "stored losslessly");
     assert_eq!(db.get(0).unwrap(), data.series[0]);
-    let originals: Vec<(u64, Vec<f64>)> = data
-        .series
-        .iter()
-        .cloned()
-        .enumerate()
-        .map(|(i, s)| (i as u64, s))
-        .collect();
+    let originals = with_ids(&data.series);
     assert_bounded(&db, &originals, 1e-14);
 }
 
