@@ -115,3 +115,55 @@ fn damaged_manifest_is_an_error() {
     std::fs::write(&m, &bytes).unwrap();
     open_and_read(&db).unwrap();
 }
+
+/// Lengths are the one size a file states that decoding must trust: one above the maximum is
+/// refused at open, and one far beyond what a lossless stream holds fails on decode without an
+/// allocation of the claimed size.
+#[test]
+fn claimed_lengths_are_bounded() {
+    use qabbadb::codec::{self, Codebook, CodecParams, EncodedSeries, Moments, Storage};
+    use qabbadb::storage::segment::{writer, SegmentContents, SegmentReader};
+    let values = [1.0, 2.0, 4.0];
+    let series = |len: u32| EncodedSeries {
+        len,
+        first: 1.0,
+        moments: Moments::of(&values),
+        storage: Storage::Lossless(codec::lossless::compress(&values[..])),
+        residuals: Vec::new(),
+        pieces: 1,
+        eps: 0.0,
+        max_abs_err: 0.0,
+    };
+    let codebook = Codebook::from_centres(&[[1.0, 0.5]], [1.0, 1.0], 8, 12);
+    let bytes_for = |len: u32| {
+        let s = [series(len)];
+        writer::serialize(&SegmentContents {
+            params: &CodecParams::default(),
+            alpha: None,
+            codebook: &codebook,
+            series: &s,
+            ids: &[0],
+            labels: &[None],
+            report: serde_json::Value::Null,
+            index: None,
+            raw: None,
+        })
+        .unwrap()
+        .0
+    };
+    let path = std::path::Path::new("crafted.qseg");
+    let e = SegmentReader::from_bytes(path, bytes_for((1 << 28) + 1)).unwrap_err();
+    assert!(
+        matches!(e, Error::Corrupt { .. }) && e.to_string().contains("maximum"),
+        "{e}"
+    );
+    let reader = SegmentReader::from_bytes(path, bytes_for(1 << 28)).unwrap();
+    let t = std::time::Instant::now();
+    assert!(matches!(reader.decode(0), Err(Error::Corrupt { .. })));
+    assert!(
+        t.elapsed().as_secs_f64() < 1.0,
+        "no 2 GiB buffer was filled"
+    );
+    let reader = SegmentReader::from_bytes(path, bytes_for(3)).unwrap();
+    assert_eq!(reader.decode(0).unwrap(), values);
+}

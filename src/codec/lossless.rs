@@ -63,12 +63,33 @@ fn decimal_base(values: &[f64], tolerance: f64) -> Option<f64> {
     })
 }
 
-/// Decompresses; `None` when the bytes are not a pco stream of exactly `n` values.
+/// Decompresses; `None` when the bytes are not a pco stream of exactly `n` numbers.
+///
+/// Memory grows chunk by chunk with what the stream really holds (pco chunks have at most 2^24
+/// numbers), never beyond `n`: a damaged count, in the stream or in the caller's records, costs
+/// at most one chunk's buffer before it is reported, not an allocation of the claimed size.
 pub fn decompress<T: pco::data_types::Number>(bytes: &[u8], n: usize) -> Option<Vec<T>> {
-    // Decode into a buffer of the stored length: a damaged header cannot make us allocate more.
-    let mut v = vec![T::default(); n];
-    let progress = pco::standalone::simple_decompress_into(bytes, &mut v).ok()?;
-    (progress.n_processed == n && progress.finished).then_some(v)
+    use pco::standalone::{DecompressorItem, FileDecompressor};
+    let (file, mut src) = FileDecompressor::new(bytes).ok()?;
+    let mut out: Vec<T> = Vec::new();
+    loop {
+        match file.chunk_decompressor::<T, _>(src).ok()? {
+            DecompressorItem::EndOfData(_) => break,
+            DecompressorItem::Chunk(mut chunk) => {
+                let (at, m) = (out.len(), chunk.n());
+                if m > n - at {
+                    return None;
+                }
+                out.resize(at + m, T::default());
+                let progress = chunk.read(&mut out[at..]).ok()?;
+                if progress.n_processed != m {
+                    return None;
+                }
+                src = chunk.into_src();
+            }
+        }
+    }
+    (out.len() == n).then_some(out)
 }
 
 #[cfg(test)]
@@ -113,6 +134,36 @@ mod tests {
             None,
             "too few values to judge"
         );
+    }
+
+    #[test]
+    fn claimed_counts_beyond_the_stream_are_refused_cheaply() {
+        let v: Vec<f64> = (0..5000).map(|i| i as f64 * 0.25).collect();
+        let b = compress(&v);
+        // A count far larger than memory: refused without trying to allocate it.
+        assert!(decompress::<f64>(&b, usize::MAX / 16).is_none());
+        assert!(decompress::<f64>(&b, 4999).is_none());
+        assert!(decompress::<f64>(&b, 5001).is_none());
+        assert_eq!(decompress::<f64>(&b, 5000).as_deref(), Some(&v[..]));
+        // Several chunks.
+        let big: Vec<i64> = (0..300_000).map(|i| i % 1000).collect();
+        let config =
+            pco::ChunkConfig::default().with_paging_spec(pco::PagingSpec::EqualPagesUpTo(1 << 16));
+        let mut file = Vec::new();
+        let fc = pco::standalone::FileCompressor::default();
+        fc.write_header(&mut file).unwrap();
+        for part in big.chunks(100_000) {
+            fc.chunk_compressor(part, &config)
+                .unwrap()
+                .write(&mut file)
+                .unwrap();
+        }
+        fc.write_footer(&mut file).unwrap();
+        assert_eq!(
+            decompress::<i64>(&file, big.len()).as_deref(),
+            Some(&big[..])
+        );
+        assert!(decompress::<i64>(&file, big.len() - 1).is_none());
     }
 
     #[test]

@@ -114,7 +114,11 @@ pub fn validate(series: &[Vec<f64>]) -> Result<()> {
     Ok(())
 }
 
-/// Checks one series: not empty, every value finite.
+/// The longest series a database holds: 2^28 values (2 GiB as f64), so that no length read from
+/// a file can ask one decode for more memory than that.
+pub const MAX_SERIES_LEN: usize = 1 << 28;
+
+/// Checks one series: not empty, at most [`MAX_SERIES_LEN`] values, every value finite.
 pub fn validate_one(s: usize, values: &[f64]) -> Result<()> {
     if values.is_empty() {
         return Err(Error::InvalidInput {
@@ -123,12 +127,12 @@ pub fn validate_one(s: usize, values: &[f64]) -> Result<()> {
             reason: "empty series".into(),
         });
     }
-    if values.len() > u32::MAX as usize {
+    if values.len() > MAX_SERIES_LEN {
         return Err(Error::InvalidInput {
             series: s,
             index: 0,
             reason: format!(
-                "series of {} values exceeds the maximum of 2^32-1",
+                "series of {} values exceeds the maximum of 2^28",
                 values.len()
             ),
         });

@@ -63,8 +63,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Dataset> {
         for (j, f) in fields[1..].iter().enumerate() {
             values.push(parse_value(f).map_err(|r| err(lineno, j + 2, r))?);
         }
-        if values.len() > u32::MAX as usize {
-            return Err(err(lineno, 0, "series longer than 2^32-1 values".into()));
+        if values.len() > super::MAX_SERIES_LEN {
+            return Err(err(lineno, 0, "series longer than 2^28 values".into()));
         }
         data.series.push(values);
         data.labels.push(Some(label.to_string()));

@@ -1055,8 +1055,8 @@ fn read_series(
             return Err(fail("ids not strictly increasing"));
         }
         let (len, count) = (lens[i], counts[i]);
-        if len == 0 {
-            return Err(fail("length 0"));
+        if len == 0 || len as usize > crate::ingest::MAX_SERIES_LEN {
+            return Err(fail("length 0 or above the maximum of 2^28"));
         }
         let (first, mean, std, eps, max_abs_err) = (f[0][i], f[1][i], f[2][i], f[3][i], f[4][i]);
         if !(first.is_finite() && mean.is_finite() && std.is_finite() && std >= 0.0) {
