@@ -69,8 +69,10 @@ impl CentreIndex {
         );
         let (x0, y0) = if k == 0 { (0.0, 0.0) } else { (x0, y0) };
         let (rx, ry) = ((x1 - x0).max(0.0), (y1 - y0).max(0.0));
-        // About two centres per cell over the bounding box.
-        let cells = (k as f64 / 2.0).max(1.0);
+        // About eight cells per centre over the bounding box: centres cluster (short pieces are
+        // common), and finer cells keep the clusters' cells nearly empty; an empty cell costs
+        // one look at its bounds.
+        let cells = (k as f64 * 8.0).max(1.0);
         let mut h = if rx > 0.0 && ry > 0.0 {
             (rx * ry / cells).sqrt()
         } else {
@@ -82,7 +84,7 @@ impl CentreIndex {
         let dims = |h: f64| ((rx / h) as usize + 1, (ry / h) as usize + 1);
         while {
             let (a, b) = dims(h);
-            a.saturating_mul(b) > 4 * k + 16
+            a.saturating_mul(b) > 64 * k + 16
         } {
             h *= 2.0;
         }

@@ -26,7 +26,11 @@ pub fn aggregate(points: &[[f64; 2]], alpha: f64) -> Vec<u32> {
         .enumerate()
         .map(|(i, v)| (v.to_bits(), i as u32))
         .collect();
-    keys.par_sort_unstable();
+    if n > 1 << 20 {
+        keys.par_sort_unstable();
+    } else {
+        keys.sort_unstable();
+    }
     let order: Vec<u32> = keys.into_iter().map(|(_, i)| i).collect();
     let sorted_norms: Vec<f64> = order.iter().map(|&i| norms[i as usize]).collect();
     let sorted_points: Vec<[f64; 2]> = order.iter().map(|&i| points[i as usize]).collect();
