@@ -143,7 +143,11 @@ fn demo_runs() {
         "{out}"
     );
     // Every answer shown is checked against brute force in the demo itself.
-    assert_eq!(out.matches("= brute force over the originals").count(), 5, "{out}");
+    assert_eq!(
+        out.matches("= brute force over the originals").count(),
+        5,
+        "{out}"
+    );
     assert_eq!(out.matches("= brute force").count(), 15, "{out}");
     assert!(!out.contains("DIFFERS"), "{out}");
 }
