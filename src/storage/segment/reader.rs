@@ -565,7 +565,7 @@ impl SegmentReader {
                 let mut levels = vec![0usize; table.blocks.len()];
                 let mut skip = Vec::with_capacity(records.len());
                 for (pos, r) in records.iter().enumerate() {
-                    let b = pos / table.per_block;
+                    let (b, _) = table.block_of(pos);
                     skip.push(levels[b]);
                     if r.kind == storage_kind::SYMBOLIC {
                         levels[b] += r.len as usize;
@@ -799,7 +799,7 @@ impl SegmentReader {
                 };
                 let mut x = codec::decode_symbolic(n, r.first, moments, syms, &self.centres);
                 if let Some(res) = &self.residuals {
-                    let (b, skip) = (pos / res.table.per_block, res.skip[pos]);
+                    let (b, skip) = (res.table.block_of(pos).0, res.skip[pos]);
                     let owned;
                     let lv: &[i64] = match levels {
                         Some((lb, l)) if lb == b => l,
@@ -829,7 +829,7 @@ impl SegmentReader {
     /// (`None` unless error-bounded).
     pub fn residual_location(&self, pos: usize) -> Option<(usize, usize)> {
         let r = self.residuals.as_ref()?;
-        Some((pos / r.table.per_block, *r.skip.get(pos)?))
+        Some((r.table.block_of(pos).0, *r.skip.get(pos)?))
     }
 
     /// Decodes residual block `b`: the levels of its symbolic series, concatenated.
@@ -849,16 +849,6 @@ impl SegmentReader {
                 format!("residual block {b} does not decode to {n} levels"),
             )
         })
-    }
-
-    /// The residual levels of the series at `pos` (empty unless error-bounded and symbolic).
-    pub fn residual_levels(&self, pos: usize) -> Result<Vec<i64>> {
-        match (self.residual_location(pos), self.records.get(pos)) {
-            (Some((b, skip)), Some(r)) if r.kind == storage_kind::SYMBOLIC => {
-                Ok(self.residual_block(b)?[skip..skip + r.len as usize].to_vec())
-            }
-            _ => Ok(Vec::new()),
-        }
     }
 
     /// True when the segment keeps every series' original values (§4.9).
@@ -888,8 +878,7 @@ impl SegmentReader {
         if pos >= self.records.len() {
             return Err(Error::NotFound(pos as u64));
         }
-        let b = pos / table.per_block;
-        let first = b * table.per_block;
+        let (b, first) = table.block_of(pos);
         let skip: usize = self.records[first..pos]
             .iter()
             .map(|r| r.len as usize)
