@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let le: Vec<u8> = flat.iter().flat_map(|v| v.to_le_bytes()).collect();
         let zstd3 = zstd::bulk::compress(&le, 3)?.len();
         let zstd19 = zstd::bulk::compress(&le, 19)?.len();
-        let pco = codec::lossless::compress(&flat).len();
+        let pco = codec::lossless::compress(&flat)?.len();
         let sigma = data
             .series
             .iter()
@@ -111,7 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .iter()
                 .map(|v| (v / (2.0 * delta)).round() as i64)
                 .collect();
-            let peer = codec::lossless::compress(&q).len();
+            let peer = codec::lossless::compress(&q)?.len();
             cells.push(format!("{:.2}", bits(db_bytes(&eb) as usize, n)));
             cells.push(format!("{:.2}", bits(peer, n)));
             row.push(bits(db_bytes(&eb) as usize, n));

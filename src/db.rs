@@ -33,6 +33,7 @@ use crate::storage::manifest::{self, Manifest, SegmentEntry};
 use crate::storage::segment::layout::{self, SeriesRecord};
 use crate::storage::segment::writer::{write_atomically, WriteReport};
 use crate::storage::segment::{write_segment, SegmentContents, SegmentReader};
+use crate::storage::names::{self, DbUid};
 use crate::storage::{deletes, segment::layout::FORMAT_VERSION};
 
 /// Options of a database, fixed when it is created.
@@ -182,7 +183,7 @@ impl Options {
                 word_len: i
                     .get("word_len")
                     .and_then(|x| x.as_u64())
-                    .filter(|&w| (1..=1024).contains(&w))
+                    .filter(|&w| (1..=crate::index::MAX_WORD_LEN as u64).contains(&w))
                     .ok_or_else(|| bad("index.word_len"))? as usize,
                 breakpoints: match i.get("breakpoints").and_then(|x| x.as_str()) {
                     Some("auto") => BreakpointChoice::Auto,
@@ -214,6 +215,8 @@ pub struct BuildReport {
     pub index_time: Duration,
     /// Time to write the segment and commit.
     pub write_time: Duration,
+    /// Files of an earlier build of the same directory that never committed, removed first.
+    pub cleaned: Vec<String>,
 }
 
 /// A segment of an open database with its deleted ids.
@@ -457,7 +460,22 @@ impl Segment {
             )));
         }
         let deleted = match &entry.deletes {
-            Some(d) => deletes::read(&dir.join(d))?,
+            Some(d) => {
+                let del_path = dir.join(d);
+                let ids = deletes::read(&del_path)?;
+                if let Some(bad) = ids.iter().find(|&id| reader.position(id).is_none()) {
+                    return Err(Error::Corrupt {
+                        path: del_path,
+                        section: "deletes",
+                        offset: 16,
+                        detail: format!(
+                            "names id {bad}, which segment {} does not hold",
+                            entry.file
+                        ),
+                    });
+                }
+                ids
+            }
             None => RoaringTreemap::new(),
         };
         Ok(Segment {
@@ -550,6 +568,8 @@ pub struct Snapshot {
 pub struct Database {
     dir: PathBuf,
     options: Options,
+    /// The database's id, carried by the names of the files it writes.
+    uid: DbUid,
     /// The LOCK file, locked, when this handle may write.
     lock: Option<File>,
     state: RwLock<Arc<State>>,
@@ -609,7 +629,7 @@ fn layout_raw_block() -> usize {
 }
 
 fn lock_path(dir: &Path) -> PathBuf {
-    dir.join("LOCK")
+    dir.join(names::LOCK)
 }
 
 fn take_lock(dir: &Path) -> Result<File> {
@@ -627,25 +647,103 @@ fn take_lock(dir: &Path) -> Result<File> {
     }
 }
 
+/// Writes the database id into the (held) LOCK file, so that the files of a build that never
+/// committed can be told from anything else in the directory.
+fn write_lock_uid(lock: &mut File, dir: &Path, uid: DbUid) -> Result<()> {
+    use std::io::{Seek, Write};
+    let path = lock_path(dir);
+    let io = |e| Error::io(&path, e);
+    lock.set_len(0).map_err(io)?;
+    lock.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
+    lock.write_all(format!("{}\n", uid.hex()).as_bytes())
+        .map_err(io)?;
+    lock.sync_all().map_err(io)
+}
+
+fn entry_names(dir: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        out.push(e.file_name().to_string_lossy().into_owned());
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// What a directory about to receive a new database holds: the files of an earlier build of
+/// this directory that never committed (to remove), or an error when it holds a database or
+/// anything that is not qabbadb's.
+fn leftovers_of_new_dir(dir: &Path) -> Result<Vec<String>> {
+    let names_here = entry_names(dir)?;
+    if names_here.iter().any(|n| n == manifest::FILE) {
+        return Err(Error::Exists(dir.to_path_buf()));
+    }
+    let lock_uid = names::read_lock_uid(dir);
+    let lock_is_ours = || {
+        std::fs::read(lock_path(dir)).is_ok_and(|b| b.is_empty()) || lock_uid.is_some()
+    };
+    let mut leftovers = Vec::new();
+    let mut strangers = Vec::new();
+    for n in names_here {
+        if n == names::LOCK && lock_is_ours() {
+            continue;
+        }
+        match lock_uid {
+            Some(u) if names::is_own_file(&n, u, false) => leftovers.push(n),
+            _ => strangers.push(n),
+        }
+    }
+    if !strangers.is_empty() {
+        let shown: Vec<&str> = strangers.iter().take(3).map(String::as_str).collect();
+        let more = strangers.len().saturating_sub(3);
+        return Err(Error::NotEmpty {
+            path: dir.to_path_buf(),
+            found: if more > 0 {
+                format!("{} and {more} more", shown.join(", "))
+            } else {
+                shown.join(", ")
+            },
+        });
+    }
+    Ok(leftovers)
+}
+
 fn check_dir(dir: &Path) -> Result<()> {
     if dir.is_file() {
-        return Err(Error::io(
-            dir,
-            std::io::Error::other("not a qabbadb database (a database is a directory)"),
-        ));
+        return Err(Error::NotADatabase {
+            path: dir.to_path_buf(),
+            why: "a file; a database is a directory".into(),
+        });
     }
     if !dir.is_dir() {
-        return Err(Error::io(
-            dir,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no database here"),
-        ));
+        return Err(Error::NotADatabase {
+            path: dir.to_path_buf(),
+            why: "no such directory".into(),
+        });
     }
     Ok(())
 }
 
 fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join(manifest::FILE);
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let names_here = entry_names(dir).unwrap_or_default();
+            let why = if names_here.is_empty() {
+                "an empty directory".to_string()
+            } else if names::read_lock_uid(dir).is_some() {
+                "a build that never finished: run build again to start over".to_string()
+            } else {
+                "it has no MANIFEST".to_string()
+            };
+            return Err(Error::NotADatabase {
+                path: dir.to_path_buf(),
+                why,
+            });
+        }
+        Err(e) => return Err(Error::io(&path, e)),
+    };
     Manifest::from_bytes(&path, &bytes)
 }
 
@@ -658,57 +756,138 @@ fn load_state(dir: &Path, manifest: Manifest) -> Result<State> {
     Ok(State { manifest, segments })
 }
 
+/// How often a reader starts over when a commit removed a file between its reading the MANIFEST
+/// and opening the files it names.
+const OPEN_RETRIES: usize = 1000;
+
+fn is_missing_file(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+}
+
+/// Reads the current MANIFEST and opens everything it names. A writer removes the files of
+/// older commits after each commit; a file that vanished between the two steps means a newer
+/// MANIFEST is in place, so the reader reads that one and starts again. A missing file with no
+/// newer MANIFEST is damage, reported as it is.
+fn load_current(dir: &Path) -> Result<State> {
+    let mut m = read_manifest(dir)?;
+    for _ in 0..OPEN_RETRIES {
+        match load_state(dir, m.clone()) {
+            Err(e) if is_missing_file(&e) => {
+                let now = read_manifest(dir)?;
+                if now.generation == m.generation {
+                    return Err(e);
+                }
+                m = now;
+            }
+            done => return done,
+        }
+    }
+    load_state(dir, m)
+}
+
 impl Database {
-    /// Creates an empty database in directory `dir` (created if needed; it must not already hold
-    /// a database) and opens it for writing.
+    /// Creates an empty database in directory `dir` and opens it for writing. The directory is
+    /// created if needed; an existing one must be empty (or hold only the files of a build of
+    /// it that never committed, which are removed).
     pub fn create(dir: &Path, options: &Options) -> Result<Database> {
-        options.codec.validate()?;
-        if let Some(i) = options.index {
-            if !(1..=1024).contains(&i.word_len) {
-                return Err(Error::InvalidOptions(format!(
-                    "word_len must be in 1..=1024, got {}",
-                    i.word_len
-                )));
+        let (db, _) = Self::prepare(dir, options)?;
+        let m = db.snapshot().state.manifest.clone();
+        db.commit(m, Vec::new())?;
+        Ok(db)
+    }
+
+    /// Creates a database in `dir` (as [`Database::create`] requires of it) holding `data`
+    /// (fitting the codebook to it). The first MANIFEST already names the data: a build that
+    /// fails or is killed leaves no database behind, only files that the next build of the same
+    /// directory removes.
+    pub fn build(dir: &Path, data: &Dataset, options: &Options) -> Result<(Database, BuildReport)> {
+        let existed = dir.exists();
+        let (db, cleaned) = Self::prepare(dir, options)?;
+        match db.append(data) {
+            Ok(mut report) => {
+                report.cleaned = cleaned;
+                Ok((db, report))
+            }
+            Err(e) => {
+                db.abandon(!existed);
+                Err(e)
             }
         }
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let lock = take_lock(dir)?;
-        if dir.join(manifest::FILE).exists() {
-            return Err(Error::InvalidOptions(format!(
-                "{} already holds a database",
-                dir.display()
-            )));
+    }
+
+    /// Takes the lock of a new database directory and gives it an id; nothing is committed.
+    /// Returns the handle and the files of an earlier, uncommitted build that were removed.
+    fn prepare(dir: &Path, options: &Options) -> Result<(Database, Vec<String>)> {
+        options.codec.validate()?;
+        if let Some(i) = options.index {
+            i.validate()?;
         }
+        if dir.is_file() {
+            return Err(Error::NotADatabase {
+                path: dir.to_path_buf(),
+                why: "a file; a database is a directory".into(),
+            });
+        }
+        if dir.is_dir() {
+            // Refuse before creating anything in a directory that is not ours.
+            leftovers_of_new_dir(dir)?;
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut lock = take_lock(dir)?;
+        let cleaned = leftovers_of_new_dir(dir)?;
+        for n in &cleaned {
+            let p = dir.join(n);
+            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+        }
+        let uid = DbUid::random();
+        write_lock_uid(&mut lock, dir, uid)?;
         let m = Manifest {
             format_version: FORMAT_VERSION,
             generation: 0,
             next_id: 0,
             segments: Vec::new(),
             options: options.to_json(),
+            uid: Some(uid.hex()),
         };
-        write_atomically(&dir.join(manifest::FILE), &m.to_bytes())?;
-        Ok(Database {
+        let db = Database {
             dir: dir.to_path_buf(),
             options: options.clone(),
+            uid,
             lock: Some(lock),
             state: RwLock::new(Arc::new(State {
                 manifest: m,
                 segments: Vec::new(),
             })),
             writing: Mutex::new(()),
-        })
+        };
+        Ok((db, cleaned))
     }
 
-    /// Creates a database in `dir` and appends `data` (fitting the codebook to it).
-    pub fn build(dir: &Path, data: &Dataset, options: &Options) -> Result<(Database, BuildReport)> {
-        let db = Database::create(dir, options)?;
-        let report = db.append(data)?;
-        Ok((db, report))
+    /// After a build failed before its first commit: removes what it wrote (its own files and
+    /// the LOCK), and the directory too when the build created it and it is empty now.
+    fn abandon(self, created_dir: bool) {
+        if self.dir.join(manifest::FILE).exists() {
+            return;
+        }
+        if let Ok(names_here) = entry_names(&self.dir) {
+            for n in names_here {
+                if names::is_own_file(&n, self.uid, false) {
+                    let _ = std::fs::remove_file(self.dir.join(n));
+                }
+            }
+        }
+        let _ = std::fs::remove_file(lock_path(&self.dir));
+        let dir = self.dir.clone();
+        drop(self);
+        if created_dir {
+            let _ = std::fs::remove_dir(&dir);
+        }
     }
 
     /// Opens the database in `dir` for reading and writing (taking its writer lock).
     pub fn open(dir: &Path) -> Result<Database> {
         check_dir(dir)?;
+        read_manifest(dir)?;
         let lock = take_lock(dir)?;
         let db = Self::open_with(dir, Some(lock))?;
         db.collect_garbage();
@@ -722,12 +901,18 @@ impl Database {
     }
 
     fn open_with(dir: &Path, lock: Option<File>) -> Result<Database> {
-        let m = read_manifest(dir)?;
-        let options = Options::from_json(&m.options)?;
-        let state = load_state(dir, m)?;
+        let state = load_current(dir)?;
+        let options = Options::from_json(&state.manifest.options)?;
+        let uid = state
+            .manifest
+            .uid
+            .as_deref()
+            .and_then(DbUid::parse)
+            .unwrap_or_else(DbUid::random);
         Ok(Database {
             dir: dir.to_path_buf(),
             options,
+            uid,
             lock,
             state: RwLock::new(Arc::new(state)),
             writing: Mutex::new(()),
@@ -757,22 +942,21 @@ impl Database {
         if m.generation == current.state.manifest.generation {
             return Ok(());
         }
-        let state = load_state(&self.dir, m)?;
+        let state = load_current(&self.dir)?;
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
         Ok(())
     }
 
     fn check_writer(&self) -> Result<()> {
         if self.lock.is_none() {
-            return Err(Error::InvalidOptions(
-                "the database was opened read-only".into(),
-            ));
+            return Err(Error::ReadOnly);
         }
         Ok(())
     }
 
     /// Writes `manifest` as the new commit and makes `state` current.
-    fn commit(&self, manifest: Manifest, segments: Vec<Arc<Segment>>) -> Result<()> {
+    fn commit(&self, mut manifest: Manifest, segments: Vec<Arc<Segment>>) -> Result<()> {
+        manifest.uid = Some(self.uid.hex());
         if let Err(e) = write_atomically(&self.dir.join(manifest::FILE), &manifest.to_bytes()) {
             // The rename may have happened (a failed directory sync): follow whatever MANIFEST
             // is on disk now, so that this handle never builds on a state that is not there.
@@ -785,35 +969,30 @@ impl Database {
         Ok(())
     }
 
-    /// Removes segment, delete and temporary files that the current MANIFEST does not name.
-    /// Failures are left for the next pass.
+    /// Removes the segment, delete and temporary files of this database that the current
+    /// MANIFEST does not name; files whose names are not of this database's form
+    /// ([`names::is_own_file`]) are never touched. Failures are left for the next pass.
     fn collect_garbage(&self) {
         if self.lock.is_none() {
             return;
         }
         let snap = self.snapshot();
-        let named: std::collections::HashSet<&str> = snap
-            .state
-            .manifest
-            .segments
+        let segs = &snap.state.manifest.segments;
+        let named: std::collections::HashSet<&str> = segs
             .iter()
             .flat_map(|s| std::iter::once(s.file.as_str()).chain(s.deletes.as_deref()))
             .collect();
+        let legacy = segs.iter().any(|s| names::is_legacy_segment(&s.file));
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
         for e in entries.flatten() {
             let name = e.file_name();
             let Some(name) = name.to_str() else { continue };
-            let ours = name.ends_with(".qseg") || name.ends_with(".del") || name.ends_with(".tmp");
-            if ours && !named.contains(name) {
+            if names::is_own_file(name, self.uid, legacy) && !named.contains(name) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
-    }
-
-    fn new_file_name(generation: u64, ext: &str) -> String {
-        format!("{generation:06}-{:016x}.{ext}", rand::random::<u64>())
     }
 
     /// Appends series: encoded with the database's codebook (the first append fits it), indexed
@@ -890,6 +1069,7 @@ impl Database {
             write,
             index_time,
             write_time: write_time + t.elapsed(),
+            cleaned: Vec::new(),
         })
     }
 
@@ -936,7 +1116,7 @@ impl Database {
         });
         let index_time = t.elapsed();
         let t = Instant::now();
-        let file = Self::new_file_name(generation, "qseg");
+        let file = self.uid.segment_name(generation);
         let report = serde_json::json!({ "pieces": fit.pieces, "alpha": fit.alpha, "lossless": fit.lossless });
         let write = write_segment(
             &self.dir.join(&file),
@@ -994,11 +1174,7 @@ impl Database {
                 continue;
             }
             let all = &state.segments[s].deleted | new;
-            let stem = manifest.segments[s]
-                .file
-                .trim_end_matches(".qseg")
-                .to_string();
-            let file = format!("{stem}.{generation:06}.del");
+            let file = names::delete_name(&manifest.segments[s].file, generation);
             write_atomically(&self.dir.join(&file), &deletes::to_bytes(&all))?;
             manifest.segments[s].deletes = Some(file);
             let old = &state.segments[s];
@@ -1140,7 +1316,7 @@ impl Database {
                 &self.options.codec,
             )?
             .pop()
-            .ok_or_else(|| Error::InvalidOptions("empty encoding".into()))
+            .ok_or_else(|| Error::InvalidRequest("empty encoding".into()))
         };
         if seg.reader.has_raw() {
             let x = seg.reader.raw_values(pos)?;
@@ -1156,7 +1332,7 @@ impl Database {
                 len: r.len,
                 first: r.first,
                 moments,
-                storage: Storage::Lossless(codec::lossless::compress_values(&old)),
+                storage: Storage::Lossless(codec::lossless::compress_values(&old)?),
                 residuals: Vec::new(),
                 pieces: r.pieces,
                 eps: r.eps,
@@ -1176,11 +1352,27 @@ impl Database {
 
     /// Checks every file deeply (checksums, every block and lossless stream, index, deletes)
     /// without stopping at the first problem; returns the problems found (empty: healthy).
+    /// A commit by another process while it reads is not damage: when problems are found and a
+    /// newer MANIFEST is in place, it verifies that one instead.
     pub fn verify(dir: &Path) -> Vec<String> {
+        let mut problems = Vec::new();
+        for _ in 0..OPEN_RETRIES {
+            let generation;
+            (generation, problems) = Self::verify_once(dir);
+            if problems.is_empty()
+                || read_manifest(dir).map(|m| m.generation).ok() == generation
+            {
+                break;
+            }
+        }
+        problems
+    }
+
+    fn verify_once(dir: &Path) -> (Option<u64>, Vec<String>) {
         let mut problems = Vec::new();
         let m = match read_manifest(dir) {
             Ok(m) => m,
-            Err(e) => return vec![e.to_string()],
+            Err(e) => return (None, vec![e.to_string()]),
         };
         if let Err(e) = Options::from_json(&m.options) {
             problems.push(e.to_string());
@@ -1218,7 +1410,7 @@ impl Database {
                 }
             }
         }
-        problems
+        (Some(m.generation), problems)
     }
 
     /// Number of live series.
@@ -1529,10 +1721,7 @@ impl Snapshot {
         if exactness == Exactness::Original
             && !self.state.segments.iter().all(|s| s.reader.has_raw())
         {
-            return Err(Error::InvalidOptions(
-                "exact answers over the original series need raw values (build with --keep-raw)"
-                    .into(),
-            ));
+            return Err(Error::NoRawValues);
         }
         if let Mode::Knn(0) = mode {
             return Err(Error::InvalidOptions("k must be at least 1".into()));
@@ -1559,7 +1748,7 @@ impl Snapshot {
         let mut stats = SearchStats::default();
         for seg in &self.state.segments {
             let index = seg.reader.index().ok_or_else(|| {
-                Error::InvalidOptions("this database was built without a search index".into())
+                Error::NoIndex
             })?;
             let data = seg.search_data()?;
             let source = SegmentSource {

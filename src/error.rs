@@ -87,6 +87,49 @@ pub enum Error {
     #[error("no series with id {0}")]
     NotFound(u64),
 
+    /// An encoder refused its input (a write that would otherwise leave a file its reader
+    /// rejects).
+    #[error("encoding failed: {0}")]
+    Encode(String),
+
+    /// A request that cannot be carried out as asked (not an option of the database).
+    #[error("{0}")]
+    InvalidRequest(String),
+
+    /// `build`/`create` was pointed at a directory that already holds a database.
+    #[error("{}: already holds a database (open it, or build into a new directory)", .0.display())]
+    Exists(PathBuf),
+
+    /// `build`/`create` was pointed at a directory that holds files of its own.
+    #[error("{}: the directory is not empty (it holds {found}); a new database needs a new or empty directory", path.display())]
+    NotEmpty {
+        /// The directory.
+        path: PathBuf,
+        /// Some of the files found there.
+        found: String,
+    },
+
+    /// The path is not a qabbadb database.
+    #[error("{}: not a qabbadb database ({why})", path.display())]
+    NotADatabase {
+        /// The path given.
+        path: PathBuf,
+        /// What was found instead.
+        why: String,
+    },
+
+    /// A write was asked of a handle opened read-only.
+    #[error("the database was opened read-only")]
+    ReadOnly,
+
+    /// Original values were asked of a database that does not keep them.
+    #[error("this database keeps no raw values (build with --keep-raw)")]
+    NoRawValues,
+
+    /// A search was asked of a database built without a search index.
+    #[error("this database was built without a search index (--no-index)")]
+    NoIndex,
+
     /// Another process or handle holds the database's writer lock.
     #[error("{}: the database is open for writing elsewhere (its LOCK is held)", .0.display())]
     Locked(PathBuf),

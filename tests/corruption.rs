@@ -86,7 +86,7 @@ fn wrong_magic_and_future_version() {
     assert!(matches!(open_and_read(&db), Err(Error::Corrupt { .. })));
     assert!(matches!(
         Database::open(&dir.path().join("missing.qdb")),
-        Err(Error::Io { .. })
+        Err(Error::NotADatabase { .. })
     ));
     std::fs::remove_file(&seg).unwrap();
     assert!(matches!(open_and_read(&db), Err(Error::Io { .. })));
@@ -128,7 +128,7 @@ fn claimed_lengths_are_bounded() {
         len,
         first: 1.0,
         moments: Moments::of(&values),
-        storage: Storage::Lossless(codec::lossless::compress(&values[..])),
+        storage: Storage::Lossless(codec::lossless::compress(&values[..]).unwrap()),
         residuals: Vec::new(),
         pieces: 1,
         eps: 0.0,

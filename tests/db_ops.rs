@@ -285,7 +285,7 @@ fn raw_values_round_trip_exactly() {
     drop(db);
     let plain = dir.path().join("plain");
     let (db, _) = Database::build(&plain, &train, &Options::default()).unwrap();
-    assert!(matches!(db.get_raw(0), Err(Error::InvalidOptions(_))));
+    assert!(matches!(db.get_raw(0), Err(Error::NoRawValues)));
 }
 
 /// An alphabet of more than 65,536 symbols: symbols are then held in 4 bytes in memory (2

@@ -38,6 +38,7 @@ fn exercise(bytes: &[u8]) -> bool {
             deletes: None,
         }],
         options: Options::default().to_json(),
+        uid: None,
     };
     drop(reader);
     std::fs::write(dir.join("MANIFEST"), m.to_bytes()).unwrap();

@@ -1,19 +1,21 @@
 //! Lossless storage of a series with pco (Pcodec), for series the symbolic form cannot hold
 //! within the error budget; also the entropy coder of raw blocks and of error-bounded residuals.
 
-/// Compresses numbers (`f64` values, `i64` residual levels) losslessly.
-pub fn compress<T: pco::data_types::Number>(values: &[T]) -> Vec<u8> {
-    // The default configuration is valid, so pco has nothing to refuse; an empty result would
-    // fail to decompress and be reported as corruption rather than pass silently.
-    pco::standalone::simple_compress(values, &pco::ChunkConfig::default()).unwrap_or_default()
+use crate::error::{Error, Result};
+
+/// Compresses numbers (`f64` values, `i64` residual levels) losslessly. A refusal by pco is
+/// returned as an error, never written as a stream its reader would reject.
+pub fn compress<T: pco::data_types::Number>(values: &[T]) -> Result<Vec<u8>> {
+    pco::standalone::simple_compress(values, &pco::ChunkConfig::default())
+        .map_err(|e| Error::Encode(format!("pco refused {} values: {e}", values.len())))
 }
 
 /// Compresses f64 values losslessly, also trying pco's multiple-of-a-base mode with the power of
 /// ten the values were written with (data parsed from decimal text, say `-1.9630089`): pco's own
 /// detection samples a typical value and misses the base for data centred on zero. Keeps the
 /// smaller stream; both decode with [`decompress`].
-pub fn compress_values(values: &[f64]) -> Vec<u8> {
-    let mut best = compress(values);
+pub fn compress_values(values: &[f64]) -> Result<Vec<u8>> {
+    let mut best = compress(values)?;
     let mut tried = Vec::new();
     for tolerance in [1e-9, 1e-6] {
         let Some(base) = decimal_base(values, tolerance) else {
@@ -32,7 +34,7 @@ pub fn compress_values(values: &[f64]) -> Vec<u8> {
             }
         }
     }
-    best
+    Ok(best)
 }
 
 /// A candidate power of ten `10^-d` (1 ≤ d ≤ 12): the smallest that almost every sampled value
@@ -101,7 +103,7 @@ mod tests {
         let v: Vec<f64> = (0..1000)
             .map(|i| (i as f64 * 0.37).sin() * 1e3 + 0.1)
             .collect();
-        let b = compress(&v);
+        let b = compress(&v).unwrap();
         assert!(b.len() < v.len() * 8);
         let back: Vec<f64> = decompress(&b, v.len()).unwrap();
         assert!(back.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()));
@@ -120,14 +122,14 @@ mod tests {
             })
             .collect();
         assert_eq!(decimal_base(&v, 1e-9), Some(1e-7));
-        let best = compress_values(&v);
-        assert!(best.len() <= compress(&v).len());
+        let best = compress_values(&v).unwrap();
+        assert!(best.len() <= compress(&v).unwrap().len());
         let back: Vec<f64> = decompress(&best, v.len()).unwrap();
         assert!(back.iter().zip(&v).all(|(a, b)| a.to_bits() == b.to_bits()));
         // Full-precision values: whatever the candidate, never a larger or different stream.
         let noise: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.37).sin() / 3.0).collect();
-        let b = compress_values(&noise);
-        assert!(b.len() <= compress(&noise).len());
+        let b = compress_values(&noise).unwrap();
+        assert!(b.len() <= compress(&noise).unwrap().len());
         assert_eq!(decompress::<f64>(&b, noise.len()), Some(noise));
         assert_eq!(
             decimal_base(&[1.5; 10], 1e-6),
@@ -139,7 +141,7 @@ mod tests {
     #[test]
     fn claimed_counts_beyond_the_stream_are_refused_cheaply() {
         let v: Vec<f64> = (0..5000).map(|i| i as f64 * 0.25).collect();
-        let b = compress(&v);
+        let b = compress(&v).unwrap();
         // A count far larger than memory: refused without trying to allocate it.
         assert!(decompress::<f64>(&b, usize::MAX / 16).is_none());
         assert!(decompress::<f64>(&b, 4999).is_none());
@@ -169,10 +171,10 @@ mod tests {
     #[test]
     fn integers_and_empty_streams_round_trip() {
         let q: Vec<i64> = (0..500).map(|i| (i % 7) - 3).collect();
-        let b = compress(&q);
+        let b = compress(&q).unwrap();
         assert!(b.len() < q.len());
         assert_eq!(decompress::<i64>(&b, q.len()), Some(q));
-        let e = compress::<i64>(&[]);
+        let e = compress::<i64>(&[]).unwrap();
         assert_eq!(decompress::<i64>(&e, 0), Some(Vec::new()));
         assert!(decompress::<i64>(&e, 1).is_none());
     }

@@ -251,7 +251,7 @@ pub fn decode_symbolic_into<S: reconstruct::SymbolIndex>(
     out: &mut Vec<f64>,
 ) {
     let z0 = if moments.std > 0.0 {
-        (first - moments.mean) / moments.std
+        moments.z(first)
     } else {
         0.0
     };
@@ -271,8 +271,7 @@ pub fn normalize_in_place(x: &mut [f64], moments: Moments) {
     if moments.std == 0.0 {
         x.iter_mut().for_each(|v| *v = 0.0);
     } else {
-        x.iter_mut()
-            .for_each(|v| *v = (*v - moments.mean) / moments.std);
+        x.iter_mut().for_each(|v| *v = moments.z(*v));
     }
 }
 
@@ -355,7 +354,7 @@ pub fn fit_encode(
                 p.max_error,
             )
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let assign_time = t2.elapsed();
     let report = FitReport {
         pieces: all.len() as u64,
@@ -381,7 +380,7 @@ pub fn encode_with(
     crate::ingest::validate(series)?;
     let centres = codebook.centres();
     let index = assign::CentreIndex::new(&centres, codebook.weights);
-    Ok(series
+    series
         .par_iter()
         .map(|x| {
             let m = Moments::of(x);
@@ -411,7 +410,7 @@ pub fn encode_with(
                 p.max_error,
             )
         })
-        .collect())
+        .collect()
 }
 
 /// Decodes, measures the error and applies the budget; in error-bounded mode adds the
@@ -424,18 +423,20 @@ fn finish(
     centres: &[[f64; 2]],
     max_rmse: f64,
     max_error: Option<f64>,
-) -> EncodedSeries {
+) -> Result<EncodedSeries> {
     let n = x.len();
     let first = x[0];
-    let lossless = || EncodedSeries {
-        len: n as u32,
-        first,
-        moments: m,
-        storage: Storage::Lossless(lossless::compress_values(x)),
-        residuals: Vec::new(),
-        pieces,
-        eps: 0.0,
-        max_abs_err: 0.0,
+    let lossless = || -> Result<EncodedSeries> {
+        Ok(EncodedSeries {
+            len: n as u32,
+            first,
+            moments: m,
+            storage: Storage::Lossless(lossless::compress_values(x)?),
+            residuals: Vec::new(),
+            pieces,
+            eps: 0.0,
+            max_abs_err: 0.0,
+        })
     };
     if symbols.len() as u32 != pieces || (pieces > 0 && centres.is_empty()) {
         return lossless();
@@ -459,7 +460,14 @@ fn finish(
         },
     };
     let (e, mx) = error_of(x, &xh);
-    EncodedSeries {
+    // The error figures are stored as f32 upper bounds (FORMAT.md §4.3). Where f32 cannot hold
+    // them truthfully (errors beyond f32's normal range, at extreme magnitudes of the values,
+    // or a reconstruction that overflowed), the series is stored losslessly instead, so that
+    // every reported figure is true.
+    if !(representable_as_f32_bound(e) && representable_as_f32_bound(mx)) {
+        return lossless();
+    }
+    Ok(EncodedSeries {
         len: n as u32,
         first,
         moments: m,
@@ -468,7 +476,13 @@ fn finish(
         pieces,
         eps: round_up_f32(e) as f64,
         max_abs_err: round_up_f32(mx) as f64,
-    }
+    })
+}
+
+/// True when `v` is 0 or a finite number in f32's normal range, so that [`round_up_f32`] keeps
+/// it within one part in 2^23.
+fn representable_as_f32_bound(v: f64) -> bool {
+    v == 0.0 || (v >= f32::MIN_POSITIVE as f64 && v <= f32::MAX as f64)
 }
 
 /// The smallest f32 ≥ `v` (f32::MAX for larger finite values, +inf for +inf): error figures are
@@ -482,16 +496,33 @@ pub fn round_up_f32(v: f64) -> f32 {
     }
 }
 
-/// ε = ‖x − x̂‖₂ and max |x − x̂|.
+/// ε = ‖x − x̂‖₂ and max |x − x̂|. Squares are summed directly when that can neither overflow
+/// nor underflow, else scaled by the largest difference (as `hypot` does), so ε is right at
+/// every magnitude; a difference that overflows gives +inf.
 pub fn error_of(x: &[f64], xh: &[f64]) -> (f64, f64) {
     let mut sq = 0.0f64;
     let mut mx = 0.0f64;
     for (a, b) in x.iter().zip(xh) {
         let d = (a - b).abs();
         sq += d * d;
-        mx = mx.max(d);
+        mx = mx.max(d.max(if d.is_nan() { f64::INFINITY } else { 0.0 }));
     }
-    (sq.sqrt(), mx)
+    if mx == 0.0 || !mx.is_finite() {
+        return (mx, mx);
+    }
+    const SAFE: std::ops::RangeInclusive<f64> = 1e-140..=1e140;
+    if SAFE.contains(&mx) {
+        return (sq.sqrt(), mx);
+    }
+    let scaled: f64 = x
+        .iter()
+        .zip(xh)
+        .map(|(a, b)| {
+            let d = (a - b).abs() / mx;
+            d * d
+        })
+        .sum();
+    (mx * scaled.sqrt(), mx)
 }
 
 #[cfg(test)]

@@ -4,6 +4,11 @@
 //! `σ ≤ 1e-13 · max|x|`) is *constant*: it is stored with `σ = 0`, its normalised form is all
 //! zeros and it decodes to `μ` exactly. For an exactly constant series `μ` is its value, not a
 //! rounded mean, so it round-trips bit for bit.
+//!
+//! The moments are right at every magnitude of finite values: where the sums could overflow
+//! (values beyond about 1e140) or lose the spread to underflow (below about 1e-140), they are
+//! computed on the values divided by a power of two near the largest magnitude (exact), and
+//! scaled back.
 
 /// Mean and standard deviation of a series, as stored.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,14 +30,43 @@ impl Moments {
             };
         }
         let n = x.len() as f64;
-        let mean = x.iter().sum::<f64>() / n;
-        let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-        let std = var.sqrt();
         let max_abs = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        if std.is_nan() || std <= 1e-13 * max_abs || !std.is_finite() {
+        let (mean, std) = if (1e-140..=1e140).contains(&max_abs) {
+            let mean = x.iter().sum::<f64>() / n;
+            let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+            (mean, var.sqrt())
+        } else {
+            // 2^⌊log2 max⌋: dividing by it is exact for every value that stays normal.
+            let mut s = 2f64.powi((max_abs.log2().floor() as i32).min(1023));
+            if s > max_abs {
+                s /= 2.0;
+            }
+            let mean_s = x.iter().map(|v| v / s).sum::<f64>() / n;
+            let var_s = x
+                .iter()
+                .map(|v| {
+                    let d = v / s - mean_s;
+                    d * d
+                })
+                .sum::<f64>()
+                / n;
+            (mean_s * s, var_s.sqrt() * s)
+        };
+        if std.is_nan() || std <= 1e-13 * max_abs || !std.is_finite() || !mean.is_finite() {
             return Moments { mean, std: 0.0 };
         }
         Moments { mean, std }
+    }
+
+    /// `(v − μ)/σ` for σ > 0, without overflow where `v − μ` would exceed f64's range.
+    #[inline]
+    pub fn z(&self, v: f64) -> f64 {
+        let d = v - self.mean;
+        if d.is_finite() {
+            d / self.std
+        } else {
+            (v / 2.0 - self.mean / 2.0) / (self.std / 2.0)
+        }
     }
 
     /// The normalised series `(x − μ)/σ`, or all zeros when σ = 0.
@@ -40,7 +74,7 @@ impl Moments {
         if self.std == 0.0 {
             return vec![0.0; x.len()];
         }
-        x.iter().map(|v| (v - self.mean) / self.std).collect()
+        x.iter().map(|&v| self.z(v)).collect()
     }
 
     /// Back to original units: `μ + σ·z`.
@@ -81,5 +115,31 @@ mod tests {
         assert_eq!(m.denormalize(&[0.0; 7]), vec![0.1; 7]);
         let m = Moments::of(&[1e6, 1e6 * (1.0 + f64::EPSILON)]);
         assert_eq!(m.std, 0.0, "spread below resolution counts as constant");
+    }
+
+    /// Closed form: the values a·{0, 1, 2, −1} have mean a/2 and σ = a·√(5/4), at every scale.
+    #[test]
+    fn moments_are_right_at_every_magnitude() {
+        for e in [-307, -300, -200, -154, -100, 0, 100, 154, 200, 300, 307] {
+            let a = 10f64.powi(e);
+            let x = [0.0, a, 2.0 * a, -a];
+            let m = Moments::of(&x);
+            assert!((m.mean / (a / 2.0) - 1.0).abs() < 1e-12, "1e{e}: mean {}", m.mean);
+            let want = a * 1.25f64.sqrt();
+            assert!((m.std / want - 1.0).abs() < 1e-12, "1e{e}: std {}", m.std);
+            let z = m.normalize(&x);
+            let zs = Moments::of(&z);
+            assert!(zs.mean.abs() < 1e-12 && (zs.std - 1.0).abs() < 1e-12, "1e{e}");
+        }
+        // Values spanning f64's whole range: v − μ overflows, z does not.
+        let x = [f64::MAX, -f64::MAX, f64::MAX, -f64::MAX];
+        let m = Moments::of(&x);
+        assert_eq!(m.mean, 0.0);
+        assert!((m.std / f64::MAX - 1.0).abs() < 1e-12);
+        let m = Moments {
+            mean: -f64::MAX / 2.0,
+            std: f64::MAX,
+        };
+        assert!((m.z(f64::MAX) - 1.5).abs() < 1e-12);
     }
 }

@@ -44,6 +44,22 @@ pub struct IndexParams {
     pub breakpoints: BreakpointChoice,
 }
 
+/// The longest SAX word an index holds (PAA segments per series).
+pub const MAX_WORD_LEN: usize = 1024;
+
+impl IndexParams {
+    /// Checks the parameters: `word_len` in `1..=`[`MAX_WORD_LEN`].
+    pub fn validate(&self) -> crate::Result<()> {
+        if !(1..=MAX_WORD_LEN).contains(&self.word_len) {
+            return Err(crate::Error::InvalidOptions(format!(
+                "word length must be in 1..={MAX_WORD_LEN}, got {}",
+                self.word_len
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Default for IndexParams {
     fn default() -> Self {
         IndexParams {

@@ -171,7 +171,7 @@ fn parse_header(text: &str) -> std::result::Result<Header, String> {
 pub fn write(path: &Path, series: &[Vec<f64>]) -> Result<()> {
     let cols = series.first().map_or(0, Vec::len);
     if let Some(i) = series.iter().position(|s| s.len() != cols) {
-        return Err(Error::InvalidOptions(format!(
+        return Err(Error::InvalidRequest(format!(
             "NPY needs series of one length: series 0 has {cols} values, series {i} has {}; \
              export as ucr or csv instead",
             series[i].len()

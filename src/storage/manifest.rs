@@ -46,6 +46,10 @@ pub struct Manifest {
     pub segments: Vec<SegmentEntry>,
     /// Build options of the database, as the `info` parameters.
     pub options: serde_json::Value,
+    /// The database's random id (16 hex digits), carried by the names of its files
+    /// ([`super::names`]); absent in databases made before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
 }
 
 impl Manifest {
@@ -137,6 +141,11 @@ impl Manifest {
             }
             prev = Some(s.last_id);
         }
+        if let Some(u) = &self.uid {
+            if super::names::DbUid::parse(u).is_none() {
+                return Err(format!("uid {u:?} is not 16 hex digits"));
+            }
+        }
         Ok(())
     }
 }
@@ -167,6 +176,7 @@ mod tests {
                 },
             ],
             options: serde_json::json!({"tol": 0.2}),
+            uid: Some("0123456789abcdef".into()),
         }
     }
 

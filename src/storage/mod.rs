@@ -7,4 +7,5 @@ pub mod commit;
 pub mod deletes;
 pub mod faults;
 pub mod manifest;
+pub mod names;
 pub mod segment;

@@ -3,15 +3,16 @@
 
 use pco::data_types::Number;
 
-/// Appends one column of `values` to `out`.
-pub fn write<T: Number>(out: &mut Vec<u8>, values: &[T]) {
+/// Appends one column of `values` to `out`; a refusal by pco is an error.
+pub fn write<T: Number>(out: &mut Vec<u8>, values: &[T]) -> crate::Result<()> {
     let bytes = if values.is_empty() {
         Vec::new()
     } else {
-        pco::standalone::simple_compress(values, &pco::ChunkConfig::default()).unwrap_or_default()
+        crate::codec::lossless::compress(values)?
     };
     out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
     out.extend_from_slice(&bytes);
+    Ok(())
 }
 
 /// Reads one column of exactly `n` values from the front of `input`, advancing it.

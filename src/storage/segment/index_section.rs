@@ -51,8 +51,11 @@ pub fn parse(bytes: &[u8], series_lens: &[u32]) -> Result<Index, String> {
         u64::from_le_bytes(b)
     };
     let word_len = u32_at(0) as usize;
-    if word_len == 0 || word_len > 1024 {
-        return Err(format!("word length {word_len} outside 1..=1024"));
+    if word_len == 0 || word_len > crate::index::MAX_WORD_LEN {
+        return Err(format!(
+            "word length {word_len} outside 1..={}",
+            crate::index::MAX_WORD_LEN
+        ));
     }
     let kind = match bytes[4] {
         0 => BreakpointKind::Gaussian,

@@ -5,15 +5,15 @@
 pub use super::block_table::SERIES_PER_BLOCK;
 
 /// Serializes the original values of all series (in series order).
-pub fn serialize(series: &[Vec<f64>]) -> Vec<u8> {
+pub fn serialize(series: &[Vec<f64>]) -> crate::Result<Vec<u8>> {
     let blocks: Vec<Vec<u8>> = series
         .chunks(SERIES_PER_BLOCK)
         .map(|chunk| {
             let flat: Vec<f64> = chunk.iter().flatten().copied().collect();
             crate::codec::lossless::compress_values(&flat)
         })
-        .collect();
-    super::block_table::serialize(&blocks, 0)
+        .collect::<crate::Result<_>>()?;
+    Ok(super::block_table::serialize(&blocks, 0))
 }
 
 /// Parses the block table of a RAW section for `count` series.
@@ -34,7 +34,7 @@ mod tests {
         let series: Vec<Vec<f64>> = (0..150)
             .map(|i| (0..(i % 7 + 1)).map(|t| (i * t) as f64 * 0.1).collect())
             .collect();
-        let b = serialize(&series);
+        let b = serialize(&series).unwrap();
         let t = parse(&b, series.len()).unwrap();
         assert_eq!(t.blocks.len(), 3);
         let (off, len) = t.blocks[1];

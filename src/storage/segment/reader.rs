@@ -835,7 +835,7 @@ impl SegmentReader {
     /// Decodes residual block `b`: the levels of its symbolic series, concatenated.
     pub fn residual_block(&self, b: usize) -> Result<Vec<i64>> {
         let Some(res) = &self.residuals else {
-            return Err(Error::InvalidOptions(
+            return Err(Error::InvalidRequest(
                 "this segment is not error-bounded".into(),
             ));
         };
@@ -871,9 +871,7 @@ impl SegmentReader {
     /// The raw block holding the series at `pos`, and where its values start in the block.
     pub fn raw_location(&self, pos: usize) -> Result<(usize, usize)> {
         let Some((_, table)) = &self.raw else {
-            return Err(Error::InvalidOptions(
-                "this database keeps no raw values (build with --keep-raw)".into(),
-            ));
+            return Err(Error::NoRawValues);
         };
         if pos >= self.records.len() {
             return Err(Error::NotFound(pos as u64));
@@ -889,9 +887,7 @@ impl SegmentReader {
     /// Decodes raw block `b`: the values of its series, concatenated.
     pub fn raw_block(&self, b: usize) -> Result<Vec<f64>> {
         let Some((at, table)) = &self.raw else {
-            return Err(Error::InvalidOptions(
-                "this database keeps no raw values (build with --keep-raw)".into(),
-            ));
+            return Err(Error::NoRawValues);
         };
         let (off, len) = *table.blocks.get(b).ok_or(Error::NotFound(b as u64))?;
         let first = b * table.per_block;

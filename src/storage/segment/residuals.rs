@@ -10,7 +10,7 @@ use crate::codec::{EncodedSeries, Storage};
 
 /// Serializes the levels of `series` under bound `max_error`; every symbolic series holds one
 /// level per value (checked by the writer).
-pub fn serialize(series: &[EncodedSeries], max_error: f64) -> Vec<u8> {
+pub fn serialize(series: &[EncodedSeries], max_error: f64) -> crate::Result<Vec<u8>> {
     let blocks: Vec<Vec<u8>> = series
         .chunks(SERIES_PER_BLOCK)
         .map(|chunk| {
@@ -21,8 +21,8 @@ pub fn serialize(series: &[EncodedSeries], max_error: f64) -> Vec<u8> {
                 .collect();
             crate::codec::lossless::compress(&flat)
         })
-        .collect();
-    super::block_table::serialize(&blocks, max_error.to_bits())
+        .collect::<crate::Result<_>>()?;
+    Ok(super::block_table::serialize(&blocks, max_error.to_bits()))
 }
 
 /// Parses a RESIDUALS section for `count` series; returns the table and δ.

@@ -226,17 +226,17 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     }
     .as_bytes()
     .to_vec();
-    columns::write(&mut series_buf, c.ids);
-    columns::write(&mut series_buf, &len_col);
-    columns::write(&mut series_buf, &pieces_col);
-    columns::write(&mut series_buf, &kind_col);
-    columns::write(&mut series_buf, &count_col);
-    columns::write(&mut series_buf, &label_of);
+    columns::write(&mut series_buf, c.ids)?;
+    columns::write(&mut series_buf, &len_col)?;
+    columns::write(&mut series_buf, &pieces_col)?;
+    columns::write(&mut series_buf, &kind_col)?;
+    columns::write(&mut series_buf, &count_col)?;
+    columns::write(&mut series_buf, &label_of)?;
     for col in &f64_cols {
-        columns::write(&mut series_buf, col);
+        columns::write(&mut series_buf, col)?;
     }
     for col in &err_cols {
-        columns::write(&mut series_buf, col);
+        columns::write(&mut series_buf, col)?;
     }
     sections.push((kind::SERIES, FLAG_REQUIRED, series_buf));
 
@@ -321,7 +321,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
             sections.push((
                 kind::RESIDUALS,
                 FLAG_REQUIRED,
-                super::residuals::serialize(c.series, d),
+                super::residuals::serialize(c.series, d)?,
             ));
         }
         None => {
@@ -344,7 +344,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
                 "raw values do not match the series".into(),
             ));
         }
-        sections.push((kind::RAW, 0, super::raw::serialize(raw)));
+        sections.push((kind::RAW, 0, super::raw::serialize(raw)?));
     }
     // §4.7 REPORT
     let json = serde_json::to_vec(&c.report).unwrap_or_default();

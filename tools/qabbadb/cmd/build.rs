@@ -147,9 +147,6 @@ impl CodecArgs {
         o.codec.len_bits = self.len_bits;
         o.codec.inc_bits = self.inc_bits;
         o.codec.validate()?;
-        if self.word_len == 0 || self.word_len > 1024 {
-            anyhow::bail!("--word-len must be in 1..=1024, got {}", self.word_len);
-        }
         o.keep_raw = self.keep_raw;
         o.index = (!self.no_index).then_some(qabbadb::IndexParams {
             word_len: self.word_len,
@@ -159,6 +156,9 @@ impl CodecArgs {
                 BreakpointsArg::Gaussian => qabbadb::BreakpointChoice::Gaussian,
             },
         });
+        if let Some(i) = o.index {
+            i.validate().context("--word-len")?;
+        }
         Ok(o)
     }
 }
