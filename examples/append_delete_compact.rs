@@ -27,7 +27,7 @@ fn main() -> qabbadb::Result<()> {
         })?;
         println!("appended ids {}..={}", r.ids[0], r.ids[r.ids.len() - 1]);
     }
-    println!("deleted {} series", db.delete(&[0, 1, 2, 120])?);
+    println!("deleted {} series", db.delete(&[0, 1, 2, 120])?.deleted);
     println!(
         "the snapshot taken before still sees {} series; the database now {}",
         before.len(),

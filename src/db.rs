@@ -30,10 +30,10 @@ use crate::ingest::Dataset;
 use crate::search::knn::{self, IdFilter, Mode, Shared};
 use crate::search::{Exactness, Metric, Neighbor, SearchResult, SearchStats, Source};
 use crate::storage::manifest::{self, Manifest, SegmentEntry};
+use crate::storage::names::{self, DbUid};
 use crate::storage::segment::layout::{self, SeriesRecord};
 use crate::storage::segment::writer::{write_atomically, WriteReport};
 use crate::storage::segment::{write_segment, SegmentContents, SegmentReader};
-use crate::storage::names::{self, DbUid};
 use crate::storage::{deletes, segment::layout::FORMAT_VERSION};
 
 /// Options of a database, fixed when it is created.
@@ -217,6 +217,15 @@ pub struct BuildReport {
     pub write_time: Duration,
     /// Files of an earlier build of the same directory that never committed, removed first.
     pub cleaned: Vec<String>,
+}
+
+/// What a [`Database::delete`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DeleteReport {
+    /// Series that were live and are deleted now.
+    pub deleted: u64,
+    /// Ids listed that were deleted already (ids are never reused).
+    pub already_deleted: u64,
 }
 
 /// A segment of an open database with its deleted ids.
@@ -679,9 +688,8 @@ fn leftovers_of_new_dir(dir: &Path) -> Result<Vec<String>> {
         return Err(Error::Exists(dir.to_path_buf()));
     }
     let lock_uid = names::read_lock_uid(dir);
-    let lock_is_ours = || {
-        std::fs::read(lock_path(dir)).is_ok_and(|b| b.is_empty()) || lock_uid.is_some()
-    };
+    let lock_is_ours =
+        || std::fs::read(lock_path(dir)).is_ok_and(|b| b.is_empty()) || lock_uid.is_some();
     let mut leftovers = Vec::new();
     let mut strangers = Vec::new();
     for n in names_here {
@@ -1143,27 +1151,40 @@ impl Database {
         Ok(((entry, Arc::new(seg)), index_time, write, t.elapsed()))
     }
 
-    /// Deletes series by id; returns how many were live. Ids never stored are an error (and
-    /// nothing is deleted); ids already deleted are skipped.
-    pub fn delete(&self, ids: &[u64]) -> Result<u64> {
+    /// Deletes series by id. Ids are never reused, so every id below the next one to be given
+    /// was stored once: an id already deleted (before or after a `compact`) is counted as such
+    /// and is not an error; an id never given is [`Error::NotFound`], and then nothing is
+    /// deleted. Each id counts once however often it is listed.
+    pub fn delete(&self, ids: &[u64]) -> Result<DeleteReport> {
         self.check_writer()?;
         let _w = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let snap = self.snapshot();
         let state = &snap.state;
+        let wanted: RoaringTreemap = ids.iter().copied().collect();
+        if let Some(never) = wanted.max().filter(|&m| m >= state.manifest.next_id) {
+            return Err(Error::NotFound(never));
+        }
         let mut per_segment: Vec<RoaringTreemap> =
             vec![RoaringTreemap::new(); state.segments.len()];
-        for &id in ids {
-            let s = snap.segment_of(id).ok_or(Error::NotFound(id))?;
-            if state.segments[s].reader.position(id).is_none() {
-                return Err(Error::NotFound(id));
-            }
-            if state.segments[s].is_live(id) {
-                per_segment[s].insert(id);
+        let mut already = 0u64;
+        for id in &wanted {
+            match snap.segment_of(id) {
+                Some(s)
+                    if state.segments[s].reader.position(id).is_some()
+                        && state.segments[s].is_live(id) =>
+                {
+                    per_segment[s].insert(id);
+                }
+                _ => already += 1,
             }
         }
         let count: u64 = per_segment.iter().map(|b| b.len()).sum();
+        let report = DeleteReport {
+            deleted: count,
+            already_deleted: already,
+        };
         if count == 0 {
-            return Ok(0);
+            return Ok(report);
         }
         let generation = state.manifest.generation + 1;
         let mut manifest = state.manifest.clone();
@@ -1185,7 +1206,7 @@ impl Database {
             });
         }
         self.commit(manifest, segments)?;
-        Ok(count)
+        Ok(report)
     }
 
     /// Merges every segment into one holding only the live series (same ids), with a new index
@@ -1193,14 +1214,20 @@ impl Database {
     /// Series encoded with the first segment's codebook keep their symbols (no further loss);
     /// series of segments appended with a refitted codebook are encoded again from their
     /// reconstructions, and their stored error bounds grow by the change.
-    pub fn compact(&self) -> Result<()> {
+    ///
+    /// A database of one segment without deleted series is left as it is (nothing to merge or
+    /// drop); returns whether anything was rewritten.
+    pub fn compact(&self) -> Result<bool> {
         self.check_writer()?;
         let _w = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let snap = self.snapshot();
         let state = &snap.state;
         let Some(base) = state.segments.first() else {
-            return Ok(());
+            return Ok(false);
         };
+        if state.segments.len() == 1 && base.deleted.is_empty() {
+            return Ok(false);
+        }
         let codebook = base.reader.codebook().clone();
         let mut encoded = Vec::new();
         let mut ids = Vec::new();
@@ -1272,7 +1299,7 @@ impl Database {
         manifest.generation = generation;
         if encoded.is_empty() {
             manifest.segments.clear();
-            return self.commit(manifest, Vec::new());
+            return self.commit(manifest, Vec::new()).map(|()| true);
         }
         let fit = codec::FitReport {
             pieces: encoded.iter().map(|e| e.pieces as u64).sum(),
@@ -1292,7 +1319,8 @@ impl Database {
             &fit,
         )?;
         manifest.segments = vec![seg.0];
-        self.commit(manifest, vec![seg.1])
+        self.commit(manifest, vec![seg.1])?;
+        Ok(true)
     }
 
     /// Encodes the series at `pos` of a segment with its own codebook again, with `codebook`.
@@ -1359,9 +1387,7 @@ impl Database {
         for _ in 0..OPEN_RETRIES {
             let generation;
             (generation, problems) = Self::verify_once(dir);
-            if problems.is_empty()
-                || read_manifest(dir).map(|m| m.generation).ok() == generation
-            {
+            if problems.is_empty() || read_manifest(dir).map(|m| m.generation).ok() == generation {
                 break;
             }
         }
@@ -1587,7 +1613,7 @@ impl Snapshot {
         self.state
             .segments
             .iter()
-            .map(|s| s.reader.len() - s.deleted.len() as usize)
+            .map(|s| s.reader.len().saturating_sub(s.deleted.len() as usize))
             .sum()
     }
 
@@ -1747,9 +1773,7 @@ impl Snapshot {
         let shared = Shared::new(mode);
         let mut stats = SearchStats::default();
         for seg in &self.state.segments {
-            let index = seg.reader.index().ok_or_else(|| {
-                Error::NoIndex
-            })?;
+            let index = seg.reader.index().ok_or(Error::NoIndex)?;
             let data = seg.search_data()?;
             let source = SegmentSource {
                 segment: &seg.reader,
@@ -1823,12 +1847,54 @@ impl Snapshot {
         k: usize,
         metric: Metric,
     ) -> Result<Vec<SearchResult>> {
+        self.batch(queries, Mode::Knn(k), metric, Exactness::Reconstructed)
+    }
+
+    /// [`Snapshot::knn_exact`] for many queries, in parallel (one query per thread); results in
+    /// query order.
+    pub fn knn_batch_exact(
+        &self,
+        queries: &[Vec<f64>],
+        k: usize,
+        metric: Metric,
+        exactness: Exactness,
+    ) -> Result<Vec<SearchResult>> {
+        self.batch(queries, Mode::Knn(k), metric, exactness)
+    }
+
+    /// [`Snapshot::range_exact`] for many queries, in parallel (one query per thread); results
+    /// in query order.
+    pub fn range_batch(
+        &self,
+        queries: &[Vec<f64>],
+        radius: f64,
+        metric: Metric,
+        exactness: Exactness,
+    ) -> Result<Vec<SearchResult>> {
+        self.batch(queries, Mode::Range(radius), metric, exactness)
+    }
+
+    fn batch(
+        &self,
+        queries: &[Vec<f64>],
+        mode: Mode,
+        metric: Metric,
+        exactness: Exactness,
+    ) -> Result<Vec<SearchResult>> {
         for seg in &self.state.segments {
             seg.search_data()?;
         }
+        let threads = rayon::current_num_threads();
+        if queries.len() < threads {
+            // Too few queries to give each thread one: every query uses all threads.
+            return queries
+                .iter()
+                .map(|q| self.run(q, mode, metric, None, threads, exactness))
+                .collect();
+        }
         queries
             .par_iter()
-            .map(|q| self.run(q, Mode::Knn(k), metric, None, 1, Exactness::Reconstructed))
+            .map(|q| self.run(q, mode, metric, None, 1, exactness))
             .collect()
     }
 

@@ -61,7 +61,7 @@ pub mod search;
 pub mod storage;
 
 pub use codec::{Assign, CodecParams, Digitizer};
-pub use db::{BuildReport, Database, Info, Options, Snapshot};
+pub use db::{BuildReport, Database, DeleteReport, Info, Options, Snapshot};
 pub use error::{Error, Result};
 pub use index::{BreakpointChoice, IndexParams};
 pub use search::{Exactness, Metric, Neighbor, SearchResult, SearchStats, Window};

@@ -33,8 +33,15 @@ fn append_delete_compact_keep_ids_and_values() {
     // The appended series use the first segment's codebook.
     assert_eq!(db.info().symbols, db.snapshot().info(&path).symbols);
 
-    assert_eq!(db.delete(&[3, 150, 151]).unwrap(), 3);
-    assert_eq!(db.delete(&[3]).unwrap(), 0, "already deleted");
+    assert_eq!(db.delete(&[3, 150, 151]).unwrap().deleted, 3);
+    assert_eq!(
+        db.delete(&[3]).unwrap(),
+        qabbadb::DeleteReport {
+            deleted: 0,
+            already_deleted: 1
+        },
+        "already deleted"
+    );
     assert!(matches!(db.delete(&[5, 999]), Err(Error::NotFound(999))));
     assert!(db.get(5).is_ok(), "a failed delete deletes nothing");
     assert!(matches!(db.get(150), Err(Error::NotFound(150))));

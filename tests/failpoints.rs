@@ -46,7 +46,7 @@ fn injected_failures_keep_the_committed_state() {
     let ops: [Op; 3] = [
         ("append", &|db| db.append(&extra).map(|_| ())),
         ("delete", &|db| db.delete(&[2, 5, 7]).map(|_| ())),
-        ("compact", &|db| db.compact()),
+        ("compact", &|db| db.compact().map(|_| ())),
     ];
     let mut failures = 0;
     for (name, op) in ops {

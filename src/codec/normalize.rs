@@ -124,12 +124,19 @@ mod tests {
             let a = 10f64.powi(e);
             let x = [0.0, a, 2.0 * a, -a];
             let m = Moments::of(&x);
-            assert!((m.mean / (a / 2.0) - 1.0).abs() < 1e-12, "1e{e}: mean {}", m.mean);
+            assert!(
+                (m.mean / (a / 2.0) - 1.0).abs() < 1e-12,
+                "1e{e}: mean {}",
+                m.mean
+            );
             let want = a * 1.25f64.sqrt();
             assert!((m.std / want - 1.0).abs() < 1e-12, "1e{e}: std {}", m.std);
             let z = m.normalize(&x);
             let zs = Moments::of(&z);
-            assert!(zs.mean.abs() < 1e-12 && (zs.std - 1.0).abs() < 1e-12, "1e{e}");
+            assert!(
+                zs.mean.abs() < 1e-12 && (zs.std - 1.0).abs() < 1e-12,
+                "1e{e}"
+            );
         }
         // Values spanning f64's whole range: v − μ overflows, z does not.
         let x = [f64::MAX, -f64::MAX, f64::MAX, -f64::MAX];

@@ -1,10 +1,21 @@
-//! Reader and writer of series as CSV: one series a row, comma-separated.
+//! Reader and writer of series as CSV: one series a row.
 //!
-//! The first row is a header when none of its fields is a number; a header whose first field is
-//! `label` (any case; also `class` or `target`) puts the labels in the first column. Without such
-//! a header, [`LabelColumn::First`] says that the first column holds labels anyway. Rows may
-//! differ in length. [`write()`] writes the header `label,t0,t1,...` so that its output reads back
-//! with its labels.
+//! Fields are separated by commas; a file whose first line holds no comma but semicolons (or
+//! tabs) is read with that separator. A UTF-8 byte-order mark is skipped.
+//!
+//! With [`Header::Auto`] the first row is a header when
+//! - none of its fields is a number (`label,t0,t1`, `x,y`, polars' `column_0,…`), or
+//! - its fields are the column numbers 0, 1, 2, … written as integers, as pandas writes for an
+//!   unnamed frame (`DataFrame(arr).to_csv(index=False)`), or
+//! - its first field is empty or a name and the others are such column numbers: pandas with its
+//!   index (`,0,1,2`; the first column is then a row index and is dropped) or with a named first
+//!   column (`id,0,1,2`; that column becomes the labels).
+//!
+//! A header whose first field is `label` (any case; also `class` or `target`) puts the labels in
+//! the first column. [`Header::Yes`] and [`Header::No`] decide instead of the rule;
+//! [`LabelColumn::First`] says that the first column holds labels anyway. Rows may differ in
+//! length. [`write()`] writes the header `label,t0,t1,...` so that its output reads back with
+//! its labels.
 
 use std::path::Path;
 
@@ -22,27 +33,125 @@ pub enum LabelColumn {
     None,
 }
 
+/// Whether the first row is a header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Header {
+    /// Decided by the rule in the module documentation.
+    #[default]
+    Auto,
+    /// The first row is a header.
+    Yes,
+    /// The first row is a series.
+    No,
+}
+
+/// What the reader decided about a file, for the tool to report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CsvLayout {
+    /// The header row taken (its first fields), if one was.
+    pub header: Option<String>,
+    /// The field separator used.
+    pub delimiter: char,
+    /// The first column was a row index (an empty header field) and was dropped.
+    pub index_column: bool,
+    /// The first column held labels.
+    pub labels: bool,
+}
+
 /// Reads a CSV file.
 pub fn read(path: &Path, labels: LabelColumn) -> Result<Dataset> {
+    read_with(path, labels, Header::Auto).map(|(d, _)| d)
+}
+
+/// Reads a CSV file with the given header choice; also says what was taken as header.
+pub fn read_with(path: &Path, labels: LabelColumn, header: Header) -> Result<(Dataset, CsvLayout)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse(path, &bytes, labels)
+    parse_with(path, &bytes, labels, header)
 }
 
 /// Parses the bytes of a CSV file; `path` only names the file in errors.
 pub fn parse(path: &Path, bytes: &[u8], labels: LabelColumn) -> Result<Dataset> {
+    parse_with(path, bytes, labels, Header::Auto).map(|(d, _)| d)
+}
+
+/// The separator of a file: a comma, unless the first line has none but has semicolons or tabs.
+fn sniff_delimiter(bytes: &[u8]) -> u8 {
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    if first.contains(&b',') {
+        b','
+    } else if first.contains(&b';') {
+        b';'
+    } else if first.contains(&b'\t') {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// Fields that are the column numbers 0, 1, 2, … written as plain integers.
+fn are_column_numbers(fields: &[&str]) -> bool {
+    let Some(start) = fields.first().and_then(|f| plain_integer(f)) else {
+        return false;
+    };
+    start == 0
+        && fields
+            .iter()
+            .enumerate()
+            .all(|(i, f)| plain_integer(f) == Some(start + i as u64))
+}
+
+fn plain_integer(f: &str) -> Option<u64> {
+    if f.is_empty() || f.len() > 12 || !f.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    f.parse().ok()
+}
+
+/// What the first row is, by the rule of the module documentation: `None` a series, else
+/// `Some(index_column)`.
+fn header_kind(fields: &[&str]) -> Option<bool> {
+    let is_number = |f: &&str| f.parse::<f64>().is_ok();
+    if !fields.iter().any(is_number) {
+        return Some(false);
+    }
+    if fields.len() >= 2 && are_column_numbers(fields) {
+        return Some(false);
+    }
+    let (first, rest) = fields.split_first()?;
+    if !rest.is_empty() && !is_number(first) && are_column_numbers(rest) {
+        return Some(first.is_empty());
+    }
+    None
+}
+
+/// Parses the bytes of a CSV file with the given header choice; also says what was decided.
+pub fn parse_with(
+    path: &Path,
+    bytes: &[u8],
+    labels: LabelColumn,
+    header: Header,
+) -> Result<(Dataset, CsvLayout)> {
     let err = |line: u64, column: u64, reason: String| Error::Parse {
         path: path.to_path_buf(),
         line,
         column,
         reason,
     };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let delimiter = sniff_delimiter(bytes);
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter)
         .trim(::csv::Trim::All)
         .from_reader(bytes);
     let mut data = Dataset::default();
+    let mut layout = CsvLayout {
+        delimiter: delimiter as char,
+        ..CsvLayout::default()
+    };
     let mut label_first = labels == LabelColumn::First;
+    let mut index_column = false;
     let mut record = ::csv::StringRecord::new();
     let mut row = 0u64;
     loop {
@@ -59,16 +168,40 @@ pub fn parse(path: &Path, bytes: &[u8], labels: LabelColumn) -> Result<Dataset> 
         if record.iter().all(str::is_empty) {
             return Err(err(line, 0, "empty line".into()));
         }
-        if row == 1 && record.iter().all(|f| f.parse::<f64>().is_err()) {
-            let first = record.get(0).unwrap_or("").to_ascii_lowercase();
-            if labels == LabelColumn::Auto {
-                label_first = matches!(first.as_str(), "label" | "class" | "target");
+        if row == 1 {
+            let fields: Vec<&str> = record.iter().collect();
+            let kind = match header {
+                Header::Auto => header_kind(&fields),
+                Header::Yes => Some(fields.first().is_some_and(|f| f.is_empty())),
+                Header::No => None,
+            };
+            if let Some(index) = kind {
+                let first = fields.first().copied().unwrap_or("").to_ascii_lowercase();
+                let named = matches!(first.as_str(), "label" | "class" | "target");
+                // A named first column before column numbers is not a time step: its labels.
+                let before_numbers = !index
+                    && fields.len() > 1
+                    && first.parse::<f64>().is_err()
+                    && are_column_numbers(&fields[1..]);
+                if labels == LabelColumn::Auto {
+                    label_first = named || before_numbers;
+                }
+                index_column = index;
+                let mut shown: String =
+                    fields.iter().take(6).copied().collect::<Vec<_>>().join(",");
+                if fields.len() > 6 {
+                    shown.push_str(",…");
+                }
+                layout.header = Some(shown);
+                continue;
             }
-            continue;
         }
         let mut fields: Vec<&str> = record.iter().collect();
         if fields.len() > 1 && fields.last().is_some_and(|f| f.is_empty()) {
             fields.pop();
+        }
+        if index_column && !fields.is_empty() {
+            fields.remove(0);
         }
         let (label, values_at) = if label_first {
             (Some(fields[0].to_string()), 1)
@@ -83,13 +216,32 @@ pub fn parse(path: &Path, bytes: &[u8], labels: LabelColumn) -> Result<Dataset> 
             ));
         }
         let mut values = Vec::with_capacity(fields.len() - values_at);
+        let shift = index_column as u64 + 1;
         for (j, f) in fields.iter().enumerate().skip(values_at) {
-            values.push(parse_value(f).map_err(|r| err(line, j as u64 + 1, r))?);
+            let hint = |r: String| {
+                if delimiter == b';' && f.contains(',') {
+                    format!("{r} (decimal commas are not read: write decimal points)")
+                } else {
+                    r
+                }
+            };
+            values.push(parse_value(f).map_err(|r| err(line, j as u64 + shift, hint(r)))?);
         }
         data.series.push(values);
         data.labels.push(label);
     }
-    Ok(data)
+    layout.index_column = index_column;
+    layout.labels = label_first;
+    if data.series.is_empty() {
+        let reason = match &layout.header {
+            Some(h) => format!(
+                "the file holds only a header row ({h}) and no series; --header no reads that row as a series"
+            ),
+            None => "the file holds no series".into(),
+        };
+        return Err(err(1, 0, reason));
+    }
+    Ok((data, layout))
 }
 
 /// Writes series as CSV: a header, then one row per series (label first when any series has one).
@@ -176,6 +328,66 @@ mod tests {
         );
         let e = p("label,t0\na\n", LabelColumn::Auto).unwrap_err();
         assert!(e.to_string().contains("no values"), "{e}");
+    }
+
+    fn pw(s: &str, h: Header) -> Result<(Dataset, CsvLayout)> {
+        parse_with(Path::new("t.csv"), s.as_bytes(), LabelColumn::Auto, h)
+    }
+
+    /// The headers pandas writes: `DataFrame(arr).to_csv(index=False)` and `.to_csv()`.
+    #[test]
+    fn pandas_headers_are_headers() {
+        let (d, l) = pw("0,1,2,3\n0.1,0.5,0.2,0.9\n", Header::Auto).unwrap();
+        assert_eq!(d.series, vec![vec![0.1, 0.5, 0.2, 0.9]]);
+        assert_eq!(l.header.as_deref(), Some("0,1,2,3"));
+        let (d, l) = pw(",0,1,2\n0,0.1,0.5,0.2\n1,3,4,5\n", Header::Auto).unwrap();
+        assert_eq!(d.series, vec![vec![0.1, 0.5, 0.2], vec![3.0, 4.0, 5.0]]);
+        assert_eq!(d.labels, vec![None, None]);
+        assert!(l.index_column);
+        // A named first column before column numbers holds labels.
+        let (d, l) = pw("id,0,1\na,1,2\nb,3,4\n", Header::Auto).unwrap();
+        assert_eq!(d.series, vec![vec![1.0, 2.0], vec![3.0, 4.0]]);
+        assert_eq!(d.labels, vec![Some("a".into()), Some("b".into())]);
+        assert!(l.labels && !l.index_column);
+        // Polars' names.
+        let (d, _) = pw("column_0,column_1\n7,8\n", Header::Auto).unwrap();
+        assert_eq!(d.series, vec![vec![7.0, 8.0]]);
+        // Not column numbers: data.
+        for data in ["0,1,3\n", "0.0,1.0,2.0\n", "1,2,3\n", "0\n", "0,1,2,3e0\n"] {
+            let (d, l) = pw(data, Header::Auto).unwrap();
+            assert_eq!(d.len(), 1, "{data}");
+            assert_eq!(l.header, None, "{data}");
+        }
+    }
+
+    #[test]
+    fn header_choice_overrides_the_rule() {
+        let (d, l) = pw("0,1,2,3\n0.1,0.5,0.2,0.9\n", Header::No).unwrap();
+        assert_eq!(d.series[0], vec![0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(l.header, None);
+        let (d, l) = pw("5,6\n7,8\n", Header::Yes).unwrap();
+        assert_eq!(d.series, vec![vec![7.0, 8.0]]);
+        assert_eq!(l.header.as_deref(), Some("5,6"));
+        let e = pw("a,b\n", Header::Auto).unwrap_err();
+        assert!(e.to_string().contains("only a header row (a,b)"), "{e}");
+        let e = pw("x,1\n", Header::No).unwrap_err();
+        assert!(e.to_string().contains("not a number"), "{e}");
+    }
+
+    #[test]
+    fn separators_and_byte_order_marks() {
+        let (d, l) = pw("\u{feff}label,t0\nA,1\n", Header::Auto).unwrap();
+        assert_eq!(d.labels, vec![Some("A".into())]);
+        assert!(l.labels);
+        let (d, l) = pw("1;2;3\n4;5;6\n", Header::Auto).unwrap();
+        assert_eq!(d.series, vec![vec![1.0, 2.0, 3.0], vec![4.0, 5.0, 6.0]]);
+        assert_eq!(l.delimiter, ';');
+        let (d, _) = pw("1\t2\n", Header::Auto).unwrap();
+        assert_eq!(d.series, vec![vec![1.0, 2.0]]);
+        let e = pw("1,5;2,5\n", Header::Auto).unwrap_err();
+        assert!(e.to_string().contains("not a number"), "{e}");
+        let e = pw("a;b\n1,5;2\n", Header::Auto).unwrap_err();
+        assert!(e.to_string().contains("decimal commas"), "{e}");
     }
 
     #[test]

@@ -79,13 +79,52 @@ impl InputFormat {
     }
 }
 
+/// How to read an input file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// The format, or `None` for the one the file name implies.
+    pub format: Option<InputFormat>,
+    /// Whether a CSV file's first row is a header.
+    pub header: csv::Header,
+}
+
+/// What a reader decided about a file (for the tool to report).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadNotes {
+    /// The format read.
+    pub format: Option<InputFormat>,
+    /// For CSV: the header taken, the separator, index and label columns.
+    pub csv: Option<csv::CsvLayout>,
+}
+
 /// Reads a dataset, choosing the reader by `format` or else by file extension.
 ///
 /// The result has at least one series, each with at least one finite value.
 pub fn read(path: &Path, format: Option<InputFormat>) -> Result<Dataset> {
-    let data = match InputFormat::resolve(format, path)? {
+    read_with(
+        path,
+        &ReadOptions {
+            format,
+            ..ReadOptions::default()
+        },
+    )
+    .map(|(d, _)| d)
+}
+
+/// [`read`] with every reading option; also says what the reader decided.
+pub fn read_with(path: &Path, options: &ReadOptions) -> Result<(Dataset, ReadNotes)> {
+    let format = InputFormat::resolve(options.format, path)?;
+    let mut notes = ReadNotes {
+        format: Some(format),
+        csv: None,
+    };
+    let data = match format {
         InputFormat::Ucr => ucr::read(path)?,
-        InputFormat::Csv => csv::read(path, csv::LabelColumn::Auto)?,
+        InputFormat::Csv => {
+            let (d, layout) = csv::read_with(path, csv::LabelColumn::Auto, options.header)?;
+            notes.csv = Some(layout);
+            d
+        }
         InputFormat::Npy => npy::read(path)?,
     };
     if data.is_empty() {
@@ -96,7 +135,7 @@ pub fn read(path: &Path, format: Option<InputFormat>) -> Result<Dataset> {
             reason: "the file holds no series".into(),
         });
     }
-    Ok(data)
+    Ok((data, notes))
 }
 
 /// Checks series given in memory: at least one series, none empty, every value finite.

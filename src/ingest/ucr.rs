@@ -27,6 +27,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Dataset> {
         reason,
     };
     let mut data = Dataset::default();
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     while lines
         .last()

@@ -78,7 +78,11 @@ fn is_segment_stem(stem: &str, uid: DbUid) -> bool {
     let mut parts = stem.split('-');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(u), Some(g), Some(r), None) => {
-            DbUid::parse(u) == Some(uid) && u.len() == 16 && is_generation(g) && r.len() == 8 && is_hex(r)
+            DbUid::parse(u) == Some(uid)
+                && u.len() == 16
+                && is_generation(g)
+                && r.len() == 8
+                && is_hex(r)
         }
         _ => false,
     }
@@ -94,9 +98,8 @@ fn is_legacy_segment_stem(stem: &str) -> bool {
 
 /// Whether `name` is a segment file name (of `uid`, or of the older form when `legacy`).
 pub fn is_segment(name: &str, uid: DbUid, legacy: bool) -> bool {
-    name.strip_suffix(".qseg").is_some_and(|stem| {
-        is_segment_stem(stem, uid) || (legacy && is_legacy_segment_stem(stem))
-    })
+    name.strip_suffix(".qseg")
+        .is_some_and(|stem| is_segment_stem(stem, uid) || (legacy && is_legacy_segment_stem(stem)))
 }
 
 /// Whether `name` is an old-form segment name (databases made before database ids).
@@ -171,7 +174,11 @@ mod tests {
         let legacy = "000004-00000000deadbeef.qseg";
         assert!(!is_own_file(legacy, uid, false));
         assert!(is_own_file(legacy, uid, true));
-        assert!(is_own_file("000004-00000000deadbeef.000009.del.tmp", uid, true));
+        assert!(is_own_file(
+            "000004-00000000deadbeef.000009.del.tmp",
+            uid,
+            true
+        ));
         assert!(is_legacy_segment(legacy));
         assert_eq!(DbUid::parse(&uid.hex()), Some(uid));
         assert_eq!(DbUid::parse("xyz"), None);

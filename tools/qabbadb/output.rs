@@ -21,6 +21,23 @@ pub fn spinner(message: &str, json: bool) -> ProgressBar {
     pb
 }
 
+/// A progress bar over `total` items (with rate and ETA), or a hidden one off a terminal or
+/// under `--json`.
+pub fn bar(total: u64, unit: &str, json: bool) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}} left)"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
 /// Prints one JSON value on its own line.
 pub fn json_line(v: &serde_json::Value) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

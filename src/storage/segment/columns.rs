@@ -39,9 +39,9 @@ mod tests {
         let a: Vec<u64> = (0..1000).collect();
         let b: Vec<f64> = (0..1000).map(|i| (i as f64).sqrt()).collect();
         let mut buf = Vec::new();
-        write(&mut buf, &a);
-        write(&mut buf, &b);
-        write::<u32>(&mut buf, &[]);
+        write(&mut buf, &a).unwrap();
+        write(&mut buf, &b).unwrap();
+        write::<u32>(&mut buf, &[]).unwrap();
         let mut r = &buf[..];
         assert_eq!(read::<u64>(&mut r, 1000), Some(a));
         assert_eq!(read::<f64>(&mut r, 1000), Some(b));

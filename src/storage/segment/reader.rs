@@ -99,9 +99,10 @@ impl SegmentReader {
         }
         // SAFETY: segment files are written once (to a temporary name, then renamed) and never
         // modified in place afterwards; qabbadb only removes them, which keeps existing maps
-        // valid on the platforms we support. A file truncated by another program while mapped
-        // could fault on access, as with any mmap-based store; we document that segments must
-        // not be modified externally.
+        // valid (an unlinked file stays readable through its map). A file truncated or
+        // rewritten by another program while mapped could fault on access, as with any
+        // mmap-based store: the README ("Files in a database directory") and FORMAT.md §9 say
+        // that segment files must not be modified in place by anything but qabbadb.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         Self::from_backing(path.to_path_buf(), Backing::Map(map))
     }

@@ -25,10 +25,15 @@ pub struct Args {
 /// Runs `append`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
-    let data = args.input.read()?;
+    let (data, note) = args.input.read()?;
+    if !args.json {
+        note.eprint(&args.input.input);
+    }
+    let pb = crate::output::spinner(&format!("encoding {} series", data.len()), args.json);
     let report = db
         .append_with(&data, args.refit)
         .with_context(|| format!("appending to {}", args.db.display()))?;
+    pb.finish_and_clear();
     let (first, last) = (
         report.ids.first().copied().unwrap_or(0),
         report.ids.last().copied().unwrap_or(0),

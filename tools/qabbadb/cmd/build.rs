@@ -51,7 +51,7 @@ pub enum AssignArg {
 #[derive(Debug, Clone, clap::Args)]
 pub struct CodecArgs {
     /// Compression tolerance (papers' convention: fABBA's tol is this squared).
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     pub tol: f64,
     /// Longest piece, in intervals.
     #[arg(long)]
@@ -59,14 +59,14 @@ pub struct CodecArgs {
     /// Digitization method.
     #[arg(long, value_enum, default_value_t = DigitizeArg::Ga)]
     pub digitize: DigitizeArg,
-    /// Greedy aggregation radius, or `auto` (JABBA's error-bound formula).
-    #[arg(long, default_value = "auto")]
-    pub alpha: String,
-    /// Number of symbols for k-means.
-    #[arg(long, default_value_t = 64)]
-    pub symbols: usize,
+    /// Greedy aggregation radius, or `auto` (JABBA's error-bound formula) [default: auto].
+    #[arg(long, allow_negative_numbers = true)]
+    pub alpha: Option<String>,
+    /// Number of symbols for k-means (--digitize kmeans) [default: 64].
+    #[arg(long)]
+    pub symbols: Option<usize>,
     /// Weight of length against increment in digitization.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub scl: f64,
     /// Bits per quantized centre length (2..=32).
     #[arg(long, default_value_t = 8)]
@@ -78,23 +78,24 @@ pub struct CodecArgs {
     #[arg(long, value_enum, default_value_t = AssignArg::ClosedLoop)]
     pub assign: AssignArg,
     /// Error budget: series whose RMSE exceeds this fraction of their std are stored losslessly
-    /// (`inf` to disable).
-    #[arg(long, default_value_t = 0.5)]
-    pub max_rmse: f64,
+    /// (`inf` to disable) [default: 0.5].
+    #[arg(long, allow_negative_numbers = true)]
+    pub max_rmse: Option<f64>,
     /// Error-bounded mode: every stored value within this absolute error (original units) of
     /// the original, by quantized residuals of step 2δ added to the reconstruction (the
     /// --max-rmse budget then no longer applies).
-    #[arg(long, value_name = "DELTA")]
+    #[arg(long, value_name = "DELTA", allow_negative_numbers = true)]
     pub max_error: Option<f64>,
-    /// Seed for k-means sampling.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// PAA segments of the search index.
-    #[arg(long, default_value_t = 16)]
-    pub word_len: usize,
-    /// Breakpoints of the index: Gaussian (SAX), KDE (edwSAX), or the tighter on a sample.
-    #[arg(long, value_enum, default_value_t = BreakpointsArg::Auto)]
-    pub breakpoints: BreakpointsArg,
+    /// Seed for k-means sampling (--digitize kmeans) [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// PAA segments of the search index [default: 16].
+    #[arg(long)]
+    pub word_len: Option<usize>,
+    /// Breakpoints of the index: Gaussian (SAX), KDE (edwSAX), or the tighter on a sample
+    /// [default: auto].
+    #[arg(long, value_enum)]
+    pub breakpoints: Option<BreakpointsArg>,
     /// Build no search index.
     #[arg(long)]
     pub no_index: bool,
@@ -118,25 +119,38 @@ impl CodecArgs {
     /// The library options these flags stand for.
     pub fn options(&self) -> anyhow::Result<Options> {
         let digitizer = match self.digitize {
-            DigitizeArg::Ga => Digitizer::Greedy {
-                alpha: if self.alpha == "auto" {
-                    None
-                } else {
-                    Some(self.alpha.parse::<f64>().with_context(|| {
-                        format!("--alpha must be a number or auto, got {:?}", self.alpha)
-                    })?)
-                },
-            },
-            DigitizeArg::Kmeans => Digitizer::KMeans {
-                k: self.symbols,
-                sample_rate: 0.5,
-                seed: self.seed,
-            },
+            DigitizeArg::Ga => {
+                if self.symbols.is_some() || self.seed.is_some() {
+                    anyhow::bail!(
+                        "--symbols and --seed set k-means; add --digitize kmeans (greedy aggregation takes --alpha)"
+                    );
+                }
+                Digitizer::Greedy {
+                    alpha: match self.alpha.as_deref() {
+                        None | Some("auto") => None,
+                        Some(a) => Some(a.parse::<f64>().with_context(|| {
+                            format!("--alpha must be a number or auto, got {a:?}")
+                        })?),
+                    },
+                }
+            }
+            DigitizeArg::Kmeans => {
+                if self.alpha.is_some() {
+                    anyhow::bail!(
+                        "--alpha sets greedy aggregation; k-means takes --symbols (or use --digitize ga)"
+                    );
+                }
+                Digitizer::KMeans {
+                    k: self.symbols.unwrap_or(64),
+                    sample_rate: 0.5,
+                    seed: self.seed.unwrap_or(0),
+                }
+            }
         };
         let mut o = Options::default()
             .tol(self.tol)
             .digitizer(digitizer)
-            .max_rmse(self.max_rmse)
+            .max_rmse(self.max_rmse.unwrap_or(0.5))
             .max_error(self.max_error)
             .assign(match self.assign {
                 AssignArg::ClosedLoop => Assign::ClosedLoop,
@@ -148,9 +162,19 @@ impl CodecArgs {
         o.codec.inc_bits = self.inc_bits;
         o.codec.validate()?;
         o.keep_raw = self.keep_raw;
+        if self.max_error.is_some() && self.max_rmse.is_some() {
+            anyhow::bail!(
+                "--max-rmse does not apply with --max-error (the residuals bound every value)"
+            );
+        }
+        if self.no_index && (self.word_len.is_some() || self.breakpoints.is_some()) {
+            anyhow::bail!(
+                "--word-len and --breakpoints set the index, which --no-index leaves out"
+            );
+        }
         o.index = (!self.no_index).then_some(qabbadb::IndexParams {
-            word_len: self.word_len,
-            breakpoints: match self.breakpoints {
+            word_len: self.word_len.unwrap_or(16),
+            breakpoints: match self.breakpoints.unwrap_or(BreakpointsArg::Auto) {
                 BreakpointsArg::Auto => qabbadb::BreakpointChoice::Auto,
                 BreakpointsArg::Kde => qabbadb::BreakpointChoice::Kde,
                 BreakpointsArg::Gaussian => qabbadb::BreakpointChoice::Gaussian,
@@ -163,6 +187,77 @@ impl CodecArgs {
     }
 }
 
+/// Whether a CSV file's first row is a header, on the command line.
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+pub enum HeaderArg {
+    /// A header when it holds no numbers, or the column numbers 0,1,2,… that pandas writes.
+    #[default]
+    Auto,
+    /// The first row is a header.
+    Yes,
+    /// The first row is a series.
+    No,
+}
+
+impl From<HeaderArg> for ingest::csv::Header {
+    fn from(h: HeaderArg) -> Self {
+        match h {
+            HeaderArg::Auto => ingest::csv::Header::Auto,
+            HeaderArg::Yes => ingest::csv::Header::Yes,
+            HeaderArg::No => ingest::csv::Header::No,
+        }
+    }
+}
+
+/// What was read from a file besides its series: the CSV header taken, if any.
+#[derive(Debug, Default)]
+pub struct ReadNote {
+    /// The header row taken, in words, e.g. `header row taken (0,1,2,3); …`.
+    pub header: Option<String>,
+    /// The separator, when it was not a comma.
+    pub delimiter: Option<char>,
+}
+
+impl ReadNote {
+    /// Prints the note on stderr.
+    pub fn eprint(&self, path: &std::path::Path) {
+        for line in self.header.iter() {
+            eprintln!("{}: {line}", path.display());
+        }
+        if let Some(d) = self.delimiter {
+            eprintln!("{}: fields separated by {d:?}", path.display());
+        }
+    }
+}
+
+/// Reads a file of series with the given format and header choice; also says what was taken
+/// as a CSV header.
+pub fn read_series(
+    path: &std::path::Path,
+    format: Option<Format>,
+    header: HeaderArg,
+) -> anyhow::Result<(ingest::Dataset, ReadNote)> {
+    let options = ingest::ReadOptions {
+        format: format.map(Into::into),
+        header: header.into(),
+    };
+    let (data, notes) =
+        ingest::read_with(path, &options).with_context(|| format!("reading {}", path.display()))?;
+    let mut note = ReadNote::default();
+    if let Some(layout) = &notes.csv {
+        note.header = layout.header.as_ref().map(|h| {
+            let what = match (layout.index_column, layout.labels) {
+                (true, _) => "; its first column is a row index and was dropped",
+                (false, true) => "; the first column holds labels",
+                _ => "",
+            };
+            format!("first row taken as a header ({h}){what}; --header no reads it as a series")
+        });
+        note.delimiter = (layout.delimiter != ',').then_some(layout.delimiter);
+    }
+    Ok((data, note))
+}
+
 /// The file of series to read (`build`, `append`).
 #[derive(Debug, clap::Args)]
 pub struct InputArgs {
@@ -172,13 +267,15 @@ pub struct InputArgs {
     /// Input format (default: from the file name).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Whether the first row of a CSV file is a header.
+    #[arg(long, value_enum, default_value_t = HeaderArg::Auto)]
+    pub header: HeaderArg,
 }
 
 impl InputArgs {
-    /// Reads the series.
-    pub fn read(&self) -> anyhow::Result<qabbadb::ingest::Dataset> {
-        ingest::read(&self.input, self.format.map(Into::into))
-            .with_context(|| format!("reading {}", self.input.display()))
+    /// Reads the series, and what was taken as a CSV header.
+    pub fn read(&self) -> anyhow::Result<(qabbadb::ingest::Dataset, ReadNote)> {
+        read_series(&self.input, self.format, self.header)
     }
 }
 
@@ -200,13 +297,20 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let options = args.codec.options()?;
     let pb = output::spinner("reading", args.json);
-    let data = args.input.read()?;
+    let (data, note) = args.input.read()?;
     pb.set_message(format!("encoding {} series", data.len()));
     let t = std::time::Instant::now();
     let (db, report) = Database::build(&args.db, &data, &options)
         .with_context(|| format!("building {}", args.db.display()))?;
     let secs = t.elapsed().as_secs_f64();
     pb.finish_and_clear();
+    if !report.cleaned.is_empty() && !args.json {
+        eprintln!(
+            "removed {} files left in {} by a build that never finished",
+            report.cleaned.len(),
+            args.db.display()
+        );
+    }
     let info = db.info();
     if args.json {
         let mut v = serde_json::to_value(&info)?;
@@ -217,6 +321,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         v["assign_secs"] = report.fit.assign_time.as_secs_f64().into();
         v["write_secs"] = report.write_time.as_secs_f64().into();
         v["index_secs"] = report.index_time.as_secs_f64().into();
+        v["csv_header"] = note.header.is_some().into();
         v["symbol_bytes_by_codec"] = serde_json::json!({
             "packed": report.write.symbol_bytes_by_codec[0],
             "zstd": report.write.symbol_bytes_by_codec[1],
@@ -242,6 +347,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         report.index_time.as_secs_f64(),
         report.write_time.as_secs_f64(),
     );
+    if let Some(h) = &note.header {
+        outln!("{}: {h}", args.input.input.display());
+    }
     if info.lossless_series > 0 {
         outln!(
             "{} series exceeded the error budget and are stored losslessly",

@@ -16,7 +16,20 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
     let before = db.info();
-    db.compact()?;
+    let pb = crate::output::spinner(
+        &format!(
+            "compacting {} series in {} segments",
+            before.series,
+            before.segments.as_array().map_or(0, Vec::len)
+        ),
+        false,
+    );
+    let rewritten = db.compact()?;
+    pb.finish_and_clear();
+    if !rewritten {
+        outln!("nothing to compact: one segment and no deleted series");
+        return Ok(());
+    }
     let after = db.info();
     outln!(
         "compacted {} segments ({} deleted series) into {}: {} -> {} bytes",

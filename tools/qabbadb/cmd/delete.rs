@@ -46,8 +46,21 @@ pub fn parse_ids(s: &str) -> anyhow::Result<Vec<u64>> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let ids = parse_ids(&args.ids)?;
     let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
-    let n = db.delete(&ids)?;
-    outln!("deleted {n} series; {} live series remain", db.len());
+    let r = db.delete(&ids)?;
+    if r.already_deleted > 0 {
+        outln!(
+            "deleted {} series ({} of the ids given were deleted already); {} live series remain",
+            r.deleted,
+            r.already_deleted,
+            db.len()
+        );
+    } else {
+        outln!(
+            "deleted {} series; {} live series remain",
+            r.deleted,
+            db.len()
+        );
+    }
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use super::build::Format;
 /// Arguments of `export`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The database file.
+    /// The database directory.
     pub db: PathBuf,
     /// The file to write.
     #[arg(long, short)]
@@ -32,6 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let format = InputFormat::resolve(args.format.map(Into::into), &args.out)?;
     let db = Database::open_read_only(&args.db)
         .with_context(|| format!("opening {}", args.db.display()))?;
+    let pb = crate::output::spinner(&format!("decoding {} series", db.len()), false);
     let data = if args.raw {
         db.export_raw()?
     } else if args.normalized {
@@ -39,10 +40,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         db.export()?
     };
+    pb.set_message(format!("writing {}", args.out.display()));
     match format {
         InputFormat::Ucr => ingest::ucr::write(&args.out, &data.series, &data.labels)?,
         InputFormat::Csv => ingest::csv::write(&args.out, &data.series, &data.labels)?,
         InputFormat::Npy => ingest::npy::write(&args.out, &data.series)?,
     }
+    pb.finish_and_clear();
+    let what = if args.raw {
+        "original series"
+    } else if args.normalized {
+        "z-normalised reconstructions"
+    } else {
+        "reconstructed series"
+    };
+    outln!(
+        "wrote {} {what} ({} values) to {}",
+        data.len(),
+        data.points(),
+        args.out.display()
+    );
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::output;
 /// Arguments of `info`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The database file.
+    /// The database directory.
     pub db: PathBuf,
     /// One JSON object instead of text.
     #[arg(long)]

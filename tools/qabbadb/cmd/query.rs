@@ -1,15 +1,15 @@
 //! `qabbadb query DB --queries FILE --k K`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
-use anyhow::Context;
-use qabbadb::ingest;
+use anyhow::{bail, Context};
 use qabbadb::{Database, Exactness, Metric, SearchResult, Window};
 
-use super::build::Format;
+use super::build::{read_series, Format, HeaderArg};
 
 /// Distances on the command line.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum MetricArg {
     /// Euclidean distance.
     Euclidean,
@@ -20,7 +20,7 @@ pub enum MetricArg {
 /// Arguments of `query`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The database file.
+    /// The database directory.
     pub db: PathBuf,
     /// File of query series (labels, if any, are ignored).
     #[arg(long, short)]
@@ -28,18 +28,21 @@ pub struct Args {
     /// Query file format (default: from the file name).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Number of neighbours.
-    #[arg(long, short, default_value_t = 1)]
-    pub k: usize,
+    /// Whether the first row of a CSV query file is a header.
+    #[arg(long, value_enum, default_value_t = HeaderArg::Auto)]
+    pub header: HeaderArg,
+    /// Number of neighbours [default: 1].
+    #[arg(long, short, conflicts_with = "radius")]
+    pub k: Option<usize>,
     /// Instead of the k nearest, every series within this distance.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub radius: Option<f64>,
     /// Distance.
     #[arg(long, value_enum, default_value_t = MetricArg::Euclidean)]
     pub metric: MetricArg,
-    /// DTW band as a fraction of the length: r = floor(F·n), 0 ≤ F ≤ 1.
-    #[arg(long, default_value_t = 0.1, conflicts_with = "window_points")]
-    pub window: f64,
+    /// DTW band as a fraction of the length: r = floor(F·n), 0 ≤ F ≤ 1 [default: 0.1].
+    #[arg(long, conflicts_with = "window_points", allow_negative_numbers = true)]
+    pub window: Option<f64>,
     /// DTW band in points.
     #[arg(long)]
     pub window_points: Option<usize>,
@@ -62,26 +65,36 @@ pub enum ExactArg {
 }
 
 impl Args {
-    fn metric(&self) -> Metric {
-        match self.metric {
-            MetricArg::Euclidean => Metric::Euclidean,
+    fn metric(&self) -> anyhow::Result<Metric> {
+        Ok(match self.metric {
+            MetricArg::Euclidean => {
+                if self.window.is_some() || self.window_points.is_some() {
+                    bail!("--window and --window-points apply to --metric dtw only");
+                }
+                Metric::Euclidean
+            }
             MetricArg::Dtw => Metric::Dtw {
                 window: match self.window_points {
                     Some(r) => Window::Points(r),
-                    None => Window::Fraction(self.window),
+                    None => Window::Fraction(self.window.unwrap_or(0.1)),
                 },
             },
-        }
+        })
     }
 }
 
+/// Queries per progress step: enough to keep every thread busy between updates.
+const CHUNK: usize = 64;
+
 /// Runs `query`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let metric = args.metric()?;
     let db = Database::open_read_only(&args.db)
         .with_context(|| format!("opening {}", args.db.display()))?;
-    let queries = ingest::read(&args.queries, args.format.map(Into::into))
-        .with_context(|| format!("reading {}", args.queries.display()))?;
-    let metric = args.metric();
+    let (queries, note) = read_series(&args.queries, args.format, args.header)?;
+    if !args.json {
+        note.eprint(&args.queries);
+    }
     let keeps_raw = db.options().keep_raw;
     let exactness = match args.exact {
         Some(ExactArg::Original) => Exactness::Original,
@@ -89,25 +102,48 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None if keeps_raw => Exactness::Original,
         None => Exactness::Reconstructed,
     };
-    let results: Vec<SearchResult> = match (args.radius, exactness) {
-        (Some(r), _) => queries
-            .series
-            .iter()
-            .map(|q| db.range_exact(q, r, metric, exactness))
-            .collect::<qabbadb::Result<_>>()?,
-        (None, Exactness::Reconstructed) => db.knn_batch(&queries.series, args.k, metric)?,
-        (None, Exactness::Original) => queries
-            .series
-            .iter()
-            .map(|q| db.knn_exact(q, args.k, metric, exactness))
-            .collect::<qabbadb::Result<_>>()?,
+    let snap = db.snapshot();
+    // Only series of a query's length are candidates: say when a query has none.
+    let mut of_length: HashMap<u32, u64> = HashMap::new();
+    for r in snap.records() {
+        *of_length.entry(r.len).or_default() += 1;
+    }
+    let same_length = |q: &[f64]| {
+        u32::try_from(q.len())
+            .ok()
+            .and_then(|n| of_length.get(&n).copied())
+            .unwrap_or(0)
     };
+    let unmatched: Vec<usize> = (0..queries.len())
+        .filter(|&i| same_length(&queries.series[i]) == 0)
+        .collect();
+    if !unmatched.is_empty() && !args.json {
+        let shown: Vec<String> = unmatched.iter().take(5).map(|i| i.to_string()).collect();
+        eprintln!(
+            "warning: {} of {} queries (query {}{}) have a length that no stored series has, so they get no neighbours",
+            unmatched.len(),
+            queries.len(),
+            shown.join(", "),
+            if unmatched.len() > 5 { ", …" } else { "" }
+        );
+    }
+    let pb = crate::output::bar(queries.len() as u64, "queries", args.json);
+    let mut results: Vec<SearchResult> = Vec::with_capacity(queries.len());
+    for chunk in queries.series.chunks(CHUNK * rayon::current_num_threads()) {
+        let part = match args.radius {
+            Some(r) => snap.range_batch(chunk, r, metric, exactness)?,
+            None => snap.knn_batch_exact(chunk, args.k.unwrap_or(1), metric, exactness)?,
+        };
+        results.extend(part);
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
     for (i, r) in results.iter().enumerate() {
         let neighbors: Vec<serde_json::Value> = r
             .neighbors
             .iter()
             .map(|n| {
-                let label = db.label(n.id).ok().flatten();
+                let label = snap.label(n.id).ok().flatten();
                 serde_json::json!({"id": n.id, "distance": n.distance, "label": label})
             })
             .collect();
@@ -123,6 +159,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "candidates": r.stats.candidates,
                     "raw_reads": r.stats.raw_reads,
                     "micros": r.stats.micros,
+                    "series_of_its_length": same_length(&queries.series[i]),
                 },
             }))?;
             continue;
@@ -137,7 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         outln!("  {:>4}  {:>10}  {:>12}  label", "rank", "id", "distance");
         for (rank, n) in r.neighbors.iter().enumerate() {
-            let label = db.label(n.id).ok().flatten().unwrap_or_default();
+            let label = snap.label(n.id).ok().flatten().unwrap_or_default();
             outln!(
                 "  {:>4}  {:>10}  {:>12.6}  {}",
                 rank + 1,
