@@ -391,3 +391,119 @@ fn export_raw_gives_the_input_back_bit_for_bit() {
     assert_eq!(code, 2);
     assert!(err.contains("keep-raw"), "{err}");
 }
+
+/// The header pandas writes (`DataFrame(arr).to_csv(index=False)`: `0,1,2,…`) is a header, and
+/// `build` says it took one; `--header no` reads it as a series.
+#[test]
+fn pandas_csv_headers_are_taken_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("p.csv");
+    std::fs::write(&csv, "0,1,2,3\n0.1,0.5,0.2,0.9\n0.3,0.1,0.4,0.2\n").unwrap();
+    let c = csv.to_str().unwrap();
+    let db = dir.path().join("p.qdb");
+    let (code, out, err) = qabbadb(&["build", db.to_str().unwrap(), "--input", c]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(": 2 series"), "{out}");
+    assert!(
+        out.contains("first row taken as a header (0,1,2,3)"),
+        "{out}"
+    );
+    let (_, out, _) = qabbadb(&["get", db.to_str().unwrap(), "--id", "0", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let first: Vec<f64> = serde_json::from_value(v["values"].clone()).unwrap();
+    assert_eq!(first.len(), 4);
+    assert!(
+        (first[1] - 0.5).abs() < 0.2,
+        "series 0 is the first data row: {first:?}"
+    );
+    let db2 = dir.path().join("p2.qdb");
+    let (code, out, _) = qabbadb(&[
+        "build",
+        db2.to_str().unwrap(),
+        "--input",
+        c,
+        "--header",
+        "no",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(": 3 series") && !out.contains("header"),
+        "{out}"
+    );
+    // With the index column pandas writes by default, and semicolons.
+    std::fs::write(&csv, ",0,1,2\n0,0.1,0.5,0.2\n1,0.3,0.1,0.4\n").unwrap();
+    let db3 = dir.path().join("p3.qdb");
+    let (code, out, err) = qabbadb(&["build", db3.to_str().unwrap(), "--input", c]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(": 2 series, 6 points"), "{out}");
+    std::fs::write(&csv, "1.5;2;3\n4;5;6.5\n").unwrap();
+    let db4 = dir.path().join("p4.qdb");
+    let (code, out, err) = qabbadb(&["build", db4.to_str().unwrap(), "--input", c]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(": 2 series, 6 points"), "{out}");
+}
+
+/// Options that do not apply are refused rather than ignored, and negative numbers reach the
+/// range checks.
+#[test]
+fn options_that_do_not_apply_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("o.qdb");
+    let d = db.to_str().unwrap();
+    let train = ucr("Coffee", "TRAIN");
+    let t = train.to_str().unwrap();
+    for (args, says) in [
+        (vec!["--symbols", "20"], "--digitize kmeans"),
+        (vec!["--digitize", "kmeans", "--alpha", "0.1"], "--alpha"),
+        (
+            vec!["--max-error", "0.01", "--max-rmse", "0.3"],
+            "--max-rmse",
+        ),
+        (vec!["--no-index", "--word-len", "8"], "--no-index"),
+        (vec!["--tol", "-0.1"], "tol"),
+    ] {
+        let mut a = vec!["build", d, "--input", t];
+        a.extend(&args);
+        let (code, _, err) = qabbadb(&a);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!db.exists(), "{args:?} left a directory");
+    }
+    assert_eq!(qabbadb(&["build", d, "--input", t]).0, 0);
+    for (args, says) in [
+        (vec!["--window", "0.2"], "--metric dtw"),
+        (
+            vec!["--metric", "dtw", "--window", "-0.1"],
+            "window fraction must be in [0, 1]",
+        ),
+        (vec!["--k", "3", "--radius", "1"], "cannot be used with"),
+        (vec!["--radius", "-1"], "radius must be"),
+    ] {
+        let mut a = vec!["query", d, "--queries", t];
+        a.extend(&args);
+        let (code, _, err) = qabbadb(&a);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // A query of a length no stored series has: a warning, and a count in --json.
+    let q = dir.path().join("short.csv");
+    std::fs::write(&q, "1,2,3,4\n").unwrap();
+    let (code, out, err) = qabbadb(&["query", d, "--queries", q.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("have a length that no stored series has"),
+        "{err}"
+    );
+    assert!(out.contains("0 neighbours"), "{out}");
+    let (_, out, _) = qabbadb(&["query", d, "--queries", q.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["stats"]["series_of_its_length"], 0);
+    // compact with nothing to compact, export's summary.
+    let (code, out, _) = qabbadb(&["compact", d]);
+    assert_eq!(code, 0);
+    assert!(out.contains("nothing to compact"), "{out}");
+    let e = dir.path().join("e.csv");
+    let (code, out, _) = qabbadb(&["export", d, "--out", e.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("wrote 28 reconstructed series"), "{out}");
+}

@@ -167,3 +167,49 @@ fn claimed_lengths_are_bounded() {
     let reader = SegmentReader::from_bytes(path, bytes_for(3)).unwrap();
     assert_eq!(reader.decode(0).unwrap(), values);
 }
+
+/// A delete file that names ids its segment does not hold (here: a valid delete file of a
+/// larger database, moved onto a small one, with the MANIFEST's checksum made right) is
+/// corruption, not a count that wraps.
+#[test]
+fn delete_files_naming_foreign_ids_are_corrupt() {
+    use qabbadb::storage::manifest::{Manifest, FILE};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = ingest::read(&ucr("ECG5000", "TRAIN"), None).unwrap();
+    let big = tmp.path().join("big.qdb");
+    let (db, _) = Database::build(&big, &data, &Options::default()).unwrap();
+    let all: Vec<u64> = (0..data.len() as u64).collect();
+    db.delete(&all).unwrap();
+    let big_manifest = Manifest::from_bytes(
+        std::path::Path::new(FILE),
+        &std::fs::read(big.join(FILE)).unwrap(),
+    )
+    .unwrap();
+    let del = big_manifest.segments[0].deletes.clone().unwrap();
+    drop(db);
+
+    let small = tmp.path().join("small.qdb");
+    let few = ingest::Dataset {
+        series: data.series[..10].to_vec(),
+        labels: data.labels[..10].to_vec(),
+    };
+    Database::build(&small, &few, &Options::default()).unwrap();
+    std::fs::copy(big.join(&del), small.join(&del)).unwrap();
+    let path = small.join(FILE);
+    let mut m = Manifest::from_bytes(&path, &std::fs::read(&path).unwrap()).unwrap();
+    m.segments[0].deletes = Some(del.clone());
+    std::fs::write(&path, m.to_bytes()).unwrap();
+
+    for e in [
+        Database::open_read_only(&small).unwrap_err(),
+        Database::open(&small).unwrap_err(),
+    ] {
+        assert!(
+            matches!(&e, Error::Corrupt { section: "deletes", detail, .. } if detail.contains("does not hold")),
+            "{e}"
+        );
+    }
+    let problems = Database::verify(&small);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains(&del), "{problems:?}");
+}

@@ -1,7 +1,8 @@
 //! Crash safety: the tool is killed (SIGKILL) at many moments of `build`, `append`, `delete` and
 //! `compact`; afterwards the database opens and holds exactly the last committed state — every
 //! series of it byte-identical on `get`, and nothing of the interrupted step — or, when the kill
-//! came after the commit, exactly the new state.
+//! came after the commit, exactly the new state. A build killed before its commit leaves no
+//! database, and running it again in the same directory succeeds.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -103,12 +104,26 @@ fn kill_during(base: &Path, op: &[&str], work: &Path) -> (usize, usize) {
         let _ = child.kill();
         let _ = child.wait();
         if !dir.join("MANIFEST").exists() {
-            // Killed before `build` committed its empty database: nothing to open.
+            // Killed before `build` committed: no database, and nothing that stops the same
+            // build from running again in the same directory.
             assert!(before.is_empty(), "trial {t}: the MANIFEST vanished");
             saw_before += 1;
+            run(&args(&dir).iter().map(String::as_str).collect::<Vec<_>>());
+            assert!(
+                state(&dir) == after,
+                "trial {t}: the build run again differs"
+            );
+            let _ = std::fs::remove_dir_all(&dir);
             continue;
         }
         let got = state(&dir);
+        if before.is_empty() {
+            // A build commits once, with all its series: never an empty database.
+            assert!(
+                got == after,
+                "trial {t}: a build left a database without its series"
+            );
+        }
         if before == after {
             assert!(got == before, "trial {t}: contents changed");
             saw_after += 1;

@@ -335,3 +335,43 @@ fn large_alphabets_read_and_search_like_small_ones() {
     );
     assert_eq!(db.knn(q, 1, Metric::Euclidean).unwrap().neighbors[0].id, 5);
 }
+
+/// Deleting an id that is already gone behaves the same before and after compaction: counted as
+/// deleted already, not an error; ranges may span compacted ids; ids never given are errors.
+#[test]
+fn delete_is_idempotent_across_compaction() {
+    use qabbadb::DeleteReport;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = ingest::read(&ucr("ECG200", "TRAIN"), None).unwrap();
+    let (db, _) = Database::build(&tmp.path().join("d.qdb"), &data, &Options::default()).unwrap();
+    let report = |deleted, already_deleted| DeleteReport {
+        deleted,
+        already_deleted,
+    };
+    assert_eq!(db.delete(&[3, 35, 35]).unwrap(), report(2, 0));
+    assert_eq!(db.delete(&[35]).unwrap(), report(0, 1), "before compaction");
+    db.compact().unwrap();
+    assert_eq!(db.delete(&[35]).unwrap(), report(0, 1), "after compaction");
+    assert_eq!(
+        db.delete(&(0..50).collect::<Vec<_>>()).unwrap(),
+        report(48, 2)
+    );
+    assert_eq!(db.len(), 50);
+    // Ids never given: an error, and nothing is deleted.
+    assert!(matches!(db.delete(&[60, 100]), Err(Error::NotFound(100))));
+    assert!(matches!(db.delete(&[u64::MAX]), Err(Error::NotFound(_))));
+    assert_eq!(db.len(), 50);
+    // The tool says the same.
+    let dir = tmp.path().join("d.qdb");
+    drop(db);
+    let d = dir.to_str().unwrap();
+    let (code, out, err) = crate::util::qabbadb(&["delete", d, "--ids", "0-49,60"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("deleted 1 series (50 of the ids given were deleted already)"),
+        "{out}"
+    );
+    let (code, _, err) = crate::util::qabbadb(&["delete", d, "--ids", "99-100"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no series with id 100"), "{err}");
+}

@@ -78,7 +78,8 @@ fn main() -> ExitCode {
 }
 
 /// The error and its causes, each once: a cause whose text its wrapper already shows (errors
-/// that print their source as part of their own message) is not repeated.
+/// that print their source as part of their own message) is not repeated, nor a path that the
+/// context just before it ends with (`opening x.qdb: x.qdb: …` reads `opening x.qdb: …`).
 fn message(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
@@ -86,10 +87,16 @@ fn message(e: &anyhow::Error) -> String {
         if out.contains(&text) {
             continue;
         }
+        let mut text = text.as_str();
+        if let Some((head, rest)) = text.split_once(": ") {
+            if !head.is_empty() && out.ends_with(&format!(" {head}")) {
+                text = rest;
+            }
+        }
         if !out.is_empty() {
             out.push_str(": ");
         }
-        out.push_str(&text);
+        out.push_str(text);
     }
     out
 }

@@ -150,6 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if args.json {
             crate::output::json_line(&serde_json::json!({
                 "query": i,
+                "generation": snap.generation(),
                 "neighbors": neighbors,
                 "stats": {
                     "lower_bounds": r.stats.lower_bounds,

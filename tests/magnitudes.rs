@@ -1,0 +1,124 @@
+//! Values of every magnitude: mean, σ, the stored error bounds and the reported error figures are
+//! true for series scaled anywhere in 1e-300..1e300, and a query is normalised the same at any
+//! scale. The oracle works on the unscaled series, where naive arithmetic is exact enough.
+
+use proptest::prelude::*;
+use qabbadb::ingest::Dataset;
+use qabbadb::{Database, Metric, Options};
+
+/// A seeded random walk of values around 1.
+fn walk(seed: u64, n: usize) -> Vec<f64> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut acc = 0.0;
+    (0..n)
+        .map(|_| {
+            acc += rng.gen_range(-1.0..1.0);
+            acc
+        })
+        .collect()
+}
+
+fn mean_std(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let m = x.iter().sum::<f64>() / n;
+    (
+        m,
+        (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n).sqrt(),
+    )
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    #[test]
+    fn error_figures_are_true_at_every_scale(
+        exp in prop_oneof![-300i32..=300, -40i32..=40],
+        seed in 0u64..1000,
+        n in 24usize..160,
+    ) {
+        let scale = 10f64.powi(exp);
+        let walks: Vec<Vec<f64>> = (0..5).map(|i| walk(seed * 7 + i, n)).collect();
+        let series: Vec<Vec<f64>> = walks
+            .iter()
+            .map(|w| w.iter().map(|v| v * scale).collect())
+            .collect();
+        let tmp = tempfile::tempdir().unwrap();
+        let (db, _) = Database::build(
+            &tmp.path().join("m.qdb"),
+            &Dataset::from_series(series.clone()),
+            &Options::default(),
+        )
+        .unwrap();
+        let mut relative = 0.0;
+        for (id, (w, r)) in walks.iter().zip(db.records()).enumerate() {
+            let (m, s) = mean_std(w);
+            prop_assert!(close(r.mean / scale, m, 1e-9), "1e{exp}: mean {} vs {}", r.mean / scale, m);
+            prop_assert!(close(r.std / scale, s, 1e-9), "1e{exp}: std {} vs {}", r.std / scale, s);
+            let back = db.get(id as u64).unwrap();
+            prop_assert_eq!(back.len(), n);
+            // Differences in original units, exact; then in unit scale, where squares are safe.
+            let d: Vec<f64> = series[id].iter().zip(&back).map(|(a, b)| (a - b) / scale).collect();
+            let eps = d.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let max = d.iter().map(|v| v.abs()).fold(0.0, f64::max);
+            // Stored bounds hold, and are tight (f32 rounding up, and the division by 10^e).
+            let (e_stored, m_stored) = (r.eps / scale, r.max_abs_err / scale);
+            prop_assert!(e_stored >= eps * (1.0 - 1e-9), "1e{exp}: eps {e_stored} < true {eps}");
+            prop_assert!(e_stored <= eps * (1.0 + 1e-6), "1e{exp}: eps {e_stored} far above true {eps}");
+            prop_assert!(m_stored >= max * (1.0 - 1e-9) && m_stored <= max * (1.0 + 1e-6), "1e{exp}: max err {m_stored} vs {max}");
+            relative += eps / (n as f64).sqrt() / s;
+        }
+        let info = db.info();
+        let want = relative / walks.len() as f64;
+        prop_assert!(close(info.mean_relative_rmse, want, 1e-6), "1e{exp}: reported RMSE/σ {} vs true {want}", info.mean_relative_rmse);
+
+        // A query at another extreme scale is the same query after z-normalisation.
+        let q: Vec<f64> = walks[2].iter().map(|v| v * 1e160).collect();
+        let q_unit = &walks[2];
+        let a = db.knn(&q, 3, Metric::Euclidean).unwrap().neighbors;
+        let b = db.knn(q_unit, 3, Metric::Euclidean).unwrap().neighbors;
+        prop_assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(&b) {
+            prop_assert_eq!(x.id, y.id);
+            prop_assert!((x.distance - y.distance).abs() <= 1e-9 * y.distance.max(1.0));
+        }
+    }
+}
+
+/// The reproductions of the defect: a series of tiny values comes back within its reported error,
+/// and the reported RMSE/σ is the true one.
+#[test]
+fn tiny_and_huge_values_keep_their_shape() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tiny = vec![1e-300, 2e-300, -1e-300, 0.0, 5e-301];
+    let (db, _) = Database::build(
+        &tmp.path().join("t.qdb"),
+        &Dataset::from_series(vec![tiny.clone()]),
+        &Options::default(),
+    )
+    .unwrap();
+    let r = db.records()[0];
+    assert!(r.std > 0.0, "σ of a non-constant series is not 0");
+    let back = db.get(0).unwrap();
+    let err = tiny
+        .iter()
+        .zip(&back)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        err <= r.max_abs_err,
+        "error {err} above the stored bound {}",
+        r.max_abs_err
+    );
+    // A query of ±1e160 values is not taken for a constant one.
+    let q: Vec<f64> = [1.0, 2.0, -1.0, 0.0, 0.5]
+        .iter()
+        .map(|v| v * 1e160)
+        .collect();
+    let hit = db.knn(&q, 1, Metric::Euclidean).unwrap();
+    assert!(hit.neighbors[0].distance < 1e-6, "{:?}", hit.neighbors);
+}
