@@ -1,7 +1,7 @@
 //! 1-NN classification of the bundled UCR datasets: the test split queried against a database
 //! of the train split, with exact answers over the original series (Euclidean and full-window
 //! DTW) beside the accuracies the UCR archive publishes, and with answers over the
-//! reconstructions at several tolerances.
+//! reconstructions at several tolerances and error bounds.
 //!
 //! ```sh
 //! cargo run --release --example ucr_1nn                 # every bundled dataset, markdown table
@@ -19,6 +19,8 @@ use qabbadb::{Database, Exactness, Metric, Options, Window};
 use rayon::prelude::*;
 
 const TOLS: [f64; 4] = [0.05, 0.1, 0.2, 0.4];
+/// Error bounds of the error-bounded columns (the series are z-normalised: units of σ).
+const DELTAS: [f64; 2] = [0.01, 0.05];
 
 fn data_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ucr")
@@ -63,11 +65,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     println!(
         "| dataset | train | test | ED published | ED original-exact | DTW published | DTW original-exact | {} | match (3 decimals) | seconds |",
-        TOLS.map(|t| format!("ED / DTW at tol {t} (bits/value)")).join(" | "),
+        TOLS.map(|t| format!("ED / DTW at tol {t} (bits/value)"))
+            .into_iter()
+            .chain(DELTAS.map(|d| format!("ED / DTW at max-error {d} (bits/value)")))
+            .collect::<Vec<_>>()
+            .join(" | "),
     );
     println!(
         "|---|---:|---:|---:|---:|---:|---:|{}---|---:|",
-        "---:|".repeat(TOLS.len())
+        "---:|".repeat(TOLS.len() + DELTAS.len())
     );
     for (name, ed_pub, dtw_pub) in published() {
         if !wanted.is_empty() && !wanted.contains(&name) {
@@ -88,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 println!(
                     "| {name} | | | {ed_pub:.4} | – | {dtw_pub:.4} | – | {}{why} | |",
-                    "– | ".repeat(TOLS.len())
+                    "– | ".repeat(TOLS.len() + DELTAS.len())
                 );
                 continue;
             }
@@ -102,12 +108,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let ed = accuracy(&db, &test, Metric::Euclidean, Exactness::Original);
         let dtw = accuracy(&db, &test, full, Exactness::Original);
         let mut cells = Vec::new();
-        for tol in TOLS {
-            let (db, _) = Database::build(
-                &tmp.path().join(format!("t{tol}")),
-                &train,
-                &Options::default().tol(tol),
-            )?;
+        let configs = TOLS
+            .map(|t| (format!("t{t}"), Options::default().tol(t)))
+            .into_iter()
+            .chain(DELTAS.map(|d| (format!("d{d}"), Options::default().max_error(Some(d)))));
+        for (dirname, options) in configs {
+            let (db, _) = Database::build(&tmp.path().join(dirname), &train, &options)?;
             let bits = db.info().bits_per_point;
             cells.push(format!(
                 "{:.4} / {:.4} ({bits:.2})",

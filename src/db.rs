@@ -579,6 +579,9 @@ pub struct Database {
     options: Options,
     /// The database's id, carried by the names of the files it writes.
     uid: DbUid,
+    /// The database was made before database ids: old-form names are its own too for the life
+    /// of this handle (so that the segments a compaction replaces are collected).
+    legacy: bool,
     /// The LOCK file, locked, when this handle may write.
     lock: Option<File>,
     state: RwLock<Arc<State>>,
@@ -861,6 +864,7 @@ impl Database {
             dir: dir.to_path_buf(),
             options: options.clone(),
             uid,
+            legacy: false,
             lock: Some(lock),
             state: RwLock::new(Arc::new(State {
                 manifest: m,
@@ -911,16 +915,18 @@ impl Database {
     fn open_with(dir: &Path, lock: Option<File>) -> Result<Database> {
         let state = load_current(dir)?;
         let options = Options::from_json(&state.manifest.options)?;
-        let uid = state
-            .manifest
-            .uid
-            .as_deref()
-            .and_then(DbUid::parse)
-            .unwrap_or_else(DbUid::random);
+        let uid = state.manifest.uid.as_deref().and_then(DbUid::parse);
+        let legacy = uid.is_none()
+            || state
+                .manifest
+                .segments
+                .iter()
+                .any(|s| names::is_legacy_segment(&s.file));
         Ok(Database {
             dir: dir.to_path_buf(),
             options,
-            uid,
+            uid: uid.unwrap_or_else(DbUid::random),
+            legacy,
             lock,
             state: RwLock::new(Arc::new(state)),
             writing: Mutex::new(()),
@@ -990,7 +996,7 @@ impl Database {
             .iter()
             .flat_map(|s| std::iter::once(s.file.as_str()).chain(s.deletes.as_deref()))
             .collect();
-        let legacy = segs.iter().any(|s| names::is_legacy_segment(&s.file));
+        let legacy = self.legacy || segs.iter().any(|s| names::is_legacy_segment(&s.file));
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
@@ -1015,7 +1021,7 @@ impl Database {
     pub fn append_with(&self, data: &Dataset, refit: bool) -> Result<BuildReport> {
         self.check_writer()?;
         if data.labels.len() != data.series.len() {
-            return Err(Error::InvalidOptions(
+            return Err(Error::InvalidRequest(
                 "one label (or None) per series is required".into(),
             ));
         }

@@ -205,3 +205,55 @@ fn opening_what_is_not_a_database_says_so_once() {
     assert_eq!(code, 2);
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
+
+/// A database written before database ids (old-form names, no `uid`, an empty LOCK) opens, gets
+/// an id at its next commit, and has its old-form garbage collected while it still holds
+/// old-form segments — and no foreign file is touched.
+#[test]
+fn databases_from_before_ids_are_adopted() {
+    use qabbadb::storage::manifest::{Manifest, FILE};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("old.qdb");
+    let (db, _) = Database::build(&dir, &train(), &Options::default()).unwrap();
+    let want: Vec<Vec<f64>> = db.ids().iter().map(|&id| db.get(id).unwrap()).collect();
+    drop(db);
+    let path = dir.join(FILE);
+    let mut m = Manifest::from_bytes(&path, &std::fs::read(&path).unwrap()).unwrap();
+    let old_name = "000001-0123456789abcdef.qseg";
+    std::fs::rename(dir.join(&m.segments[0].file), dir.join(old_name)).unwrap();
+    m.segments[0].file = old_name.into();
+    m.uid = None;
+    std::fs::write(&path, m.to_bytes()).unwrap();
+    std::fs::write(dir.join("LOCK"), b"").unwrap();
+    std::fs::write(dir.join("000002-00000000deadbeef.qseg"), b"old garbage").unwrap();
+    std::fs::write(dir.join("notes.tmp"), b"mine").unwrap();
+
+    let db = Database::open(&dir).unwrap();
+    let got: Vec<Vec<f64>> = db.ids().iter().map(|&id| db.get(id).unwrap()).collect();
+    assert_eq!(got, want);
+    let names = listing(&dir);
+    assert!(!names.contains_key("000002-00000000deadbeef.qseg"));
+    assert!(names.contains_key("notes.tmp") && names.contains_key(old_name));
+    db.delete(&[4]).unwrap();
+    let m = Manifest::from_bytes(&path, &std::fs::read(&path).unwrap()).unwrap();
+    let uid = m
+        .uid
+        .clone()
+        .expect("the next commit gives the database an id");
+    db.compact().unwrap();
+    drop(db);
+    let m = Manifest::from_bytes(&path, &std::fs::read(&path).unwrap()).unwrap();
+    assert!(
+        m.segments[0].file.starts_with(&uid),
+        "{}",
+        m.segments[0].file
+    );
+    // Once no old-form segment is named, old-form names are no longer the database's.
+    std::fs::write(dir.join("000009-00000000deadbeef.qseg"), b"not ours now").unwrap();
+    let db = Database::open(&dir).unwrap();
+    assert_eq!(db.len(), 99);
+    let names = listing(&dir);
+    assert!(names.contains_key("000009-00000000deadbeef.qseg"));
+    assert!(!names.contains_key(old_name));
+    assert!(names.contains_key("notes.tmp"));
+}

@@ -13,7 +13,8 @@
 //! ```
 //!
 //! Databases made before the id existed name segments `<generation>-<16 hex>.qseg`; those names
-//! count as the database's own only while its MANIFEST still names such a segment.
+//! count as the database's own while its MANIFEST still names such a segment, and for the life
+//! of a writer that opened it so (which collects the old segments a compaction replaces).
 
 use std::path::Path;
 

@@ -71,12 +71,12 @@ pub fn level_to_unsigned(level: i32, bits: u8) -> u32 {
 /// Serializes `c` to bytes (the whole file).
 pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     if c.ids.len() != c.series.len() || c.labels.len() != c.series.len() {
-        return Err(Error::InvalidOptions(
+        return Err(Error::InvalidRequest(
             "ids, labels and series differ in number".into(),
         ));
     }
     if c.ids.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(Error::InvalidOptions(
+        return Err(Error::InvalidRequest(
             "series ids must be strictly increasing".into(),
         ));
     }
@@ -313,7 +313,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
                 .filter(symbolic)
                 .any(|e| e.residuals.len() != e.len as usize)
             {
-                return Err(Error::InvalidOptions(
+                return Err(Error::InvalidRequest(
                     "error-bounded mode needs one residual level per value of every symbolic series"
                         .into(),
                 ));
@@ -326,7 +326,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         }
         None => {
             if c.series.iter().any(|e| !e.residuals.is_empty()) {
-                return Err(Error::InvalidOptions(
+                return Err(Error::InvalidRequest(
                     "residual levels given without an error bound".into(),
                 ));
             }
@@ -340,7 +340,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
                 .zip(c.series)
                 .any(|(x, e)| x.len() != e.len as usize)
         {
-            return Err(Error::InvalidOptions(
+            return Err(Error::InvalidRequest(
                 "raw values do not match the series".into(),
             ));
         }
