@@ -2,9 +2,9 @@
 //! window 10 %) beside the brute-force scans over raw values, one query at a time.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use qabbadb::baselines as scan;
 use qabbadb::ingest::Dataset;
-use qabbadb::search::scan;
-use qabbadb::{Database, Metric, Options, Window};
+use qabbadb::{Database, Metric, Options, Query, Window};
 
 #[path = "data.rs"]
 mod data;
@@ -19,7 +19,9 @@ fn bench(c: &mut Criterion) {
         &Options::default(),
     )
     .unwrap();
-    db.knn(&queries[0], 1, Metric::Euclidean).unwrap();
+    db.snapshot()
+        .search(&Query::knn(&queries[0], 1).metric(Metric::Euclidean))
+        .unwrap();
     let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
     let mut g = c.benchmark_group("knn");
     g.sample_size(10);
@@ -30,7 +32,13 @@ fn bench(c: &mut Criterion) {
                 b.iter(|| {
                     queries
                         .iter()
-                        .map(|q| db.knn(q, k, Metric::Euclidean).unwrap().neighbors.len())
+                        .map(|q| {
+                            db.snapshot()
+                                .search(&Query::knn(q, k).metric(Metric::Euclidean))
+                                .unwrap()
+                                .neighbors
+                                .len()
+                        })
                         .sum::<usize>()
                 })
             },
@@ -61,7 +69,8 @@ fn bench(c: &mut Criterion) {
                 queries
                     .iter()
                     .map(|q| {
-                        db.knn(q, 1, Metric::Dtw { window: w })
+                        db.snapshot()
+                            .search(&Query::knn(q, 1).metric(Metric::Dtw { window: w }))
                             .unwrap()
                             .neighbors
                             .len()

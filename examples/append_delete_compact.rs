@@ -31,18 +31,18 @@ fn main() -> qabbadb::Result<()> {
     println!(
         "the snapshot taken before still sees {} series; the database now {}",
         before.len(),
-        db.len()
+        db.snapshot().len()
     );
     db.compact()?;
-    let info = db.info();
+    let info = db.snapshot().info();
     println!(
         "after compaction: {} segment(s), {} live series, {} deleted",
-        info.segments.as_array().map_or(0, Vec::len),
+        info.segments.len(),
         info.series,
         info.deleted
     );
     // The original values are kept bit for bit.
-    assert_eq!(db.get_raw(60)?, test.series[10]);
+    assert_eq!(db.snapshot().get_raw(60)?, test.series[10]);
     assert!(Database::verify(&path).is_empty());
     Ok(())
 }

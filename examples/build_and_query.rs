@@ -4,7 +4,7 @@
 //! cargo run --release --example build_and_query
 //! ```
 
-use qabbadb::{ingest, Database, Metric, Options};
+use qabbadb::{ingest, Database, Metric, Options, Query};
 
 fn main() -> qabbadb::Result<()> {
     let data_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ucr/ECG200");
@@ -16,7 +16,7 @@ fn main() -> qabbadb::Result<()> {
         source: e,
     })?;
     let (db, _) = Database::build(&dir.path().join("ecg200.qdb"), &train, &Options::default())?;
-    let info = db.info();
+    let info = db.snapshot().info();
     println!(
         "{} series in {} bytes ({:.1}x smaller than float64)",
         info.series, info.bytes, info.ratio_vs_f64
@@ -25,9 +25,11 @@ fn main() -> qabbadb::Result<()> {
     // 1-NN classification of the test split: the label of the nearest stored heartbeat.
     let mut correct = 0;
     for (q, label) in test.series.iter().zip(&test.labels) {
-        let r = db.knn(q, 1, Metric::Euclidean)?;
+        let r = db
+            .snapshot()
+            .search(&Query::knn(q, 1).metric(Metric::Euclidean))?;
         let nearest = r.neighbors[0].id;
-        if db.label(nearest)? == *label {
+        if db.snapshot().label(nearest)? == *label {
             correct += 1;
         }
     }

@@ -65,13 +65,13 @@ fn main() -> qabbadb::Result<()> {
     }
     let secs = t.elapsed().as_secs_f64();
     println!("append 200 single series: {secs:.2} s ({:.0} series/s, {:.2} ms each: one segment and one MANIFEST commit each)", 200.0 / secs, secs * 1e3 / 200.0);
-    let ids = db.ids();
+    let ids = db.snapshot().ids();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
     let (median, p99) = get_latency(&db, &ids, &mut rng)?;
     println!(
         "get (random ids over {} series in {} segments): median {median:.1} µs, p99 {p99:.1} µs",
         ids.len(),
-        db.info().segments.as_array().map_or(0, Vec::len),
+        db.snapshot().info().segments.len(),
     );
     let t = Instant::now();
     db.compact()?;
@@ -84,14 +84,14 @@ fn main() -> qabbadb::Result<()> {
 /// Median and p99 of 20,000 `get`s of random ids, in microseconds.
 fn get_latency(
     db: &Database,
-    ids: &[u64],
+    ids: &[qabbadb::SeriesId],
     rng: &mut rand_chacha::ChaCha8Rng,
 ) -> qabbadb::Result<(f64, f64)> {
     let mut lat = Vec::with_capacity(20_000);
     for _ in 0..20_000 {
         let id = ids[rng.gen_range(0..ids.len())];
         let t = Instant::now();
-        std::hint::black_box(db.get(id)?);
+        std::hint::black_box(db.snapshot().get(id)?);
         lat.push(t.elapsed().as_secs_f64() * 1e6);
     }
     Ok((pct(&mut lat.clone(), 0.5), pct(&mut lat, 0.99)))

@@ -4,7 +4,7 @@
 //! cargo run --release --example dtw_search
 //! ```
 
-use qabbadb::{ingest, Database, Metric, Options, Window};
+use qabbadb::{ingest, Database, Metric, Options, Query, Window};
 
 fn main() -> qabbadb::Result<()> {
     let data_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ucr/CBF");
@@ -21,8 +21,10 @@ fn main() -> qabbadb::Result<()> {
         Window::Fraction(0.1),
         Window::Points(3),
     ] {
-        let r = db.knn(query, 3, Metric::Dtw { window })?;
-        let ids: Vec<u64> = r.neighbors.iter().map(|n| n.id).collect();
+        let r = db
+            .snapshot()
+            .search(&Query::knn(query, 3).metric(Metric::Dtw { window }))?;
+        let ids: Vec<u64> = r.neighbors.iter().map(|n| n.id.0).collect();
         println!(
             "{window:?}: neighbours {ids:?}, DTW computed for {} of {} series, {} µs",
             r.stats.verified, r.stats.candidates, r.stats.micros
@@ -30,7 +32,13 @@ fn main() -> qabbadb::Result<()> {
         // Exact: the same answer as computing DTW against every stored series.
         assert_eq!(
             r.neighbors,
-            db.knn_brute_force(query, 3, Metric::Dtw { window })?
+            db.snapshot()
+                .search(
+                    &Query::knn(query, 3)
+                        .metric(Metric::Dtw { window })
+                        .brute_force(true)
+                )
+                .map(|r| r.neighbors)?
         );
     }
     Ok(())

@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use qabbadb::{ingest, Database, Exactness, Metric, Options, Window};
+use qabbadb::{ingest, Database, Exactness, Metric, Options, Query, Window};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -42,9 +42,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &data,
         &Options::default().keep_raw(true).max_error(max_error),
     )?;
-    let info = db.info();
-    let raw = info.sections["raw"].as_u64().unwrap_or(0);
-    let residuals = info.sections["residuals"].as_u64().unwrap_or(0);
+    let info = db.snapshot().info();
+    let raw = info.sections.get("raw").copied().unwrap_or(0);
+    let residuals = info.sections.get("residuals").copied().unwrap_or(0);
     println!(
         "{} series: build {:.1} s; file {:.2} bits/value of which raw values {:.2}, residuals {:.2} bits/value",
         data.len(),
@@ -53,7 +53,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         raw as f64 * 8.0 / info.points as f64,
         residuals as f64 * 8.0 / info.points as f64
     );
-    db.knn(&queries.series[0], 1, Metric::Euclidean)?;
+    db.snapshot()
+        .search(&Query::knn(&queries.series[0], 1).metric(Metric::Euclidean))?;
     for (name, metric, count) in [
         ("Euclidean", Metric::Euclidean, 50usize),
         (
@@ -66,13 +67,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let (mut rec, mut orig, mut brute, mut reads) = (Vec::new(), Vec::new(), Vec::new(), 0u64);
         for q in queries.series.iter().take(count) {
-            let r = db.knn_exact(q, 1, metric, Exactness::Reconstructed)?;
+            let r = db.snapshot().search(
+                &Query::knn(q, 1)
+                    .metric(metric)
+                    .exactness(Exactness::Reconstructed),
+            )?;
             rec.push(r.stats.micros as f64 / 1e3);
-            let o = db.knn_exact(q, 1, metric, Exactness::Original)?;
+            let o = db.snapshot().search(
+                &Query::knn(q, 1)
+                    .metric(metric)
+                    .exactness(Exactness::Original),
+            )?;
             orig.push(o.stats.micros as f64 / 1e3);
             reads += o.stats.raw_reads;
             let t = Instant::now();
-            let b = db.knn_brute_force_original(q, 1, metric)?;
+            let b = db
+                .snapshot()
+                .search(
+                    &Query::knn(q, 1)
+                        .metric(metric)
+                        .exactness(qabbadb::Exactness::Original)
+                        .brute_force(true),
+                )
+                .map(|r| r.neighbors)?;
             brute.push(t.elapsed().as_secs_f64() * 1e3);
             assert_eq!(o.neighbors, b);
         }

@@ -9,9 +9,9 @@
 
 use std::time::Instant;
 
+use qabbadb::baselines as scan;
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::search::scan;
-use qabbadb::{Database, Metric, Options, Window};
+use qabbadb::{Database, Metric, Options, Query, Window};
 use serde_json::json;
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -50,18 +50,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let (db, report) = Database::build(&dir.path().join("bench.qdb"), &data, &Options::default())?;
     let build_secs = t.elapsed().as_secs_f64();
-    let info = db.info();
-    let index_bytes = info
-        .sections
-        .get("index")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0);
+    let info = db.snapshot().info();
+    let index_bytes = info.sections.get("index").copied().unwrap_or(0);
     eprintln!(
         "built in {build_secs:.1} s: {} bytes, index {index_bytes}",
         info.bytes
     );
     let t = Instant::now();
-    db.knn(&fresh.series[0], 1, Metric::Euclidean)?;
+    db.snapshot()
+        .search(&Query::knn(&fresh.series[0], 1).metric(Metric::Euclidean))?;
     let first_query_secs = t.elapsed().as_secs_f64();
 
     // Raw float32 rows for the scan baseline (z-normalised as the search compares).
@@ -82,13 +79,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut lat = Vec::new();
             let mut verified = Vec::new();
             for q in &set.series {
-                let r = db.knn(q, k, Metric::Euclidean)?;
+                let r = db
+                    .snapshot()
+                    .search(&Query::knn(q, k).metric(Metric::Euclidean))?;
                 lat.push(r.stats.micros as f64 / 1e3);
                 verified.push(r.stats.verified as f64 / r.stats.candidates.max(1) as f64);
             }
             let batch: Vec<Vec<f64>> = set.series.iter().take(100).cloned().collect();
             let t = Instant::now();
-            db.knn_batch(&batch, k, Metric::Euclidean)?;
+            db.snapshot().search_batch(
+                &batch
+                    .iter()
+                    .map(|q| Query::knn(q, k).metric(Metric::Euclidean))
+                    .collect::<Vec<_>>(),
+            )?;
             let batch_ms = t.elapsed().as_secs_f64() * 1e3 / batch.len() as f64;
             let mut scan_lat = Vec::new();
             for q in &set.series {
@@ -133,7 +137,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut scan_dtw = Vec::new();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
         for q in set.series.iter().take(20) {
-            let res = pool.install(|| dtw_db.knn(q, 1, Metric::Dtw { window }))?;
+            let res = pool.install(|| {
+                dtw_db
+                    .snapshot()
+                    .search(&Query::knn(q, 1).metric(Metric::Dtw { window }))
+            })?;
             lat.push(res.stats.micros as f64 / 1e3);
             verified.push(res.stats.verified as f64 / res.stats.candidates.max(1) as f64);
             let qn = norm(q);

@@ -22,7 +22,7 @@ fn bits(bytes: usize, values: usize) -> f64 {
 
 /// Bytes of the database directory's files (MANIFEST and segments).
 fn db_bytes(db: &Database) -> u64 {
-    db.info().bytes
+    db.snapshot().info().bytes
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -68,7 +68,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             |tag: &str, o: Options| Database::build(&tmp.path().join(tag), &data, &o.index(None));
         let (sym, _) = build("s", Options::default())?;
         let (raw, _) = build("r", Options::default().keep_raw(true))?;
-        let raw_part = raw.info().sections["raw"].as_u64().unwrap_or(0);
+        let raw_part = raw
+            .snapshot()
+            .info()
+            .sections
+            .get("raw")
+            .copied()
+            .unwrap_or(0);
         let mut cells = vec![
             format!("{:.2}", bits(zstd3, n)),
             format!("{:.2}", bits(zstd19, n)),
@@ -76,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             format!(
                 "{:.2} ({:.3})",
                 bits(db_bytes(&sym) as usize, n),
-                sym.info().mean_relative_rmse
+                sym.snapshot().info().mean_relative_rmse
             ),
             format!(
                 "{:.2} ({:.2})",
@@ -98,7 +104,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Options::default().max_error(Some(delta)),
             )?;
             // Checked here too: the bound holds on every value.
-            let got = eb.export()?;
+            let got = eb.snapshot().export()?;
             let worst = got
                 .series
                 .iter()

@@ -15,7 +15,7 @@
 use std::time::Instant;
 
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Exactness, Metric, Options, Window};
+use qabbadb::{Database, Exactness, Metric, Options, Query, Window};
 use rayon::prelude::*;
 
 const TOLS: [f64; 4] = [0.05, 0.1, 0.2, 0.4];
@@ -49,9 +49,12 @@ fn accuracy(db: &Database, test: &Dataset, metric: Metric, exactness: Exactness)
         .par_iter()
         .zip(&test.labels)
         .map(|(q, label)| {
-            let r = db.knn_exact(q, 1, metric, exactness).ok()?;
+            let r = db
+                .snapshot()
+                .search(&Query::knn(q, 1).metric(metric).exactness(exactness))
+                .ok()?;
             let id = r.neighbors.first()?.id;
-            (db.label(id).ok()? == *label).then_some(1)
+            (db.snapshot().label(id).ok()? == *label).then_some(1)
         })
         .map(|c| c.unwrap_or(0))
         .sum();
@@ -114,7 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .chain(DELTAS.map(|d| (format!("d{d}"), Options::default().max_error(Some(d)))));
         for (dirname, options) in configs {
             let (db, _) = Database::build(&tmp.path().join(dirname), &train, &options)?;
-            let bits = db.info().bits_per_point;
+            let bits = db.snapshot().info().bits_per_point;
             cells.push(format!(
                 "{:.4} / {:.4} ({bits:.2})",
                 accuracy(&db, &test, Metric::Euclidean, Exactness::Reconstructed),

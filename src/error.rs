@@ -85,7 +85,7 @@ pub enum Error {
 
     /// No series with this id is stored.
     #[error("no series with id {0}")]
-    NotFound(u64),
+    NotFound(crate::SeriesId),
 
     /// An encoder refused its input (a write that would otherwise leave a file its reader
     /// rejects).

@@ -1,5 +1,7 @@
 //! The command-line tool, end to end.
 
+use qabbadb::Query;
+
 use crate::util::{qabbadb, ucr};
 
 #[test]
@@ -50,7 +52,7 @@ fn build_info_export_round_trip() {
         let db_open = qabbadb::Database::open_read_only(&db).unwrap();
         assert_eq!(
             back.series[7],
-            db_open.get(7).unwrap(),
+            db_open.snapshot().get(7).unwrap(),
             "{ext}: exported values are the decode"
         );
     }
@@ -66,8 +68,8 @@ fn build_info_export_round_trip() {
     assert_eq!(code, 0, "{err}");
     let back = qabbadb::ingest::read(&norm, None).unwrap();
     let db_open = qabbadb::Database::open_read_only(&db).unwrap();
-    let r = db_open.records()[3];
-    let x = db_open.get(3).unwrap();
+    let r = db_open.snapshot().series_info()[3];
+    let x = db_open.snapshot().get(3).unwrap();
     for (a, b) in back.series[3].iter().zip(&x) {
         assert!((a - (b - r.mean) / r.std).abs() < 1e-12);
     }
@@ -189,12 +191,21 @@ fn query_json_lines() {
         let n = v["neighbors"].as_array().unwrap();
         assert_eq!(n.len(), 3);
         let want = opened
-            .knn_brute_force(&queries.series[i], 3, qabbadb::Metric::Euclidean)
+            .snapshot()
+            .search(
+                &Query::knn(&queries.series[i], 3)
+                    .metric(qabbadb::Metric::Euclidean)
+                    .brute_force(true),
+            )
+            .map(|r| r.neighbors)
             .unwrap();
         for (a, b) in n.iter().zip(&want) {
-            assert_eq!(a["id"], b.id);
+            assert_eq!(a["id"], b.id.0);
             assert_eq!(a["distance"].as_f64().unwrap(), b.distance);
-            assert_eq!(a["label"].as_str(), opened.label(b.id).unwrap().as_deref());
+            assert_eq!(
+                a["label"].as_str(),
+                opened.snapshot().label(b.id).unwrap().as_deref()
+            );
         }
         for key in ["lower_bounds", "verified", "micros"] {
             assert!(v["stats"][key].is_u64(), "stats.{key}");

@@ -13,12 +13,12 @@ fn every_bundled_dataset_round_trips_within_budget() {
         let opts = Options::default();
         let path = dir.path().join(format!("{name}.qdb"));
         let (db, _) = Database::build(&path, &data, &opts).unwrap();
-        assert_eq!(db.len(), data.len(), "{name}");
-        let back = db.export().unwrap();
+        assert_eq!(db.snapshot().len(), data.len(), "{name}");
+        let back = db.snapshot().export().unwrap();
         for (i, (x, xh)) in data.series.iter().zip(&back.series).enumerate() {
             assert_eq!(x.len(), xh.len(), "{name} #{i}: decoded length");
             assert_eq!(x[0], xh[0], "{name} #{i}: first value is exact");
-            let rec = db.records()[i];
+            let rec = db.snapshot().series_info()[i];
             let (eps, mx) = qabbadb::codec::error_of(x, xh);
             // Stored as the smallest f32 at or above the decode's figures.
             assert!(
@@ -47,7 +47,7 @@ fn closed_loop_halves_the_error_of_nearest_on_spiky_data() {
     let mse = |assign, name: &str| {
         let opts = Options::default().assign(assign).max_rmse(f64::INFINITY);
         let (db, _) = Database::build(&dir.path().join(name), &data, &opts).unwrap();
-        let recs = db.records();
+        let recs = db.snapshot().series_info();
         recs.iter()
             .map(|r| (r.eps / r.std).powi(2) / r.len as f64)
             .sum::<f64>()
@@ -79,9 +79,12 @@ fn constant_and_length_one_series_round_trip_exactly() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = Database::build(&dir.path().join("c.qdb"), &data, &Options::default()).unwrap();
-    assert_eq!(db.get(0).unwrap(), vec![3.25; 40]);
-    assert_eq!(db.get(1).unwrap(), vec![-1.5]);
-    assert_eq!(db.get(2).unwrap(), vec![0.0; 2]);
-    assert_eq!(db.get(3).unwrap().len(), 4);
-    assert!(matches!(db.get(4), Err(qabbadb::Error::NotFound(4))));
+    assert_eq!(db.snapshot().get(0).unwrap(), vec![3.25; 40]);
+    assert_eq!(db.snapshot().get(1).unwrap(), vec![-1.5]);
+    assert_eq!(db.snapshot().get(2).unwrap(), vec![0.0; 2]);
+    assert_eq!(db.snapshot().get(3).unwrap().len(), 4);
+    assert!(matches!(
+        db.snapshot().get(4),
+        Err(qabbadb::Error::NotFound(qabbadb::SeriesId(4)))
+    ));
 }

@@ -1,7 +1,7 @@
 //! Damaged files give errors, never panics.
 
 use qabbadb::ingest;
-use qabbadb::{Database, Error, Options};
+use qabbadb::{Database, Error, Options, Query};
 
 use crate::util::{segment_file, ucr};
 
@@ -21,9 +21,10 @@ fn build(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<
 /// or complete.
 fn open_and_read(path: &std::path::Path) -> Result<(), Error> {
     let db = Database::open_read_only(path)?;
-    let data = db.export()?;
+    let data = db.snapshot().export()?;
     if let Some(q) = data.series.first() {
-        db.knn(q, 2, qabbadb::Metric::Euclidean)?;
+        db.snapshot()
+            .search(&Query::knn(q, 2).metric(qabbadb::Metric::Euclidean))?;
     }
     Ok(())
 }
@@ -211,5 +212,5 @@ fn delete_files_naming_foreign_ids_are_corrupt() {
     }
     let problems = Database::verify(&small);
     assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(problems[0].contains(&del), "{problems:?}");
+    assert!(problems[0].to_string().contains(&del), "{problems:?}");
 }

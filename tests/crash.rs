@@ -17,14 +17,20 @@ type State = BTreeMap<u64, (Option<String>, Vec<u64>)>;
 /// Every live series: label and the bits of its values.
 fn state(dir: &Path) -> State {
     let db = Database::open(dir).expect("the database opens after a crash");
-    db.ids()
+    db.snapshot()
+        .ids()
         .into_iter()
         .map(|id| {
             (
-                id,
+                id.0,
                 (
-                    db.label(id).unwrap(),
-                    db.get(id).unwrap().iter().map(|v| v.to_bits()).collect(),
+                    db.snapshot().label(id).unwrap(),
+                    db.snapshot()
+                        .get(id)
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .collect(),
                 ),
             )
         })

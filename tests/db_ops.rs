@@ -3,14 +3,15 @@
 use std::collections::BTreeMap;
 
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Error, Metric, Options, Window};
+use qabbadb::{Database, Error, Metric, Options, Query, Window};
 
 use crate::util::{qabbadb, ucr};
 
 fn all_values(db: &Database) -> BTreeMap<u64, Vec<f64>> {
-    db.ids()
+    db.snapshot()
+        .ids()
         .into_iter()
-        .map(|id| (id, db.get(id).unwrap()))
+        .map(|id| (id.0, db.snapshot().get(id).unwrap()))
         .collect()
 }
 
@@ -25,13 +26,13 @@ fn append_delete_compact_keep_ids_and_values() {
     let before = all_values(&db);
     let r = db.append(&test).unwrap();
     assert_eq!(r.ids, (100..200).collect::<Vec<u64>>(), "ids continue");
-    assert_eq!(db.len(), 200);
+    assert_eq!(db.snapshot().len(), 200);
     // Appending does not touch stored series.
     for (id, v) in &before {
-        assert_eq!(&db.get(*id).unwrap(), v);
+        assert_eq!(&db.snapshot().get(*id).unwrap(), v);
     }
     // The appended series use the first segment's codebook.
-    assert_eq!(db.info().symbols, db.snapshot().info(&path).symbols);
+    assert_eq!(db.snapshot().info().symbols, db.snapshot().info().symbols);
 
     assert_eq!(db.delete(&[3, 150, 151]).unwrap().deleted, 3);
     assert_eq!(
@@ -42,10 +43,19 @@ fn append_delete_compact_keep_ids_and_values() {
         },
         "already deleted"
     );
-    assert!(matches!(db.delete(&[5, 999]), Err(Error::NotFound(999))));
-    assert!(db.get(5).is_ok(), "a failed delete deletes nothing");
-    assert!(matches!(db.get(150), Err(Error::NotFound(150))));
-    assert_eq!(db.len(), 197);
+    assert!(matches!(
+        db.delete(&[5, 999]),
+        Err(Error::NotFound(qabbadb::SeriesId(999)))
+    ));
+    assert!(
+        db.snapshot().get(5).is_ok(),
+        "a failed delete deletes nothing"
+    );
+    assert!(matches!(
+        db.snapshot().get(150),
+        Err(Error::NotFound(qabbadb::SeriesId(150)))
+    ));
+    assert_eq!(db.snapshot().len(), 197);
     let live = all_values(&db);
     assert!(!live.contains_key(&3));
 
@@ -57,19 +67,35 @@ fn append_delete_compact_keep_ids_and_values() {
                 window: Window::Fraction(0.1),
             },
         ] {
-            let got = db.knn(q, 10, metric).unwrap();
-            assert!(got.neighbors.iter().all(|n| ![3, 150, 151].contains(&n.id)));
-            assert_eq!(got.neighbors, db.knn_brute_force(q, 10, metric).unwrap());
+            let got = db
+                .snapshot()
+                .search(&Query::knn(q, 10).metric(metric))
+                .unwrap();
+            assert!(got
+                .neighbors
+                .iter()
+                .all(|n| ![3, 150, 151].contains(&n.id.0)));
+            assert_eq!(
+                got.neighbors,
+                db.snapshot()
+                    .search(&Query::knn(q, 10).metric(metric).brute_force(true))
+                    .map(|r| r.neighbors)
+                    .unwrap()
+            );
         }
     }
-    let hit = db.knn(&test.series[50], 1, Metric::Euclidean).unwrap();
+    let hit = db
+        .snapshot()
+        .search(&Query::knn(&test.series[50], 1).metric(Metric::Euclidean))
+        .unwrap();
 
     db.compact().unwrap();
-    assert_eq!(db.info().segments.as_array().unwrap().len(), 1);
-    assert_eq!(db.info().deleted, 0);
+    assert_eq!(db.snapshot().info().segments.len(), 1);
+    assert_eq!(db.snapshot().info().deleted, 0);
     assert_eq!(all_values(&db), live, "compaction keeps ids and values");
     assert_eq!(
-        db.knn(&test.series[50], 1, Metric::Euclidean)
+        db.snapshot()
+            .search(&Query::knn(&test.series[50], 1).metric(Metric::Euclidean))
             .unwrap()
             .neighbors,
         hit.neighbors
@@ -85,7 +111,7 @@ fn append_delete_compact_keep_ids_and_values() {
 
     drop(db);
     let db = Database::open(&path).unwrap();
-    assert_eq!(db.len(), 198);
+    assert_eq!(db.snapshot().len(), 198);
     assert!(Database::verify(&path).is_empty());
     // Only files the MANIFEST names remain.
     let names: Vec<String> = std::fs::read_dir(&path)
@@ -128,9 +154,9 @@ fn one_writer_many_readers() {
     let snap = reader.snapshot();
     db.append(&data).unwrap();
     assert_eq!(snap.len(), 50, "a snapshot does not move");
-    assert_eq!(reader.len(), 50);
+    assert_eq!(reader.snapshot().len(), 50);
     reader.refresh().unwrap();
-    assert_eq!(reader.len(), 100);
+    assert_eq!(reader.snapshot().len(), 100);
     drop(db);
     assert!(
         Database::open(&path).is_ok(),
@@ -174,10 +200,14 @@ fn concurrent_queries_see_consistent_snapshots() {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) || checked < 10 {
                     let snap = db.snapshot();
                     let q = &qs[checked % qs.len()];
-                    let got = snap.knn(q, 5, Metric::Euclidean).unwrap();
+                    let got = snap
+                        .search(&Query::knn(q, 5).metric(Metric::Euclidean))
+                        .unwrap();
                     assert_eq!(
                         got.neighbors,
-                        snap.knn_brute_force(q, 5, Metric::Euclidean).unwrap()
+                        snap.search(&Query::knn(q, 5).metric(Metric::Euclidean).brute_force(true))
+                            .map(|r| r.neighbors)
+                            .unwrap()
                     );
                     checked += 1;
                 }
@@ -209,7 +239,7 @@ fn concurrent_queries_see_consistent_snapshots() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         assert_eq!(v["neighbors"].as_array().unwrap().len(), 3);
     }
-    assert_eq!(db.len(), 30 + 160 - 16);
+    assert_eq!(db.snapshot().len(), 30 + 160 - 16);
 }
 
 /// A segment appended with its own codebook is searched exactly beside the others, and
@@ -223,20 +253,26 @@ fn refit_append_and_compaction_keep_error_bounds() {
     let other = ingest::read(&ucr("Trace", "TEST"), None).unwrap();
     let (db, _) = Database::build(&path, &train, &Options::default()).unwrap();
     let r = db.append_with(&other, true).unwrap();
-    assert!(!db.symbols(r.ids[0]).unwrap().is_empty());
+    assert!(!db.snapshot().symbols(r.ids[0]).unwrap().is_empty());
     for q in other.series.iter().take(4) {
-        let got = db.knn(q, 5, Metric::Euclidean).unwrap();
+        let got = db
+            .snapshot()
+            .search(&Query::knn(q, 5).metric(Metric::Euclidean))
+            .unwrap();
         assert_eq!(
             got.neighbors,
-            db.knn_brute_force(q, 5, Metric::Euclidean).unwrap()
+            db.snapshot()
+                .search(&Query::knn(q, 5).metric(Metric::Euclidean).brute_force(true))
+                .map(|r| r.neighbors)
+                .unwrap()
         );
     }
     db.compact().unwrap();
     let originals: Vec<&Vec<f64>> = train.series.iter().chain(&other.series).collect();
-    let records = db.records();
+    let records = db.snapshot().series_info();
     for (id, x) in originals.iter().enumerate() {
         let rec = records[id];
-        let (eps, mx) = qabbadb::codec::error_of(x, &db.get(id as u64).unwrap());
+        let (eps, mx) = qabbadb::codec::error_of(x, &db.snapshot().get(id as u64).unwrap());
         assert!(
             eps <= rec.eps * (1.0 + 1e-9) + 1e-12,
             "id {id}: ε {eps} > stored {}",
@@ -249,10 +285,16 @@ fn refit_append_and_compaction_keep_error_bounds() {
         );
     }
     for q in other.series.iter().take(4) {
-        let got = db.knn(q, 5, Metric::Euclidean).unwrap();
+        let got = db
+            .snapshot()
+            .search(&Query::knn(q, 5).metric(Metric::Euclidean))
+            .unwrap();
         assert_eq!(
             got.neighbors,
-            db.knn_brute_force(q, 5, Metric::Euclidean).unwrap()
+            db.snapshot()
+                .search(&Query::knn(q, 5).metric(Metric::Euclidean).brute_force(true))
+                .map(|r| r.neighbors)
+                .unwrap()
         );
     }
 }
@@ -272,10 +314,10 @@ fn raw_values_round_trip_exactly() {
         for (id, x) in all.iter().enumerate() {
             let id = id as u64;
             if id == 2 || id == 140 {
-                assert!(db.get_raw(id).is_err());
+                assert!(db.snapshot().get_raw(id).is_err());
                 continue;
             }
-            let raw = db.get_raw(id).unwrap();
+            let raw = db.snapshot().get_raw(id).unwrap();
             assert!(
                 raw.iter()
                     .map(|v| v.to_bits())
@@ -287,12 +329,12 @@ fn raw_values_round_trip_exactly() {
     check(&db);
     db.compact().unwrap();
     check(&db);
-    assert!(db.info().sections["raw"].as_u64().unwrap() > 0);
+    assert!(db.snapshot().info().sections.get("raw").copied().unwrap() > 0);
     assert!(Database::verify(&path).is_empty());
     drop(db);
     let plain = dir.path().join("plain");
     let (db, _) = Database::build(&plain, &train, &Options::default()).unwrap();
-    assert!(matches!(db.get_raw(0), Err(Error::NoRawValues)));
+    assert!(matches!(db.snapshot().get_raw(0), Err(Error::NoRawValues)));
 }
 
 /// An alphabet of more than 65,536 symbols: symbols are then held in 4 bytes in memory (2
@@ -323,17 +365,34 @@ fn large_alphabets_read_and_search_like_small_ones() {
         &opts,
     )
     .unwrap();
-    assert!(db.info().symbols > 65_536, "{} symbols", db.info().symbols);
-    let exported = db.export().unwrap();
+    assert!(
+        db.snapshot().info().symbols > 65_536,
+        "{} symbols",
+        db.snapshot().info().symbols
+    );
+    let exported = db.snapshot().export().unwrap();
     for (id, x) in exported.series.iter().enumerate().step_by(97) {
-        assert_eq!(&db.get(id as u64).unwrap(), x);
+        assert_eq!(&db.snapshot().get(id as u64).unwrap(), x);
     }
     let q = &exported.series[5];
     assert_eq!(
-        db.knn(q, 3, Metric::Euclidean).unwrap().neighbors,
-        db.knn_brute_force(q, 3, Metric::Euclidean).unwrap()
+        db.snapshot()
+            .search(&Query::knn(q, 3).metric(Metric::Euclidean))
+            .unwrap()
+            .neighbors,
+        db.snapshot()
+            .search(&Query::knn(q, 3).metric(Metric::Euclidean).brute_force(true))
+            .map(|r| r.neighbors)
+            .unwrap()
     );
-    assert_eq!(db.knn(q, 1, Metric::Euclidean).unwrap().neighbors[0].id, 5);
+    assert_eq!(
+        db.snapshot()
+            .search(&Query::knn(q, 1).metric(Metric::Euclidean))
+            .unwrap()
+            .neighbors[0]
+            .id,
+        5
+    );
 }
 
 /// Deleting an id that is already gone behaves the same before and after compaction: counted as
@@ -356,11 +415,14 @@ fn delete_is_idempotent_across_compaction() {
         db.delete(&(0..50).collect::<Vec<_>>()).unwrap(),
         report(48, 2)
     );
-    assert_eq!(db.len(), 50);
+    assert_eq!(db.snapshot().len(), 50);
     // Ids never given: an error, and nothing is deleted.
-    assert!(matches!(db.delete(&[60, 100]), Err(Error::NotFound(100))));
+    assert!(matches!(
+        db.delete(&[60, 100]),
+        Err(Error::NotFound(qabbadb::SeriesId(100)))
+    ));
     assert!(matches!(db.delete(&[u64::MAX]), Err(Error::NotFound(_))));
-    assert_eq!(db.len(), 50);
+    assert_eq!(db.snapshot().len(), 50);
     // The tool says the same.
     let dir = tmp.path().join("d.qdb");
     drop(db);

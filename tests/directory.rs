@@ -159,7 +159,7 @@ fn an_unfinished_build_is_reported_and_cleaned_up_by_the_next() {
     let mut cleaned = report.cleaned.clone();
     cleaned.sort();
     assert_eq!(cleaned, left.to_vec());
-    assert_eq!(db.len(), 100);
+    assert_eq!(db.snapshot().len(), 100);
     assert!(Database::verify(&dir).is_empty());
     // A user's file beside such leftovers is still refused, and nothing is removed.
     drop(db);
@@ -215,7 +215,12 @@ fn databases_from_before_ids_are_adopted() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("old.qdb");
     let (db, _) = Database::build(&dir, &train(), &Options::default()).unwrap();
-    let want: Vec<Vec<f64>> = db.ids().iter().map(|&id| db.get(id).unwrap()).collect();
+    let want: Vec<Vec<f64>> = db
+        .snapshot()
+        .ids()
+        .iter()
+        .map(|&id| db.snapshot().get(id).unwrap())
+        .collect();
     drop(db);
     let path = dir.join(FILE);
     let mut m = Manifest::from_bytes(&path, &std::fs::read(&path).unwrap()).unwrap();
@@ -229,7 +234,12 @@ fn databases_from_before_ids_are_adopted() {
     std::fs::write(dir.join("notes.tmp"), b"mine").unwrap();
 
     let db = Database::open(&dir).unwrap();
-    let got: Vec<Vec<f64>> = db.ids().iter().map(|&id| db.get(id).unwrap()).collect();
+    let got: Vec<Vec<f64>> = db
+        .snapshot()
+        .ids()
+        .iter()
+        .map(|&id| db.snapshot().get(id).unwrap())
+        .collect();
     assert_eq!(got, want);
     let names = listing(&dir);
     assert!(!names.contains_key("000002-00000000deadbeef.qseg"));
@@ -251,7 +261,7 @@ fn databases_from_before_ids_are_adopted() {
     // Once no old-form segment is named, old-form names are no longer the database's.
     std::fs::write(dir.join("000009-00000000deadbeef.qseg"), b"not ours now").unwrap();
     let db = Database::open(&dir).unwrap();
-    assert_eq!(db.len(), 99);
+    assert_eq!(db.snapshot().len(), 99);
     let names = listing(&dir);
     assert!(names.contains_key("000009-00000000deadbeef.qseg"));
     assert!(!names.contains_key(old_name));

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use qabbadb::codec::{self, residual, CodecParams, Storage};
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Exactness, Metric, Options, Window};
+use qabbadb::{Database, Exactness, Metric, Options, Query, Window};
 use rand::{Rng, SeedableRng};
 
 use crate::util::{ucr, DATASETS};
@@ -22,9 +22,9 @@ fn with_ids(series: &[Vec<f64>]) -> Vec<(u64, Vec<f64>)> {
 
 /// Every value of every live series within δ of the original, in exact arithmetic; ε ≤ δ√n.
 fn assert_bounded(db: &Database, originals: &[(u64, Vec<f64>)], delta: f64) {
-    let records = db.records();
+    let records = db.snapshot().series_info();
     for (id, x) in originals {
-        let y = db.get(*id).unwrap();
+        let y = db.snapshot().get(*id).unwrap();
         assert_eq!(y.len(), x.len(), "id {id}: length");
         for (t, (a, b)) in x.iter().zip(&y).enumerate() {
             assert!(
@@ -38,9 +38,9 @@ fn assert_bounded(db: &Database, originals: &[(u64, Vec<f64>)], delta: f64) {
         assert!(r.max_abs_err <= codec::round_up_f32(delta) as f64);
     }
     // The export path (block-wise decoding) returns the same values as get.
-    let export = db.export().unwrap();
+    let export = db.snapshot().export().unwrap();
     for (s, (id, _)) in export.series.iter().zip(originals) {
-        assert_eq!(s, &db.get(*id).unwrap());
+        assert_eq!(s, &db.snapshot().get(*id).unwrap());
     }
 }
 
@@ -97,9 +97,11 @@ fn bound_survives_append_delete_refit_compact_and_reopen() {
         assert_bounded(&db, &originals, delta);
         // Encoded again from the raw values when kept (still symbolic); otherwise the bounded
         // reconstruction is kept exactly, since encoding it again would add to its error.
-        let recs = db.records();
-        let kind = if keep_raw { 0 } else { 1 };
-        assert!(recs.iter().filter(|r| r.id >= 200).all(|r| r.kind == kind));
+        let recs = db.snapshot().series_info();
+        assert!(recs
+            .iter()
+            .filter(|r| r.id.0 >= 200)
+            .all(|r| r.lossless != keep_raw));
         drop(db);
         let db = Database::open(&path).unwrap();
         assert_eq!(db.options().codec.max_error, Some(delta));
@@ -108,9 +110,9 @@ fn bound_survives_append_delete_refit_compact_and_reopen() {
         // Search over the bounded reconstructions equals brute force over what get returns.
         let q = &test.series[7];
         let zq = codec::Moments::of(q).normalize(q);
-        let norm = db.export_normalized().unwrap();
-        let ids = db.ids();
-        let mut want: Vec<(f64, u64)> = norm
+        let norm = db.snapshot().export_normalized().unwrap();
+        let ids = db.snapshot().ids();
+        let mut want: Vec<(f64, qabbadb::SeriesId)> = norm
             .series
             .iter()
             .zip(&ids)
@@ -120,14 +122,20 @@ fn bound_survives_append_delete_refit_compact_and_reopen() {
             })
             .collect();
         want.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let got = db.knn(q, 5, Metric::Euclidean).unwrap();
+        let got = db
+            .snapshot()
+            .search(&Query::knn(q, 5).metric(Metric::Euclidean))
+            .unwrap();
         for (n, (d, id)) in got.neighbors.iter().zip(&want) {
             assert_eq!(n.id, *id);
             assert!((n.distance - d).abs() <= 1e-9 * (1.0 + d));
         }
         assert_eq!(
             got.neighbors,
-            db.knn_brute_force(q, 5, Metric::Euclidean).unwrap()
+            db.snapshot()
+                .search(&Query::knn(q, 5).metric(Metric::Euclidean).brute_force(true))
+                .map(|r| r.neighbors)
+                .unwrap()
         );
     }
 }
@@ -142,8 +150,8 @@ fn unresolvable_bounds_fall_back_to_lossless() {
     let dir = tempfile::tempdir().unwrap();
     let opts = Options::default().max_error(Some(1e-14));
     let (db, _) = Database::build(&dir.path().join("l"), &data, &opts).unwrap();
-    assert_eq!(db.records()[0].kind, 1, "stored losslessly");
-    assert_eq!(db.get(0).unwrap(), data.series[0]);
+    assert!(db.snapshot().series_info()[0].lossless, "stored losslessly");
+    assert_eq!(db.snapshot().get(0).unwrap(), data.series[0]);
     let originals = with_ids(&data.series);
     assert_bounded(&db, &originals, 1e-14);
 }
@@ -180,10 +188,25 @@ fn original_exactness_with_residuals_reads_fewer_raw_values() {
                     window: Window::Fraction(0.1),
                 },
             ] {
-                let got = db.knn_exact(q, 3, metric, Exactness::Original).unwrap();
+                let got = db
+                    .snapshot()
+                    .search(
+                        &Query::knn(q, 3)
+                            .metric(metric)
+                            .exactness(Exactness::Original),
+                    )
+                    .unwrap();
                 assert_eq!(
                     got.neighbors,
-                    db.knn_brute_force_original(q, 3, metric).unwrap()
+                    db.snapshot()
+                        .search(
+                            &Query::knn(q, 3)
+                                .metric(metric)
+                                .exactness(qabbadb::Exactness::Original)
+                                .brute_force(true)
+                        )
+                        .map(|r| r.neighbors)
+                        .unwrap()
                 );
                 reads[i] += got.stats.raw_reads;
             }

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Exactness, Metric, Options, Window};
+use qabbadb::{Database, Exactness, Metric, Options, Query, Window};
 use rand::{Rng, SeedableRng};
 
 use crate::util::ucr;
@@ -11,22 +11,58 @@ use crate::util::ucr;
 fn check(db: &Database, q: &[f64], metric: Metric) -> u64 {
     let mut raw_reads = 0;
     for k in [1, 5] {
-        let got = db.knn_exact(q, k, metric, Exactness::Original).unwrap();
-        let want = db.knn_brute_force_original(q, k, metric).unwrap();
+        let got = db
+            .snapshot()
+            .search(
+                &Query::knn(q, k)
+                    .metric(metric)
+                    .exactness(Exactness::Original),
+            )
+            .unwrap();
+        let want = db
+            .snapshot()
+            .search(
+                &Query::knn(q, k)
+                    .metric(metric)
+                    .exactness(qabbadb::Exactness::Original)
+                    .brute_force(true),
+            )
+            .map(|r| r.neighbors)
+            .unwrap();
         assert_eq!(got.neighbors, want, "k {k}, {metric:?}");
         raw_reads += got.stats.raw_reads;
     }
     let r = db
-        .knn_brute_force_original(q, 5, metric)
+        .snapshot()
+        .search(
+            &Query::knn(q, 5)
+                .metric(metric)
+                .exactness(qabbadb::Exactness::Original)
+                .brute_force(true),
+        )
+        .map(|r| r.neighbors)
         .unwrap()
         .last()
         .map(|n| n.distance)
         .unwrap_or(0.0);
-    let got = db.range_exact(q, r, metric, Exactness::Original).unwrap();
+    let got = db
+        .snapshot()
+        .search(
+            &Query::range(q, r)
+                .metric(metric)
+                .exactness(Exactness::Original),
+        )
+        .unwrap();
     assert_eq!(
         got.neighbors,
         db.snapshot()
-            .range_brute_force_original(q, r, metric)
+            .search(
+                &Query::range(q, r)
+                    .metric(metric)
+                    .exactness(qabbadb::Exactness::Original)
+                    .brute_force(true)
+            )
+            .map(|r| r.neighbors)
             .unwrap()
     );
     raw_reads
@@ -63,10 +99,15 @@ fn original_exact_knn_matches_brute_force_on_ucr() {
         // Reconstructed answers may differ; original ones are the classic 1-NN of the archive.
         let q = &test.series[0];
         let orig = db
-            .knn_exact(q, 1, Metric::Euclidean, Exactness::Original)
+            .snapshot()
+            .search(
+                &Query::knn(q, 1)
+                    .metric(Metric::Euclidean)
+                    .exactness(Exactness::Original),
+            )
             .unwrap();
         let d = orig.neighbors[0].distance;
-        let x = db.get_raw(orig.neighbors[0].id).unwrap();
+        let x = db.snapshot().get_raw(orig.neighbors[0].id).unwrap();
         let zq = qabbadb::codec::Moments::of(q).normalize(q);
         let zx = qabbadb::codec::Moments::of(&x).normalize(&x);
         let direct: f64 = zq
@@ -88,7 +129,12 @@ fn original_exactness_needs_raw_values() {
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = Database::build(&dir.path().join("p"), &train, &Options::default()).unwrap();
     assert!(db
-        .knn_exact(&train.series[0], 1, Metric::Euclidean, Exactness::Original)
+        .snapshot()
+        .search(
+            &Query::knn(&train.series[0], 1)
+                .metric(Metric::Euclidean)
+                .exactness(Exactness::Original)
+        )
         .is_err());
 }
 
@@ -120,14 +166,14 @@ proptest! {
         let q: Vec<f64> = (0..n).map(|_| rng.gen_range(-2.0..2.0)).collect();
         for metric in [Metric::Euclidean, Metric::Dtw { window: Window::Points(r) }] {
             for k in [1, 3] {
-                let got = db.knn_exact(&q, k, metric, Exactness::Original).unwrap();
-                prop_assert_eq!(got.neighbors, db.knn_brute_force_original(&q, k, metric).unwrap());
+                let got = db.snapshot().search(&Query::knn(&q, k).metric(metric).exactness(Exactness::Original)).unwrap();
+                prop_assert_eq!(got.neighbors, db.snapshot().search(&Query::knn(&q, k).metric(metric).exactness(qabbadb::Exactness::Original).brute_force(true)).map(|r| r.neighbors).unwrap());
             }
         }
         // The bound itself: |ED(q, z) − ED(q, ẑ)| ≤ ε/σ for every series.
-        let norm = db.export_normalized().unwrap();
+        let norm = db.snapshot().export_normalized().unwrap();
         let zq = qabbadb::codec::Moments::of(&q).normalize(&q);
-        for (i, rec) in db.records().iter().enumerate() {
+        for (i, rec) in db.snapshot().series_info().iter().enumerate() {
             let x = &series[i];
             let z = qabbadb::codec::Moments::of(x).normalize(x);
             let ed = |a: &[f64]| zq.iter().zip(a).map(|(u, v)| (u - v).powi(2)).sum::<f64>().sqrt();

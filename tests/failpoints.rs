@@ -20,12 +20,18 @@ type State = BTreeMap<u64, Vec<u64>>;
 type Op<'a> = (&'a str, &'a dyn Fn(&Database) -> qabbadb::Result<()>);
 
 fn state_of(db: &Database) -> State {
-    db.ids()
+    db.snapshot()
+        .ids()
         .into_iter()
         .map(|id| {
             (
-                id,
-                db.get(id).unwrap().iter().map(|v| v.to_bits()).collect(),
+                id.0,
+                db.snapshot()
+                    .get(id)
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect(),
             )
         })
         .collect()

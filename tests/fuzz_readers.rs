@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use qabbadb::ingest;
 use qabbadb::storage::manifest::{Manifest, SegmentEntry};
-use qabbadb::{Database, Metric, Options};
+use qabbadb::{Database, Metric, Options, Query};
 
 use crate::util::{segment_file, ucr};
 
@@ -46,9 +46,12 @@ fn exercise(bytes: &[u8]) -> bool {
         return false;
     };
     let _ = Database::verify(&dir);
-    if let Ok(data) = db.export() {
+    if let Ok(data) = db.snapshot().export() {
         for x in data.series.iter().take(3) {
-            if let Ok(r) = db.knn(x, 3, Metric::Euclidean) {
+            if let Ok(r) = db
+                .snapshot()
+                .search(&Query::knn(x, 3).metric(Metric::Euclidean))
+            {
                 assert!(r.neighbors.len() <= 3);
                 assert!(r
                     .neighbors

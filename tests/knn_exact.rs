@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{BreakpointChoice, Database, IndexParams, Metric, Options, Window};
+use qabbadb::{BreakpointChoice, Database, IndexParams, Metric, Options, Query, Window};
 use rand::{Rng, SeedableRng};
 
 use crate::util::ucr;
@@ -20,18 +20,35 @@ fn build(data: &Dataset, word_len: usize, bp: BreakpointChoice) -> (tempfile::Te
 
 fn check(db: &Database, query: &[f64], metric: Metric) {
     for k in [1, 3, 10] {
-        let got = db.knn(query, k, metric).unwrap();
-        let want = db.knn_brute_force(query, k, metric).unwrap();
+        let got = db
+            .snapshot()
+            .search(&Query::knn(query, k).metric(metric))
+            .unwrap();
+        let want = db
+            .snapshot()
+            .search(&Query::knn(query, k).metric(metric).brute_force(true))
+            .map(|r| r.neighbors)
+            .unwrap();
         assert_eq!(got.neighbors, want, "k = {k}, {metric:?}");
-        assert!(got.stats.verified <= db.len() as u64);
+        assert!(got.stats.verified <= db.snapshot().len() as u64);
     }
-    let want10 = db.knn_brute_force(query, 10, metric).unwrap();
+    let want10 = db
+        .snapshot()
+        .search(&Query::knn(query, 10).metric(metric).brute_force(true))
+        .map(|r| r.neighbors)
+        .unwrap();
     if let Some(last) = want10.last() {
         let r = last.distance;
-        let got = db.range(query, r, metric).unwrap();
+        let got = db
+            .snapshot()
+            .search(&Query::range(query, r).metric(metric))
+            .unwrap();
         assert_eq!(
             got.neighbors,
-            db.range_brute_force(query, r, metric).unwrap(),
+            db.snapshot()
+                .search(&Query::range(query, r).metric(metric).brute_force(true))
+                .map(|r| r.neighbors)
+                .unwrap(),
             "range {r}"
         );
         assert!(got.neighbors.len() >= want10.len());
@@ -67,8 +84,11 @@ fn ucr_queries_match_brute_force() {
             }
         }
         // A stored series' reconstruction finds that series first.
-        let x = db.get(3).unwrap();
-        let r = db.knn(&x, 1, Metric::Euclidean).unwrap();
+        let x = db.snapshot().get(3).unwrap();
+        let r = db
+            .snapshot()
+            .search(&Query::knn(&x, 1).metric(Metric::Euclidean))
+            .unwrap();
         assert_eq!(r.neighbors[0].id, 3, "{name}");
     }
 }
@@ -107,7 +127,12 @@ fn random_walks_and_noisy_copies_match_and_prune() {
                 window: Window::Fraction(0.1),
             },
         );
-        verified += db.knn(&noisy, 1, Metric::Euclidean).unwrap().stats.verified;
+        verified += db
+            .snapshot()
+            .search(&Query::knn(&noisy, 1).metric(Metric::Euclidean))
+            .unwrap()
+            .stats
+            .verified;
     }
     // Stored series plus noise: the index leaves most series unverified.
     assert!(
@@ -131,10 +156,13 @@ fn variable_lengths_and_filters() {
                 window: Window::Fraction(0.05),
             },
         );
-        let got = db.knn(q, 5, Metric::Euclidean).unwrap();
+        let got = db
+            .snapshot()
+            .search(&Query::knn(q, 5).metric(Metric::Euclidean))
+            .unwrap();
         for n in &got.neighbors {
             assert_eq!(
-                db.get(n.id).unwrap().len(),
+                db.snapshot().get(n.id).unwrap().len(),
                 q.len(),
                 "only series of the query's length"
             );
@@ -142,20 +170,33 @@ fn variable_lengths_and_filters() {
     }
     // A length nobody has: no neighbours.
     assert!(db
-        .knn(&[1.0, 2.0, 3.0], 3, Metric::Euclidean)
+        .snapshot()
+        .search(&Query::knn(&[1.0, 2.0, 3.0], 3).metric(Metric::Euclidean))
         .unwrap()
         .neighbors
         .is_empty());
     // Filter: only even ids.
     let filter: roaring::RoaringTreemap = (0..data.len() as u64).filter(|i| i % 2 == 0).collect();
     let q = &data.series[7];
-    let got = db.knn_filtered(q, 4, Metric::Euclidean, &filter).unwrap();
-    assert!(got.neighbors.iter().all(|n| n.id % 2 == 0));
+    let got = db
+        .snapshot()
+        .search(&Query::knn(q, 4).metric(Metric::Euclidean).filter(&filter))
+        .unwrap();
+    assert!(got.neighbors.iter().all(|n| n.id.0 % 2 == 0));
     let want: Vec<_> = {
         let all = db
-            .knn_brute_force(q, data.len(), Metric::Euclidean)
+            .snapshot()
+            .search(
+                &Query::knn(q, data.len())
+                    .metric(Metric::Euclidean)
+                    .brute_force(true),
+            )
+            .map(|r| r.neighbors)
             .unwrap();
-        all.into_iter().filter(|n| n.id % 2 == 0).take(4).collect()
+        all.into_iter()
+            .filter(|n| n.id.0 % 2 == 0)
+            .take(4)
+            .collect()
     };
     assert_eq!(got.neighbors, want);
 }
@@ -165,25 +206,45 @@ fn batch_equals_singles_and_bad_queries_are_errors() {
     let data = ingest::read(&ucr("ECG200", "TRAIN"), None).unwrap();
     let (_dir, db) = build(&data, 16, BreakpointChoice::Auto);
     let queries: Vec<Vec<f64>> = data.series.iter().take(20).cloned().collect();
-    let batch = db.knn_batch(&queries, 3, Metric::Euclidean).unwrap();
+    let batch = db
+        .snapshot()
+        .search_batch(
+            &queries
+                .iter()
+                .map(|q| Query::knn(q, 3).metric(Metric::Euclidean))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
     for (q, r) in queries.iter().zip(&batch) {
         assert_eq!(
             r.neighbors,
-            db.knn(q, 3, Metric::Euclidean).unwrap().neighbors
+            db.snapshot()
+                .search(&Query::knn(q, 3).metric(Metric::Euclidean))
+                .unwrap()
+                .neighbors
         );
     }
-    assert!(db.knn(&[], 1, Metric::Euclidean).is_err());
-    assert!(db.knn(&[f64::NAN; 96], 1, Metric::Euclidean).is_err());
-    assert!(db.knn(&queries[0], 0, Metric::Euclidean).is_err());
-    assert!(db.range(&queries[0], -1.0, Metric::Euclidean).is_err());
     assert!(db
-        .knn(
-            &queries[0],
-            1,
-            Metric::Dtw {
-                window: Window::Fraction(1.5)
-            }
-        )
+        .snapshot()
+        .search(&Query::knn(&[], 1).metric(Metric::Euclidean))
+        .is_err());
+    assert!(db
+        .snapshot()
+        .search(&Query::knn(&[f64::NAN; 96], 1).metric(Metric::Euclidean))
+        .is_err());
+    assert!(db
+        .snapshot()
+        .search(&Query::knn(&queries[0], 0).metric(Metric::Euclidean))
+        .is_err());
+    assert!(db
+        .snapshot()
+        .search(&Query::range(&queries[0], -1.0).metric(Metric::Euclidean))
+        .is_err());
+    assert!(db
+        .snapshot()
+        .search(&Query::knn(&queries[0], 1).metric(Metric::Dtw {
+            window: Window::Fraction(1.5)
+        }))
         .is_err());
     // A constant query is all zeros after normalisation: still answered exactly.
     check(&db, &[2.0; 96], Metric::Euclidean);
@@ -212,8 +273,8 @@ proptest! {
         let q: Vec<f64> = (0..n).map(|_| rng.gen_range(-2.0..2.0)).collect();
         for metric in [Metric::Euclidean, Metric::Dtw { window: Window::Points(r) }] {
             for k in [1, 4] {
-                let got = db.knn(&q, k, metric).unwrap();
-                prop_assert_eq!(got.neighbors, db.knn_brute_force(&q, k, metric).unwrap());
+                let got = db.snapshot().search(&Query::knn(&q, k).metric(metric)).unwrap();
+                prop_assert_eq!(got.neighbors, db.snapshot().search(&Query::knn(&q, k).metric(metric).brute_force(true)).map(|r| r.neighbors).unwrap());
             }
         }
     }

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use qabbadb::ingest::Dataset;
-use qabbadb::{Database, Metric, Options};
+use qabbadb::{Database, Metric, Options, Query};
 
 /// A seeded random walk of values around 1.
 fn walk(seed: u64, n: usize) -> Vec<f64> {
@@ -55,11 +55,11 @@ proptest! {
         )
         .unwrap();
         let mut relative = 0.0;
-        for (id, (w, r)) in walks.iter().zip(db.records()).enumerate() {
+        for (id, (w, r)) in walks.iter().zip(db.snapshot().series_info()).enumerate() {
             let (m, s) = mean_std(w);
             prop_assert!(close(r.mean / scale, m, 1e-9), "1e{exp}: mean {} vs {}", r.mean / scale, m);
             prop_assert!(close(r.std / scale, s, 1e-9), "1e{exp}: std {} vs {}", r.std / scale, s);
-            let back = db.get(id as u64).unwrap();
+            let back = db.snapshot().get(id as u64).unwrap();
             prop_assert_eq!(back.len(), n);
             // Differences in original units, exact; then in unit scale, where squares are safe.
             let d: Vec<f64> = series[id].iter().zip(&back).map(|(a, b)| (a - b) / scale).collect();
@@ -72,15 +72,15 @@ proptest! {
             prop_assert!(m_stored >= max * (1.0 - 1e-9) && m_stored <= max * (1.0 + 1e-6), "1e{exp}: max err {m_stored} vs {max}");
             relative += eps / (n as f64).sqrt() / s;
         }
-        let info = db.info();
+        let info = db.snapshot().info();
         let want = relative / walks.len() as f64;
         prop_assert!(close(info.mean_relative_rmse, want, 1e-6), "1e{exp}: reported RMSE/σ {} vs true {want}", info.mean_relative_rmse);
 
         // A query at another extreme scale is the same query after z-normalisation.
         let q: Vec<f64> = walks[2].iter().map(|v| v * 1e160).collect();
         let q_unit = &walks[2];
-        let a = db.knn(&q, 3, Metric::Euclidean).unwrap().neighbors;
-        let b = db.knn(q_unit, 3, Metric::Euclidean).unwrap().neighbors;
+        let a = db.snapshot().search(&Query::knn(&q, 3).metric(Metric::Euclidean)).unwrap().neighbors;
+        let b = db.snapshot().search(&Query::knn(q_unit, 3).metric(Metric::Euclidean)).unwrap().neighbors;
         prop_assert_eq!(a.len(), b.len());
         for (x, y) in a.iter().zip(&b) {
             prop_assert_eq!(x.id, y.id);
@@ -101,9 +101,9 @@ fn tiny_and_huge_values_keep_their_shape() {
         &Options::default(),
     )
     .unwrap();
-    let r = db.records()[0];
+    let r = db.snapshot().series_info()[0];
     assert!(r.std > 0.0, "σ of a non-constant series is not 0");
-    let back = db.get(0).unwrap();
+    let back = db.snapshot().get(0).unwrap();
     let err = tiny
         .iter()
         .zip(&back)
@@ -119,6 +119,9 @@ fn tiny_and_huge_values_keep_their_shape() {
         .iter()
         .map(|v| v * 1e160)
         .collect();
-    let hit = db.knn(&q, 1, Metric::Euclidean).unwrap();
+    let hit = db
+        .snapshot()
+        .search(&Query::knn(&q, 1).metric(Metric::Euclidean))
+        .unwrap();
     assert!(hit.neighbors[0].distance < 1e-6, "{:?}", hit.neighbors);
 }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Metric, Options, Snapshot};
+use qabbadb::{Database, Metric, Options, Query, Snapshot};
 
 use crate::util::ucr;
 
@@ -102,8 +102,9 @@ fn library_reader(
         let snap = db.snapshot();
         for q in &queries {
             match (
-                snap.knn(q, 3, Metric::Euclidean),
-                snap.knn_brute_force(q, 3, Metric::Euclidean),
+                snap.search(&Query::knn(q, 3).metric(Metric::Euclidean)),
+                snap.search(&Query::knn(q, 3).metric(Metric::Euclidean).brute_force(true))
+                    .map(|r| r.neighbors),
             ) {
                 (Ok(r), Ok(b)) if r.neighbors == b => {}
                 (Ok(r), Ok(b)) => failures.push(format!(
@@ -137,7 +138,7 @@ fn readers_never_fail_while_a_writer_commits() {
     let snapshots: Arc<Mutex<HashMap<u64, Snapshot>>> = Arc::new(Mutex::new(HashMap::new()));
     let keep = |db: &Database| {
         let s = db.snapshot();
-        snapshots.lock().unwrap().insert(s.generation(), s);
+        snapshots.lock().unwrap().insert(s.generation().0, s);
     };
     keep(&db);
 
@@ -160,7 +161,7 @@ fn readers_never_fail_while_a_writer_commits() {
         labels: test.labels[3..23].to_vec(),
     };
     while start.elapsed() < RUN {
-        let ids = db.ids();
+        let ids = db.snapshot().ids();
         for &id in ids.iter().take(12) {
             db.delete(&[id]).unwrap();
             keep(&db);
@@ -207,11 +208,16 @@ fn readers_never_fail_while_a_writer_commits() {
             .unwrap_or_else(|| panic!("generation {generation} was never committed"));
         generations.insert(*generation);
         let want = snap
-            .knn_brute_force(&queries[*qi], 3, Metric::Euclidean)
+            .search(
+                &Query::knn(&queries[*qi], 3)
+                    .metric(Metric::Euclidean)
+                    .brute_force(true),
+            )
+            .map(|r| r.neighbors)
             .unwrap();
         assert_eq!(got.len(), want.len());
         for ((id, d), n) in got.iter().zip(&want) {
-            assert_eq!(*id, n.id, "generation {generation}, query {qi}");
+            assert_eq!(n.id, *id, "generation {generation}, query {qi}");
             assert!((d - n.distance).abs() <= 1e-12 * n.distance.max(1.0));
         }
     }

@@ -4,7 +4,7 @@
 //! `cargo run --release --example ucr_1nn`).
 
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Exactness, Metric, Options, Window};
+use qabbadb::{Database, Exactness, Metric, Options, Query, Window};
 
 use crate::util::ucr;
 
@@ -32,8 +32,15 @@ fn error_rate(db: &Database, test: &Dataset, metric: Metric) -> f64 {
         .iter()
         .zip(&test.labels)
         .filter(|(q, label)| {
-            let r = db.knn_exact(q, 1, metric, Exactness::Original).unwrap();
-            db.label(r.neighbors[0].id).unwrap() != **label
+            let r = db
+                .snapshot()
+                .search(
+                    &Query::knn(q, 1)
+                        .metric(metric)
+                        .exactness(Exactness::Original),
+                )
+                .unwrap();
+            db.snapshot().label(r.neighbors[0].id).unwrap() != **label
         })
         .count();
     wrong as f64 / test.len() as f64

@@ -2,7 +2,9 @@
 //! of bound with several workers sharing one k-th-best threshold, stop once the next bound exceeds
 //! it; in a leaf, bound each series by its word before an early-abandoning exact distance).
 //!
-//! One loop serves k-NN and range queries: a collector ([`Shared`]) says what the pruning threshold is.
+//! One loop serves k-NN and range queries: a collector ([`Shared`]) says what the pruning
+//! threshold is. Candidates are verified by the Euclidean distance or the DTW cascade
+//! ([`super::cascade`]); brute force, the oracle, is in [`super::brute`].
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::Mutex;
@@ -13,18 +15,15 @@ use rayon::prelude::*;
 use roaring::RoaringTreemap;
 
 use super::topk::TopK;
-use super::{Metric, Neighbor, SearchResult, SearchStats, Source};
+use super::{Metric, Neighbor, SearchResult, SearchStats, Source, Target};
 use crate::codec::Moments;
-use crate::distance::lb::{
-    lb_improved_sq, lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope, LbScratch,
-};
-use crate::distance::{dtw, euclid};
+use super::cascade::{self, Scratch};
+use super::BOUND_SLACK;
+use crate::distance::euclid;
+use crate::distance::lb::Envelope;
 use crate::index::mindist::MindistTable;
 use crate::index::{paa, Index, LengthGroup};
 
-/// Bounds are shrunk by this factor before comparing, so that rounding in a bound can never prune
-/// a candidate whose exact distance ties the threshold.
-const BOUND_SLACK: f64 = 1.0 - 1e-9;
 
 /// What the search keeps.
 enum Collector {
@@ -60,7 +59,7 @@ impl Collector {
         v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         v.into_iter()
             .map(|(d, id)| Neighbor {
-                id,
+                id: crate::SeriesId(id),
                 distance: d.sqrt(),
             })
             .collect()
@@ -101,18 +100,6 @@ fn prepare(q: Vec<f64>, group: &LengthGroup, index: &Index, metric: Metric) -> P
     }
 }
 
-/// Buffers reused across the verifications of one search worker.
-#[derive(Debug, Default)]
-struct Scratch {
-    lb: LbScratch,
-    /// The candidate's envelope.
-    cenv: Option<Envelope>,
-    work: Vec<f64>,
-    tx: Vec<f64>,
-    tq: Vec<f64>,
-    tail: Vec<f64>,
-}
-
 /// Exact squared distance of `x` to the query, or `None` when it surely exceeds `limit`.
 fn verify(
     p: &Prepared,
@@ -132,56 +119,7 @@ fn verify(
                 Some(d)
             }
         }
-        Some((r, env)) => {
-            // Cascade: LB_Kim, LB_Improved (LB_Keogh with the query's envelope, then against
-            // the projection's envelope), LB_Keogh (candidate envelope), DTW.
-            stats.lower_bounds += 1;
-            if lb_kim_fl(&p.q, x) * BOUND_SLACK > limit {
-                return None;
-            }
-            stats.lower_bounds += 1;
-            if lb_improved_sq(&p.q, env, x, *r, limit / BOUND_SLACK, &mut scratch.lb) * BOUND_SLACK
-                > limit
-            {
-                return None;
-            }
-            let cenv = scratch.cenv.get_or_insert_with(|| Envelope {
-                upper: Vec::new(),
-                lower: Vec::new(),
-            });
-            cenv.fill(x, *r, &mut scratch.work);
-            stats.lower_bounds += 1;
-            if lb_keogh_sq(cenv, &p.q, f64::INFINITY) * BOUND_SLACK > limit {
-                return None;
-            }
-            // Tail bounds for early abandoning: rows > i cover every column > i + r of x
-            // (terms of x against the query's envelope) and every row > i of the query (terms
-            // of the query against x's envelope); the larger is a valid bound.
-            let n = x.len();
-            lb_keogh_terms(env, x, &mut scratch.tx);
-            lb_keogh_terms(cenv, &p.q, &mut scratch.tq);
-            let tail = &mut scratch.tail;
-            tail.clear();
-            tail.resize(n, 0.0);
-            let (mut sx, mut sq) = (0.0f64, 0.0f64);
-            for i in (0..n).rev() {
-                // tail[i] = max(Σ_{j > i + r} tx[j], Σ_{i' > i} tq[i']).
-                let j = i + r + 1;
-                if j < n {
-                    sx += scratch.tx[j];
-                }
-                tail[i] = (sx.max(sq)) * BOUND_SLACK;
-                sq += scratch.tq[i];
-            }
-            stats.verified += 1;
-            let (d, abandoned) = dtw::distance_sq_bounded(&p.q, x, *r, limit, Some(tail));
-            if abandoned {
-                stats.abandoned += 1;
-                None
-            } else {
-                Some(d)
-            }
-        }
+        Some((r, env)) => cascade::verify_dtw(&p.q, env, *r, x, limit, stats, scratch),
     }
 }
 
@@ -194,10 +132,10 @@ pub struct Shared {
 
 impl Shared {
     /// An empty collector for `mode`.
-    pub fn new(mode: Mode) -> Shared {
+    pub fn new(mode: Target) -> Shared {
         let out = match mode {
-            Mode::Knn(k) => Collector::Knn(TopK::new(k)),
-            Mode::Range(radius) => Collector::Range {
+            Target::Knn(k) => Collector::Knn(TopK::new(k)),
+            Target::Range(radius) => Collector::Range {
                 radius,
                 hits: Vec::new(),
             },
@@ -238,7 +176,7 @@ pub struct IdFilter<'a> {
 }
 
 impl IdFilter<'_> {
-    fn allows(&self, id: u64) -> bool {
+    pub(crate) fn allows(&self, id: u64) -> bool {
         self.include.is_none_or(|f| f.contains(id)) && !self.exclude.is_some_and(|f| f.contains(id))
     }
 }
@@ -484,7 +422,7 @@ pub fn search(
     index: &Index,
     source: &impl Source,
     query: &[f64],
-    mode: Mode,
+    mode: Target,
     metric: Metric,
     filter: Option<&RoaringTreemap>,
     workers: usize,
@@ -501,53 +439,4 @@ pub fn search(
         neighbors: shared.finish(),
         stats,
     }
-}
-
-/// k-NN or range.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Mode {
-    /// The k nearest.
-    Knn(usize),
-    /// Every series within this distance.
-    Range(f64),
-}
-
-/// Brute force over the same representations: the oracle of the tests. Appends every
-/// candidate's (squared distance, id) to `all`; [`brute_force_finish`] sorts and cuts.
-pub fn brute_force_into(
-    source: &impl Source,
-    positions: impl Iterator<Item = usize>,
-    query: &[f64],
-    metric: Metric,
-    all: &mut Vec<(f64, u64)>,
-) {
-    let q = Moments::of(query).normalize(query);
-    let mut x = Vec::new();
-    for pos in positions {
-        source.normalized_into(pos, &mut x);
-        if x.len() != q.len() {
-            continue;
-        }
-        let d = match metric {
-            // The same arithmetic as verification, so that distances agree to the bit.
-            Metric::Euclidean => euclid::distance_sq_bounded(&q, &x, f64::INFINITY).0,
-            Metric::Dtw { window } => dtw::distance_sq(&q, &x, window.radius(q.len())),
-        };
-        all.push((d, source.id(pos)));
-    }
-}
-
-/// Sorts brute-force candidates by (distance, id) and keeps what `mode` asks for.
-pub fn brute_force_finish(mut all: Vec<(f64, u64)>, mode: Mode) -> Vec<Neighbor> {
-    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let keep: Vec<(f64, u64)> = match mode {
-        Mode::Knn(k) => all.into_iter().take(k).collect(),
-        Mode::Range(r) => all.into_iter().filter(|(d, _)| d.sqrt() <= r).collect(),
-    };
-    keep.into_iter()
-        .map(|(d, id)| Neighbor {
-            id,
-            distance: d.sqrt(),
-        })
-        .collect()
 }

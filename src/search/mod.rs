@@ -10,9 +10,16 @@
 //! id: every pruning step uses a lower bound ([`crate::index::mindist`], [`crate::distance::lb`])
 //! and prunes only candidates whose bound *exceeds* the current k-th best.
 
+pub mod brute;
+pub mod cascade;
 pub mod knn;
+#[cfg(any(test, feature = "baselines"))]
 pub mod scan;
 pub mod topk;
+
+/// Bounds are shrunk by this factor before comparing, so that rounding in a bound can never prune
+/// a candidate whose exact distance ties the threshold.
+pub(crate) const BOUND_SLACK: f64 = 1.0 - 1e-9;
 
 pub use crate::distance::Window;
 
@@ -28,17 +35,26 @@ pub enum Metric {
     },
 }
 
-/// One answer.
+/// What a query asks for.
 #[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    /// The k nearest.
+    Knn(usize),
+    /// Every series within this distance.
+    Range(f64),
+}
+
+/// One answer.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Neighbor {
     /// Series id.
-    pub id: u64,
+    pub id: crate::SeriesId,
     /// Distance to the query.
     pub distance: f64,
 }
 
 /// What a search did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SearchStats {
     /// Lower bounds computed (nodes, leaves, words, and the DTW cascade).
     pub lower_bounds: u64,
@@ -70,7 +86,7 @@ impl SearchStats {
 }
 
 /// Neighbours and statistics of one query.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SearchResult {
     /// Sorted by distance, then id.
     pub neighbors: Vec<Neighbor>,

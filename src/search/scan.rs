@@ -10,6 +10,7 @@
 
 use rayon::prelude::*;
 
+use super::cascade::tail_bound;
 use super::topk::TopK;
 use crate::distance::dtw;
 use crate::distance::lb::{lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope};
@@ -81,7 +82,7 @@ pub fn dtw_scan(
     let mut stats = CascadeStats::default();
     let (mut tx, mut tq) = (Vec::new(), Vec::new());
     let n = q.len();
-    let mut tail = vec![0.0f64; n];
+    let mut tail = Vec::with_capacity(n);
     for (i, x) in rows.iter().enumerate() {
         if x.len() != n {
             continue;
@@ -102,14 +103,7 @@ pub fn dtw_scan(
         }
         lb_keogh_terms(&env, x, &mut tx);
         lb_keogh_terms(&cenv, q, &mut tq);
-        let (mut sx, mut sq) = (0.0f64, 0.0f64);
-        for j in (0..n).rev() {
-            if j + r + 1 < n {
-                sx += tx[j + r + 1];
-            }
-            tail[j] = sx.max(sq);
-            sq += tq[j];
-        }
+        tail_bound(&tx, &tq, r, 1.0, &mut tail);
         stats.dtw += 1;
         let (d, abandoned) = dtw::distance_sq_bounded(q, x, r, limit, Some(&tail));
         if !abandoned {

@@ -101,7 +101,7 @@ pub fn print_info(info: &qabbadb::Info) -> anyhow::Result<()> {
     )?;
     writeln!(o, "max abs error     {:.6}", info.max_abs_err)?;
     writeln!(o, "lossless series   {}", info.lossless_series)?;
-    if let Some(raw) = info.sections.get("raw").and_then(|v| v.as_u64()) {
+    if let Some(&raw) = info.sections.get("raw") {
         writeln!(
             o,
             "raw values        {} ({:.2} bits per value) kept for get --raw and exact answers over the originals",
@@ -109,37 +109,46 @@ pub fn print_info(info: &qabbadb::Info) -> anyhow::Result<()> {
             raw as f64 * 8.0 / info.points.max(1) as f64
         )?;
     }
-    if let Some(res) = info.sections.get("residuals").and_then(|v| v.as_u64()) {
+    if let Some(&res) = info.sections.get("residuals") {
         writeln!(
             o,
             "residuals         {} ({:.2} bits per value) bound every value within {} of the original",
             bytes(res),
             res as f64 * 8.0 / info.points.max(1) as f64,
-            info.params["max_error"]
+            info.params.codec.max_error.unwrap_or(0.0)
         )?;
     }
-    writeln!(o, "symbol blocks     {}", info.blocks)?;
-    writeln!(o, "sections          {}", info.sections)?;
-    writeln!(o, "params            {}", info.params)?;
+    writeln!(
+        o,
+        "symbol blocks     {} packed, {} zstd, {} LZW",
+        info.blocks.packed, info.blocks.zstd, info.blocks.lzw
+    )?;
+    writeln!(
+        o,
+        "sections          {}",
+        serde_json::to_string(&info.sections)?
+    )?;
+    writeln!(o, "params            {}", info.params.to_json())?;
+    if let Some(a) = info.fitted_alpha {
+        writeln!(o, "fitted alpha      {a}")?;
+    }
     writeln!(
         o,
         "format version    {} (generation {})",
         info.format_version, info.generation
     )?;
-    if let Some(segs) = info.segments.as_array() {
-        writeln!(o, "segments          {}", segs.len())?;
-        for s in segs {
-            writeln!(
-                o,
-                "  {}  ids {}..={}  {} series, {} deleted, {}",
-                s["file"].as_str().unwrap_or("?"),
-                s["first_id"],
-                s["last_id"],
-                s["series"],
-                s["deleted"],
-                bytes(s["bytes"].as_u64().unwrap_or(0))
-            )?;
-        }
+    writeln!(o, "segments          {}", info.segments.len())?;
+    for s in &info.segments {
+        writeln!(
+            o,
+            "  {}  ids {}..={}  {} series, {} deleted, {}",
+            s.file,
+            s.first_id,
+            s.last_id,
+            s.series,
+            s.deleted,
+            bytes(s.bytes)
+        )?;
     }
     Ok(())
 }

@@ -630,6 +630,12 @@ impl SegmentReader {
         }
     }
 
+    /// A position or block asked for that the segment does not have: the caller read it from a
+    /// table of this file, so the file is inconsistent.
+    fn no_such(&self, section: &'static str, what: &str, n: usize) -> Error {
+        self.corrupt(section, 0, format!("{what} {n} does not exist"))
+    }
+
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -750,7 +756,10 @@ impl SegmentReader {
 
     /// The symbols of the series at `pos` (empty for lossless or length-1 series).
     pub fn symbols(&self, pos: usize) -> Result<Vec<u32>> {
-        let r = *self.records.get(pos).ok_or(Error::NotFound(pos as u64))?;
+        let r = *self
+            .records
+            .get(pos)
+            .ok_or_else(|| self.no_such("SERIES", "series position", pos))?;
         if r.kind != storage_kind::SYMBOLIC || r.count == 0 {
             return Ok(Vec::new());
         }
@@ -767,7 +776,10 @@ impl SegmentReader {
         block: Option<&BlockSymbols>,
         levels: Option<(usize, &[i64])>,
     ) -> Result<Vec<f64>> {
-        let r = *self.records.get(pos).ok_or(Error::NotFound(pos as u64))?;
+        let r = *self
+            .records
+            .get(pos)
+            .ok_or_else(|| self.no_such("SERIES", "series position", pos))?;
         let n = r.len as usize;
         let moments = Moments {
             mean: r.mean,
@@ -840,7 +852,11 @@ impl SegmentReader {
                 "this segment is not error-bounded".into(),
             ));
         };
-        let (off, len) = *res.table.blocks.get(b).ok_or(Error::NotFound(b as u64))?;
+        let (off, len) = *res
+            .table
+            .blocks
+            .get(b)
+            .ok_or_else(|| self.no_such("RESIDUALS", "residual block", b))?;
         let n = res.levels[b];
         let start = res.at + off;
         codec::lossless::decompress(&self.map[start..start + len], n).ok_or_else(|| {
@@ -875,7 +891,7 @@ impl SegmentReader {
             return Err(Error::NoRawValues);
         };
         if pos >= self.records.len() {
-            return Err(Error::NotFound(pos as u64));
+            return Err(self.no_such("RAW", "series position", pos));
         }
         let (b, first) = table.block_of(pos);
         let skip: usize = self.records[first..pos]
@@ -890,7 +906,10 @@ impl SegmentReader {
         let Some((at, table)) = &self.raw else {
             return Err(Error::NoRawValues);
         };
-        let (off, len) = *table.blocks.get(b).ok_or(Error::NotFound(b as u64))?;
+        let (off, len) = *table
+            .blocks
+            .get(b)
+            .ok_or_else(|| self.no_such("RAW", "raw block", b))?;
         let first = b * table.per_block;
         let recs = &self.records[first..(first + table.per_block).min(self.records.len())];
         let n: usize = recs.iter().map(|r| r.len as usize).sum();

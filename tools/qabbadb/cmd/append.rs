@@ -35,19 +35,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("appending to {}", args.db.display()))?;
     pb.finish_and_clear();
     let (first, last) = (
-        report.ids.first().copied().unwrap_or(0),
-        report.ids.last().copied().unwrap_or(0),
+        report.ids.first().map_or(0, |i| i.0),
+        report.ids.last().map_or(0, |i| i.0),
     );
     if args.json {
         return crate::output::json_line(&serde_json::json!({
             "appended": report.ids.len(), "first_id": first, "last_id": last,
-            "lossless": report.fit.lossless, "series": db.len(),
+            "lossless": report.fit.lossless, "series": db.snapshot().len(),
         }));
     }
     outln!(
         "appended {} series (ids {first}..={last}); the database holds {} live series",
         report.ids.len(),
-        db.len()
+        db.snapshot().len()
     );
     Ok(())
 }

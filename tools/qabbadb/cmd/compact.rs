@@ -15,12 +15,12 @@ pub struct Args {
 /// Runs `compact`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
-    let before = db.info();
+    let before = db.snapshot().info();
     let pb = crate::output::spinner(
         &format!(
             "compacting {} series in {} segments",
             before.series,
-            before.segments.as_array().map_or(0, Vec::len)
+            before.segments.len()
         ),
         false,
     );
@@ -30,12 +30,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outln!("nothing to compact: one segment and no deleted series");
         return Ok(());
     }
-    let after = db.info();
+    let after = db.snapshot().info();
     outln!(
         "compacted {} segments ({} deleted series) into {}: {} -> {} bytes",
-        before.segments.as_array().map_or(0, Vec::len),
+        before.segments.len(),
         before.deleted,
-        after.segments.as_array().map_or(0, Vec::len),
+        after.segments.len(),
         before.bytes,
         after.bytes
     );

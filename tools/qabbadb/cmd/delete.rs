@@ -52,13 +52,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "deleted {} series ({} of the ids given were deleted already); {} live series remain",
             r.deleted,
             r.already_deleted,
-            db.len()
+            db.snapshot().len()
         );
     } else {
         outln!(
             "deleted {} series; {} live series remain",
             r.deleted,
-            db.len()
+            db.snapshot().len()
         );
     }
     Ok(())

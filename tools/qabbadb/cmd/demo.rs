@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Exactness, Metric, Window};
+use qabbadb::{Database, Exactness, Metric, Query, Window};
 
 use super::build::CodecArgs;
 use crate::output;
@@ -73,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let t = Instant::now();
     let (db, report) = Database::build(&path, &data, &options)?;
     let build = t.elapsed().as_secs_f64();
+    let db = db.snapshot();
     let info = db.info();
     let raw64 = info.points * 8;
     outln!("build      {:.3} s  ({:.1} M values/s: compress {:.3} s, digitize {:.3} s, assign {:.3} s, write {:.3} s)",
@@ -129,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         held_out.len()
     );
     // The first search decodes every symbol block once; time the queries after it.
-    db.knn(&held_out[0].0, 1, Metric::Euclidean)?;
+    db.search(&Query::knn(&held_out[0].0, 1))?;
     for (metric, name) in [
         (Metric::Euclidean, "Euclidean"),
         (
@@ -141,9 +142,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     ] {
         outln!("  {name}:");
         for (q, label) in &held_out {
-            let r = db.knn(q, 3, metric)?;
+            let query = Query::knn(q, 3).metric(metric);
+            let r = db.search(&query)?;
             let t = Instant::now();
-            let brute = db.knn_brute_force(q, 3, metric)?;
+            let brute = db.search(&query.brute_force(true))?.neighbors;
             let brute_us = t.elapsed().as_secs_f64() * 1e6;
             let same = if brute == r.neighbors {
                 "= brute force"
@@ -180,9 +182,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let exact_options = options.clone().keep_raw(true).max_error(Some(delta));
     let exact_path = dir.path().join("ecg5000-exact.qdb");
     let (edb, _) = Database::build(&exact_path, &data, &exact_options)?;
+    let edb = edb.snapshot();
     let info = edb.info();
     let per_value = |section: &str| {
-        info.sections[section].as_u64().unwrap_or(0) as f64 * 8.0 / info.points.max(1) as f64
+        info.sections.get(section).copied().unwrap_or(0) as f64 * 8.0 / info.points.max(1) as f64
     };
     outln!(
         "\nexact answers over the original heartbeats (--keep-raw --max-error {delta}):\nstored     {:.2} bits per value: raw values {:.2}, residuals {:.2}; every value within {delta} (max |error| {:.4})",
@@ -192,15 +195,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         info.max_abs_err
     );
     let t = Instant::now();
-    edb.knn_exact(&held_out[0].0, 1, Metric::Euclidean, Exactness::Original)?;
+    edb.search(&Query::knn(&held_out[0].0, 1).exactness(Exactness::Original))?;
     outln!(
         "first query {:.1} ms (decodes the segment's symbols and residual levels once); Euclidean 1-NN:",
         t.elapsed().as_secs_f64() * 1e3
     );
     for (q, label) in &held_out {
-        let over_reconstructions = db.knn(q, 1, Metric::Euclidean)?.neighbors;
-        let r = edb.knn_exact(q, 1, Metric::Euclidean, Exactness::Original)?;
-        let brute = edb.knn_brute_force_original(q, 1, Metric::Euclidean)?;
+        let over_reconstructions = db.search(&Query::knn(q, 1))?.neighbors;
+        let query = Query::knn(q, 1).exactness(Exactness::Original);
+        let r = edb.search(&query)?;
+        let brute = edb.search(&query.brute_force(true))?.neighbors;
         let same = if brute == r.neighbors {
             "= brute force over the originals"
         } else {

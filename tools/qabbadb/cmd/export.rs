@@ -32,13 +32,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let format = InputFormat::resolve(args.format.map(Into::into), &args.out)?;
     let db = Database::open_read_only(&args.db)
         .with_context(|| format!("opening {}", args.db.display()))?;
-    let pb = crate::output::spinner(&format!("decoding {} series", db.len()), false);
+    let snap = db.snapshot();
+    let pb = crate::output::spinner(&format!("decoding {} series", snap.len()), false);
     let data = if args.raw {
-        db.export_raw()?
+        snap.export_raw()?
     } else if args.normalized {
-        db.export_normalized()?
+        snap.export_normalized()?
     } else {
-        db.export()?
+        snap.export()?
     };
     pb.set_message(format!("writing {}", args.out.display()));
     match format {

@@ -25,12 +25,13 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::open_read_only(&args.db)
         .with_context(|| format!("opening {}", args.db.display()))?;
+    let snap = db.snapshot();
     let values = if args.raw {
-        db.get_raw(args.id)?
+        snap.get_raw(args.id)?
     } else {
-        db.get(args.id)?
+        snap.get(args.id)?
     };
-    let label = db.label(args.id)?;
+    let label = snap.label(args.id)?;
     if args.json {
         return crate::output::json_line(
             &serde_json::json!({"id": args.id, "label": label, "values": values}),

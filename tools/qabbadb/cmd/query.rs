@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use qabbadb::{Database, Exactness, Metric, SearchResult, Window};
+use qabbadb::{Database, Exactness, Metric, Query, SearchResult, Window};
 
 use super::build::{read_series, Format, HeaderArg};
 
@@ -104,16 +104,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let snap = db.snapshot();
     // Only series of a query's length are candidates: say when a query has none.
-    let mut of_length: HashMap<u32, u64> = HashMap::new();
-    for r in snap.records() {
+    let mut of_length: HashMap<usize, u64> = HashMap::new();
+    for r in snap.series_info() {
         *of_length.entry(r.len).or_default() += 1;
     }
-    let same_length = |q: &[f64]| {
-        u32::try_from(q.len())
-            .ok()
-            .and_then(|n| of_length.get(&n).copied())
-            .unwrap_or(0)
-    };
+    let same_length = |q: &[f64]| of_length.get(&q.len()).copied().unwrap_or(0);
     let unmatched: Vec<usize> = (0..queries.len())
         .filter(|&i| same_length(&queries.series[i]) == 0)
         .collect();
@@ -127,14 +122,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if unmatched.len() > 5 { ", …" } else { "" }
         );
     }
+    let base = match args.radius {
+        Some(r) => Query::range(&[], r),
+        None => Query::knn(&[], args.k.unwrap_or(1)),
+    }
+    .metric(metric)
+    .exactness(exactness);
     let pb = crate::output::bar(queries.len() as u64, "queries", args.json);
     let mut results: Vec<SearchResult> = Vec::with_capacity(queries.len());
     for chunk in queries.series.chunks(CHUNK * rayon::current_num_threads()) {
-        let part = match args.radius {
-            Some(r) => snap.range_batch(chunk, r, metric, exactness)?,
-            None => snap.knn_batch_exact(chunk, args.k.unwrap_or(1), metric, exactness)?,
-        };
-        results.extend(part);
+        let batch: Vec<Query> = chunk.iter().map(|q| Query { series: q, ..base }).collect();
+        results.extend(snap.search_batch(&batch)?);
         pb.inc(chunk.len() as u64);
     }
     pb.finish_and_clear();
@@ -148,20 +146,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             })
             .collect();
         if args.json {
+            let mut stats = serde_json::to_value(r.stats)?;
+            stats["series_of_its_length"] = same_length(&queries.series[i]).into();
             crate::output::json_line(&serde_json::json!({
                 "query": i,
                 "generation": snap.generation(),
                 "neighbors": neighbors,
-                "stats": {
-                    "lower_bounds": r.stats.lower_bounds,
-                    "verified": r.stats.verified,
-                    "abandoned": r.stats.abandoned,
-                    "nodes_visited": r.stats.nodes_visited,
-                    "candidates": r.stats.candidates,
-                    "raw_reads": r.stats.raw_reads,
-                    "micros": r.stats.micros,
-                    "series_of_its_length": same_length(&queries.series[i]),
-                },
+                "stats": stats,
             }))?;
             continue;
         }

@@ -1,0 +1,303 @@
+//! The write path: append, delete, the commit and garbage collection.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use roaring::RoaringTreemap;
+use serde::Serialize;
+
+use super::{Database, State};
+use crate::codec::{self, Codebook, EncodedSeries, Storage};
+use crate::error::{Error, Result};
+use crate::ids::SeriesId;
+use crate::index::Index;
+use crate::ingest::Dataset;
+use crate::storage::cache::OpenSegment;
+use crate::storage::deletes;
+use crate::storage::manifest::{self, Manifest, SegmentEntry};
+use crate::storage::names;
+use crate::storage::segment::writer::{write_atomically, WriteReport};
+use crate::storage::segment::{write_segment, SegmentContents, SegmentReader};
+
+/// What a build or an append did, for the tool and benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct BuildReport {
+    /// Ids given to the new series.
+    pub ids: Vec<SeriesId>,
+    /// Codec statistics.
+    pub fit: codec::FitReport,
+    /// Sizes written.
+    pub write: WriteReport,
+    /// Time to build the search index.
+    pub index_time: Duration,
+    /// Time to write the segment and commit.
+    pub write_time: Duration,
+    /// Files of an earlier build of the same directory that never committed, removed first.
+    pub cleaned: Vec<String>,
+}
+
+/// What a [`Database::delete`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DeleteReport {
+    /// Series that were live and are deleted now.
+    pub deleted: u64,
+    /// Ids listed that were deleted already (ids are never reused).
+    pub already_deleted: u64,
+}
+
+impl Database {
+    /// Writes `manifest` as the new commit and makes `state` current.
+    pub(super) fn commit(
+        &self,
+        mut manifest: Manifest,
+        segments: Vec<Arc<OpenSegment>>,
+    ) -> Result<()> {
+        manifest.uid = Some(self.uid.hex());
+        if let Err(e) = write_atomically(&self.dir.join(manifest::FILE), &manifest.to_bytes()) {
+            // The rename may have happened (a failed directory sync): follow whatever MANIFEST
+            // is on disk now, so that this handle never builds on a state that is not there.
+            let _ = self.refresh();
+            return Err(e);
+        }
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(State {
+            dir: self.dir.clone(),
+            options: self.options.clone(),
+            manifest,
+            segments,
+        });
+        self.collect_garbage();
+        Ok(())
+    }
+
+    /// Removes the segment, delete and temporary files of this database that the current
+    /// MANIFEST does not name; files whose names are not of this database's form
+    /// ([`names::is_own_file`]) are never touched. Failures are left for the next pass.
+    pub(super) fn collect_garbage(&self) {
+        if self.lock.is_none() {
+            return;
+        }
+        let snap = self.snapshot();
+        let segs = &snap.state.manifest.segments;
+        let named: std::collections::HashSet<&str> = segs
+            .iter()
+            .flat_map(|s| std::iter::once(s.file.as_str()).chain(s.deletes.as_deref()))
+            .collect();
+        let legacy = self.legacy || segs.iter().any(|s| names::is_legacy_segment(&s.file));
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if names::is_own_file(name, self.uid, legacy) && !named.contains(name) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
+    /// Appends series: encoded with the database's codebook (the first append fits it), indexed
+    /// with its breakpoints, written as a new segment and committed. Ids continue from the last
+    /// ever given and are never reused.
+    pub fn append(&self, data: &Dataset) -> Result<BuildReport> {
+        self.append_with(data, false)
+    }
+
+    /// As [`Database::append`]; with `refit`, the new segment gets a codebook and breakpoints
+    /// fitted to its own series (for data that drifted away from the first segment's shapes).
+    pub fn append_with(&self, data: &Dataset, refit: bool) -> Result<BuildReport> {
+        self.check_writer()?;
+        if data.labels.len() != data.series.len() {
+            return Err(Error::InvalidRequest(
+                "one label (or None) per series is required".into(),
+            ));
+        }
+        let _w = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let snap = self.snapshot();
+        let base = snap
+            .state
+            .segments
+            .first()
+            .map(|s| &s.reader)
+            .filter(|_| !refit);
+        let opts = &self.options;
+        let (codebook, encoded, fit) = match base {
+            None => codec::fit_encode(&data.series, &opts.codec)?,
+            Some(b) => {
+                let t = Instant::now();
+                let enc = codec::encode_with(&data.series, b.codebook(), &opts.codec)?;
+                let fit = codec::FitReport {
+                    pieces: enc.iter().map(|e| e.pieces as u64).sum(),
+                    alpha: b.alpha(),
+                    lossless: enc
+                        .iter()
+                        .filter(|e| matches!(e.storage, Storage::Lossless(_)))
+                        .count() as u64,
+                    assign_time: t.elapsed(),
+                    ..Default::default()
+                };
+                (b.codebook().clone(), enc, fit)
+            }
+        };
+        let breakpoints = base.and_then(|b| b.index()).map(|i| i.breakpoints.clone());
+        let m = &snap.state.manifest;
+        let ids: Vec<u64> = (m.next_id..m.next_id + encoded.len() as u64).collect();
+        let originals = |i: usize| data.series[i].clone();
+        let raw = self.options.keep_raw.then_some(data.series.as_slice());
+        let (seg, index_time, write, write_time) = self.write_segment(
+            m.generation + 1,
+            &codebook,
+            &encoded,
+            &ids,
+            &data.labels,
+            fit.alpha,
+            breakpoints,
+            originals,
+            raw,
+            &fit,
+        )?;
+        let mut manifest = m.clone();
+        manifest.generation += 1;
+        manifest.next_id += encoded.len() as u64;
+        manifest.segments.push(seg.0);
+        let mut segments = snap.state.segments.clone();
+        segments.push(seg.1);
+        let t = Instant::now();
+        self.commit(manifest, segments)?;
+        Ok(BuildReport {
+            ids: ids.iter().map(|&i| SeriesId(i)).collect(),
+            fit,
+            write,
+            index_time,
+            write_time: write_time + t.elapsed(),
+            cleaned: Vec::new(),
+        })
+    }
+
+    /// Builds the index of and writes one segment; opens it.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    pub(super) fn write_segment(
+        &self,
+        generation: u64,
+        codebook: &Codebook,
+        encoded: &[EncodedSeries],
+        ids: &[u64],
+        labels: &[Option<String>],
+        alpha: Option<f64>,
+        breakpoints: Option<crate::index::Breakpoints>,
+        original: impl Fn(usize) -> Vec<f64> + Sync,
+        raw: Option<&[Vec<f64>]>,
+        fit: &codec::FitReport,
+    ) -> Result<(
+        (SegmentEntry, Arc<OpenSegment>),
+        Duration,
+        WriteReport,
+        Duration,
+    )> {
+        let t = Instant::now();
+        let centres = codebook.centres();
+        let index = self.options.index.map(|params| {
+            Index::build(
+                encoded.len(),
+                |i| encoded[i].len as usize,
+                |i| {
+                    let e = &encoded[i];
+                    let mut x = match &e.storage {
+                        Storage::Symbolic(_) => e
+                            .decode(&centres, self.options.codec.max_error)
+                            .unwrap_or_default(),
+                        Storage::Lossless(_) => original(i),
+                    };
+                    codec::normalize_in_place(&mut x, e.moments);
+                    x
+                },
+                params,
+                breakpoints,
+            )
+        });
+        let index_time = t.elapsed();
+        let t = Instant::now();
+        let file = self.uid.segment_name(generation);
+        let report = serde_json::json!({ "pieces": fit.pieces, "alpha": fit.alpha, "lossless": fit.lossless });
+        let write = write_segment(
+            &self.dir.join(&file),
+            &SegmentContents {
+                params: &self.options.codec,
+                alpha,
+                codebook,
+                series: encoded,
+                ids,
+                labels,
+                report,
+                index: index.as_ref(),
+                raw,
+            },
+        )?;
+        let entry = SegmentEntry {
+            file,
+            first_id: ids.first().copied().unwrap_or(0),
+            last_id: ids.last().copied().unwrap_or(0),
+            series: ids.len() as u64,
+            deletes: None,
+        };
+        let seg = OpenSegment::open(&self.dir, &entry)?;
+        Ok(((entry, Arc::new(seg)), index_time, write, t.elapsed()))
+    }
+
+    /// Deletes series by id. Ids are never reused, so every id below the next one to be given
+    /// was stored once: an id already deleted (before or after a `compact`) is counted as such
+    /// and is not an error; an id never given is [`Error::NotFound`], and then nothing is
+    /// deleted. Each id counts once however often it is listed.
+    pub fn delete<I: Into<SeriesId> + Copy>(&self, ids: &[I]) -> Result<DeleteReport> {
+        self.check_writer()?;
+        let _w = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let snap = self.snapshot();
+        let state = &snap.state;
+        let wanted: RoaringTreemap = ids.iter().map(|&i| i.into().0).collect();
+        if let Some(never) = wanted.max().filter(|&m| m >= state.manifest.next_id) {
+            return Err(Error::NotFound(SeriesId(never)));
+        }
+        let mut per_segment: Vec<RoaringTreemap> =
+            vec![RoaringTreemap::new(); state.segments.len()];
+        let mut already = 0u64;
+        for id in &wanted {
+            match snap.segment_of(id) {
+                Some(s)
+                    if state.segments[s].reader.position(id).is_some()
+                        && state.segments[s].is_live(id) =>
+                {
+                    per_segment[s].insert(id);
+                }
+                _ => already += 1,
+            }
+        }
+        let count: u64 = per_segment.iter().map(|b| b.len()).sum();
+        let report = DeleteReport {
+            deleted: count,
+            already_deleted: already,
+        };
+        if count == 0 {
+            return Ok(report);
+        }
+        let generation = state.manifest.generation + 1;
+        let mut manifest = state.manifest.clone();
+        manifest.generation = generation;
+        let mut segments = state.segments.clone();
+        for (s, new) in per_segment.iter().enumerate() {
+            if new.is_empty() {
+                continue;
+            }
+            let all = &state.segments[s].deleted | new;
+            let file = names::delete_name(&manifest.segments[s].file, generation);
+            write_atomically(&self.dir.join(&file), &deletes::to_bytes(&all))?;
+            manifest.segments[s].deletes = Some(file);
+            let old = &state.segments[s];
+            segments[s] = Arc::new(OpenSegment {
+                reader: SegmentReader::open(old.reader.path())?,
+                deleted: all,
+                search: OnceLock::new(),
+            });
+        }
+        self.commit(manifest, segments)?;
+        Ok(report)
+    }
+}

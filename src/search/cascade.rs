@@ -1,0 +1,110 @@
+//! The DTW cascade that verifies a candidate (after the UCR Suite, Rakthanmanon et al. 2012,
+//! with LB_Improved, Lemire 2009): LB_Kim from the first and last points, LB_Improved (LB_Keogh
+//! with the query's envelope, then against the projection's envelope), LB_Keogh with the
+//! candidate's envelope, and a banded DTW that abandons as soon as its partial cost plus a
+//! cumulative bound of the rows still to come exceeds the limit ([`tail_bound`], shared with the
+//! scan baseline).
+
+use super::{SearchStats, BOUND_SLACK};
+use crate::distance::dtw;
+use crate::distance::lb::{lb_improved_sq, lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope, LbScratch};
+
+/// Buffers reused across the verifications of one search worker.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    lb: LbScratch,
+    /// The candidate's envelope.
+    cenv: Option<Envelope>,
+    work: Vec<f64>,
+    tx: Vec<f64>,
+    tq: Vec<f64>,
+    tail: Vec<f64>,
+}
+
+/// The cumulative bound of banded DTW's remaining rows: with `tx[j]` the LB_Keogh terms of the
+/// candidate against the query's envelope and `tq[i]` those of the query against the
+/// candidate's, rows after `i` cover every column after `i + r` and every query row after `i`,
+/// so `tail[i] = max(Σ_{j > i+r} tx[j], Σ_{i' > i} tq[i'])`, times `slack` (≤ 1) so that rounding
+/// can never abandon a path that ties the limit.
+pub(crate) fn tail_bound(tx: &[f64], tq: &[f64], r: usize, slack: f64, tail: &mut Vec<f64>) {
+    let n = tx.len();
+    tail.clear();
+    tail.resize(n, 0.0);
+    let (mut sx, mut sq) = (0.0f64, 0.0f64);
+    for i in (0..n).rev() {
+        let j = i + r + 1;
+        if j < n {
+            sx += tx[j];
+        }
+        tail[i] = sx.max(sq) * slack;
+        sq += tq[i];
+    }
+}
+
+/// Exact squared DTW distance (band `r`) of candidate `x` to query `q` with envelope `env`, or
+/// `None` when a bound or the abandoned DTW shows that it exceeds `limit`.
+pub(crate) fn verify_dtw(
+    q: &[f64],
+    env: &Envelope,
+    r: usize,
+    x: &[f64],
+    limit: f64,
+    stats: &mut SearchStats,
+    scratch: &mut Scratch,
+) -> Option<f64> {
+    stats.lower_bounds += 1;
+    if lb_kim_fl(q, x) * BOUND_SLACK > limit {
+        return None;
+    }
+    stats.lower_bounds += 1;
+    if lb_improved_sq(q, env, x, r, limit / BOUND_SLACK, &mut scratch.lb) * BOUND_SLACK > limit {
+        return None;
+    }
+    let cenv = scratch.cenv.get_or_insert_with(|| Envelope {
+        upper: Vec::new(),
+        lower: Vec::new(),
+    });
+    cenv.fill(x, r, &mut scratch.work);
+    stats.lower_bounds += 1;
+    if lb_keogh_sq(cenv, q, f64::INFINITY) * BOUND_SLACK > limit {
+        return None;
+    }
+    lb_keogh_terms(env, x, &mut scratch.tx);
+    lb_keogh_terms(cenv, q, &mut scratch.tq);
+    tail_bound(&scratch.tx, &scratch.tq, r, BOUND_SLACK, &mut scratch.tail);
+    stats.verified += 1;
+    let (d, abandoned) = dtw::distance_sq_bounded(q, x, r, limit, Some(&scratch.tail));
+    if abandoned {
+        stats.abandoned += 1;
+        None
+    } else {
+        Some(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tail bound never exceeds the true cost of the remaining rows of the best path: an
+    /// abandoning DTW with it gives the plain DTW's distance whenever that is within the limit.
+    #[test]
+    fn abandoning_with_the_tail_bound_keeps_every_distance_within_the_limit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for _ in 0..200 {
+            let n = rng.gen_range(2..60);
+            let r = rng.gen_range(0..n);
+            let q: Vec<f64> = (0..n).map(|_| rng.gen_range(-2.0..2.0)).collect();
+            let x: Vec<f64> = (0..n).map(|_| rng.gen_range(-2.0..2.0)).collect();
+            let exact = dtw::distance_sq(&q, &x, r);
+            let env = Envelope::new(&q, r);
+            let mut stats = SearchStats::default();
+            let mut scratch = Scratch::default();
+            let got = verify_dtw(&q, &env, r, &x, exact * 1.0001 + 1e-12, &mut stats, &mut scratch);
+            assert_eq!(got.map(f64::to_bits), Some(exact.to_bits()), "n {n} r {r}");
+            let below = verify_dtw(&q, &env, r, &x, exact * 0.5, &mut stats, &mut scratch);
+            assert!(below.is_none() || below == Some(exact));
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! An open segment of a database: its reader, its deleted ids, and what search and `get`
+//! decode from it once (every symbol, the residual levels, the lossless series, per-leaf error
+//! bounds and the raw blocks read so far). The layout knowledge of FORMAT.md stays here; the
+//! database (`crate::db`) only asks for series by position.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+use roaring::RoaringTreemap;
+
+use crate::codec::{self, Moments};
+use crate::error::{Error, Result};
+use crate::search::knn;
+use crate::search::Source;
+use crate::storage::deletes;
+use crate::storage::manifest::SegmentEntry;
+use crate::storage::segment::layout::{self, SeriesRecord};
+use crate::storage::segment::SegmentReader;
+
+/// A segment of an open database with its deleted ids.
+#[derive(Debug)]
+pub(crate) struct OpenSegment {
+    pub(crate) reader: SegmentReader,
+    pub(crate) deleted: RoaringTreemap,
+    /// Decoded symbols and lossless series, made on the first search.
+    pub(crate) search: OnceLock<std::result::Result<SearchData, String>>,
+}
+
+/// What verification reads: every symbol decoded once, the residual levels of error-bounded
+/// segments, and the lossless series normalised.
+#[derive(Debug)]
+pub(crate) struct SearchData {
+    pub(crate) symbols: Symbols,
+    /// Error-bounded segments: every residual level, and where each series' levels start.
+    pub(crate) levels: Option<Levels>,
+    pub(crate) lossless: std::collections::HashMap<usize, Vec<f64>>,
+    /// Per length group, the largest error bounds per leaf and node (exactness over originals).
+    pub(crate) original_bounds: Vec<knn::OriginalBounds>,
+    /// Raw blocks decoded so far (exactness over originals reads them; kept once decoded).
+    pub(crate) raw_blocks: Vec<OnceLock<Option<Vec<f64>>>>,
+}
+
+/// Every symbol of a segment, decoded once: 2 bytes a symbol for alphabets of up to 65,536
+/// symbols, else 4.
+#[derive(Debug)]
+pub(crate) enum Symbols {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl Symbols {
+    /// Decodes the symbolic series of record `r` to original units, into `out`.
+    pub(crate) fn decode_into(&self, r: &SeriesRecord, centres: &[[f64; 2]], out: &mut Vec<f64>) {
+        let (a, b) = (r.start as usize, (r.start + r.count) as usize);
+        let m = Moments {
+            mean: r.mean,
+            std: r.std,
+        };
+        let n = r.len as usize;
+        match self {
+            Symbols::Narrow(v) => {
+                codec::decode_symbolic_into(n, r.first, m, &v[a..b], centres, out)
+            }
+            Symbols::Wide(v) => codec::decode_symbolic_into(n, r.first, m, &v[a..b], centres, out),
+        }
+    }
+
+    /// The symbols of record `r`.
+    pub(crate) fn of(&self, r: &SeriesRecord) -> Vec<u32> {
+        let (a, b) = (r.start as usize, (r.start + r.count) as usize);
+        match self {
+            Symbols::Narrow(v) => v[a..b].iter().map(|&s| s as u32).collect(),
+            Symbols::Wide(v) => v[a..b].to_vec(),
+        }
+    }
+}
+
+/// The residual levels of a segment in the narrowest integer type that holds them all.
+#[derive(Debug)]
+pub(crate) enum LevelValues {
+    I16(Vec<i16>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+}
+
+/// Decoded residual levels of a segment (§4.10).
+#[derive(Debug)]
+pub(crate) struct Levels {
+    values: LevelValues,
+    /// Start of each series' levels in `values` (meaningful for symbolic series).
+    start: Vec<usize>,
+    step: f64,
+}
+
+impl Levels {
+    fn read(seg: &SegmentReader) -> Result<Option<Levels>> {
+        let Some(d) = seg.max_error() else {
+            return Ok(None);
+        };
+        let blocks: Result<Vec<Vec<i64>>> = (0..seg.residual_block_count())
+            .into_par_iter()
+            .map(|b| seg.residual_block(b))
+            .collect();
+        let blocks = blocks?;
+        let mut offsets = Vec::with_capacity(blocks.len());
+        let mut acc = 0usize;
+        for b in &blocks {
+            offsets.push(acc);
+            acc += b.len();
+        }
+        let start = (0..seg.len())
+            .map(|pos| {
+                seg.residual_location(pos)
+                    .map_or(0, |(b, skip)| offsets.get(b).copied().unwrap_or(0) + skip)
+            })
+            .collect();
+        let flat = blocks.concat();
+        let fits = |lo: i64, hi: i64| flat.iter().all(|&q| (lo..=hi).contains(&q));
+        let values = if fits(i16::MIN.into(), i16::MAX.into()) {
+            LevelValues::I16(flat.iter().map(|&q| q as i16).collect())
+        } else if fits(i32::MIN.into(), i32::MAX.into()) {
+            LevelValues::I32(flat.iter().map(|&q| q as i32).collect())
+        } else {
+            LevelValues::I64(flat)
+        };
+        Ok(Some(Levels {
+            values,
+            start,
+            step: 2.0 * d,
+        }))
+    }
+
+    /// The levels of the series at `pos`, of length `n`.
+    pub(crate) fn of(&self, pos: usize, n: usize) -> Vec<i64> {
+        let at = self.start[pos];
+        match &self.values {
+            LevelValues::I16(v) => v[at..at + n].iter().map(|&q| q as i64).collect(),
+            LevelValues::I32(v) => v[at..at + n].iter().map(|&q| q as i64).collect(),
+            LevelValues::I64(v) => v[at..at + n].to_vec(),
+        }
+    }
+
+    /// Adds the corrections of the series at `pos` to its reconstruction `x`.
+    pub(crate) fn apply(&self, pos: usize, x: &mut [f64]) {
+        fn add<T: Copy + Into<i64>>(x: &mut [f64], levels: &[T], step: f64) {
+            for (v, &q) in x.iter_mut().zip(levels) {
+                *v = codec::residual::corrected(*v, q.into(), step);
+            }
+        }
+        let (at, n) = (self.start[pos], x.len());
+        match &self.values {
+            LevelValues::I16(v) => add(x, &v[at..at + n], self.step),
+            LevelValues::I32(v) => add(x, &v[at..at + n], self.step),
+            LevelValues::I64(v) => add(x, &v[at..at + n], self.step),
+        }
+    }
+}
+
+/// A [`Source`] over a segment and its decoded symbols.
+pub(crate) struct SegmentSource<'a> {
+    pub(crate) segment: &'a SegmentReader,
+    pub(crate) data: &'a SearchData,
+}
+
+impl Source for SegmentSource<'_> {
+    fn id(&self, pos: usize) -> u64 {
+        self.segment.records()[pos].id
+    }
+
+    fn normalized_into(&self, pos: usize, out: &mut Vec<f64>) {
+        let r = &self.segment.records()[pos];
+        let m = Moments {
+            mean: r.mean,
+            std: r.std,
+        };
+        if r.kind == layout::storage_kind::LOSSLESS {
+            out.clear();
+            if let Some(v) = self.data.lossless.get(&pos) {
+                out.extend_from_slice(v);
+            }
+            return;
+        }
+        self.data
+            .symbols
+            .decode_into(r, self.segment.centres(), out);
+        if let Some(l) = &self.data.levels {
+            l.apply(pos, out);
+        }
+        codec::normalize_in_place(out, m);
+    }
+
+    fn error_bounds(&self, pos: usize) -> (f64, f64) {
+        let r = &self.segment.records()[pos];
+        if r.std > 0.0 {
+            (r.eps / r.std, r.max_abs_err / r.std)
+        } else {
+            (0.0, 0.0)
+        }
+    }
+
+    fn original_into(&self, pos: usize, out: &mut Vec<f64>) -> bool {
+        let r = &self.segment.records()[pos];
+        let Ok((b, skip)) = self.segment.raw_location(pos) else {
+            return false;
+        };
+        let Some(slot) = self.data.raw_blocks.get(b) else {
+            return false;
+        };
+        let Some(block) = slot.get_or_init(|| self.segment.raw_block(b).ok()) else {
+            return false;
+        };
+        out.clear();
+        out.extend_from_slice(&block[skip..skip + r.len as usize]);
+        codec::normalize_in_place(
+            out,
+            Moments {
+                mean: r.mean,
+                std: r.std,
+            },
+        );
+        true
+    }
+}
+
+/// The originals of a segment as a [`Source`] (for brute force over them).
+pub(crate) struct OriginalSource<'a>(pub(crate) &'a SegmentSource<'a>);
+
+impl Source for OriginalSource<'_> {
+    fn id(&self, pos: usize) -> u64 {
+        self.0.id(pos)
+    }
+
+    fn normalized_into(&self, pos: usize, out: &mut Vec<f64>) {
+        if !self.0.original_into(pos, out) {
+            out.clear();
+        }
+    }
+}
+
+impl OpenSegment {
+    pub(crate) fn open(dir: &Path, entry: &SegmentEntry) -> Result<OpenSegment> {
+        let path = dir.join(&entry.file);
+        let reader = SegmentReader::open(&path)?;
+        let recs = reader.records();
+        let mismatch = |d: String| Error::Corrupt {
+            path: path.clone(),
+            section: "MANIFEST",
+            offset: 0,
+            detail: d,
+        };
+        if recs.len() as u64 != entry.series
+            || recs.first().map(|r| r.id) != Some(entry.first_id)
+            || recs.last().map(|r| r.id) != Some(entry.last_id)
+        {
+            return Err(mismatch(format!(
+                "segment {} does not hold the ids the MANIFEST names",
+                entry.file
+            )));
+        }
+        let deleted = match &entry.deletes {
+            Some(d) => {
+                let del_path = dir.join(d);
+                let ids = deletes::read(&del_path)?;
+                if let Some(bad) = ids.iter().find(|&id| reader.position(id).is_none()) {
+                    return Err(Error::Corrupt {
+                        path: del_path,
+                        section: "deletes",
+                        offset: 16,
+                        detail: format!(
+                            "names id {bad}, which segment {} does not hold",
+                            entry.file
+                        ),
+                    });
+                }
+                ids
+            }
+            None => RoaringTreemap::new(),
+        };
+        Ok(OpenSegment {
+            reader,
+            deleted,
+            search: OnceLock::new(),
+        })
+    }
+
+    pub(crate) fn is_live(&self, id: u64) -> bool {
+        !self.deleted.contains(id)
+    }
+
+    pub(crate) fn search_data(&self) -> Result<&SearchData> {
+        let made = self.search.get_or_init(|| {
+            let seg = &self.reader;
+            let symbols = if seg.codebook().len() <= 1 << 16 {
+                let blocks: Result<Vec<Vec<u16>>> = (0..seg.block_count())
+                    .into_par_iter()
+                    .map(|b| {
+                        seg.block(b)
+                            .map(|s| s.into_symbols().into_iter().map(|v| v as u16).collect())
+                    })
+                    .collect();
+                Symbols::Narrow(blocks.map_err(|e| e.to_string())?.concat())
+            } else {
+                let blocks: Result<Vec<Vec<u32>>> = (0..seg.block_count())
+                    .into_par_iter()
+                    .map(|b| seg.block(b).map(|s| s.into_symbols()))
+                    .collect();
+                Symbols::Wide(blocks.map_err(|e| e.to_string())?.concat())
+            };
+            let mut lossless = std::collections::HashMap::new();
+            for (pos, r) in seg.records().iter().enumerate() {
+                if r.kind == layout::storage_kind::LOSSLESS {
+                    let mut x = seg.decode(pos).map_err(|e| e.to_string())?;
+                    codec::normalize_in_place(
+                        &mut x,
+                        Moments {
+                            mean: r.mean,
+                            std: r.std,
+                        },
+                    );
+                    lossless.insert(pos, x);
+                }
+            }
+            let levels = Levels::read(seg).map_err(|e| e.to_string())?;
+            let mut data = SearchData {
+                symbols,
+                levels,
+                lossless,
+                original_bounds: Vec::new(),
+                raw_blocks: (0..seg.raw_block_count())
+                    .map(|_| OnceLock::new())
+                    .collect(),
+            };
+            if let Some(index) = seg.index() {
+                let source = SegmentSource {
+                    segment: seg,
+                    data: &data,
+                };
+                data.original_bounds = knn::OriginalBounds::of(index, &source);
+            }
+            Ok(data)
+        });
+        made.as_ref().map_err(|e| Error::Corrupt {
+            path: self.reader.path().to_path_buf(),
+            section: "SYMBOLS",
+            offset: 0,
+            detail: format!("cannot prepare search: {e}"),
+        })
+    }
+}
+
+impl OpenSegment {
+    /// The reconstruction of the series at `pos` in original units (decoding the whole segment
+    /// on first use, as search does).
+    pub(crate) fn reconstruct(&self, pos: usize) -> Result<Vec<f64>> {
+        let r = &self.reader.records()[pos];
+        if r.kind == layout::storage_kind::LOSSLESS {
+            return self.reader.decode(pos);
+        }
+        let data = self.search_data()?;
+        let mut x = Vec::with_capacity(r.len as usize);
+        data.symbols.decode_into(r, self.reader.centres(), &mut x);
+        if let Some(l) = &data.levels {
+            l.apply(pos, &mut x);
+        }
+        Ok(x)
+    }
+}
