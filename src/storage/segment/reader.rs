@@ -10,13 +10,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
-use zerocopy::FromBytes;
 
-use super::columns;
 use super::layout::*;
-use crate::codec::digitize::Digitizer;
+use super::symbols::block_of;
+use super::toc::{self, Frame};
+use super::{codebook, labels, params, series, symbols};
 use crate::codec::symbols::{decode_block, BlockCodec};
-use crate::codec::{self, Assign, Codebook, CodecParams, Moments, Quantizer};
+use crate::codec::{self, Codebook, CodecParams, Moments};
 use crate::error::{Error, Result};
 
 /// A validated, memory-mapped segment.
@@ -121,6 +121,8 @@ impl SegmentReader {
         Self::from_backing(path.to_path_buf(), Backing::Owned(bytes))
     }
 
+    /// Checks the frame, then parses each section with its own parser (FORMAT.md §4), then
+    /// checks the sections against each other.
     fn from_backing(path: PathBuf, map: Backing) -> Result<SegmentReader> {
         let corrupt = |section: &'static str, offset: u64, detail: String| Error::Corrupt {
             path: path.clone(),
@@ -129,449 +131,65 @@ impl SegmentReader {
             detail,
         };
         let bytes: &[u8] = &map;
-        let (header, _) = Header::read_from_prefix(bytes)
-            .map_err(|_| corrupt("header", 0, "file shorter than the header".into()))?;
-        if header.magic != MAGIC {
-            return Err(corrupt(
-                "header",
-                0,
-                "not a qabbadb segment (bad magic)".into(),
-            ));
-        }
-        let version = header.format_version.get();
-        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
-            return Err(Error::UnsupportedVersion {
-                found: version,
-                oldest: OLDEST_READABLE_VERSION,
-                newest: FORMAT_VERSION,
-            });
-        }
-        if crc32fast::hash(&bytes[..60]) != header.header_crc.get() {
-            return Err(corrupt("header", 60, "header checksum mismatch".into()));
-        }
-        if header.header_bytes.get() as usize != size_of::<Header>() {
-            return Err(corrupt("header", 12, "header size is not 64".into()));
-        }
-        if header.reserved != [0; 20] {
-            return Err(corrupt("header", 40, "reserved bytes are not zero".into()));
-        }
-        let file_bytes = header.file_bytes.get();
-        if file_bytes != bytes.len() as u64 {
-            return Err(corrupt(
-                "header",
-                16,
-                format!(
-                    "file is {} bytes but its header says {file_bytes} (truncated or extended)",
-                    bytes.len()
-                ),
-            ));
-        }
-        let entries = header.toc_entries.get();
-        if entries > MAX_TOC_ENTRIES {
-            return Err(corrupt(
-                "toc",
-                32,
-                format!("{entries} TOC entries is more than {MAX_TOC_ENTRIES}"),
-            ));
-        }
-        let toc_at = header.toc_offset.get();
-        let toc_len = entries as u64 * size_of::<TocEntry>() as u64;
-        let toc_bytes = range(bytes, toc_at, toc_len)
-            .ok_or_else(|| corrupt("toc", toc_at, "TOC lies outside the file".into()))?;
-        if crc32fast::hash(toc_bytes) != header.toc_crc.get() {
-            return Err(corrupt("toc", toc_at, "TOC checksum mismatch".into()));
-        }
-        let toc: Vec<TocEntry> = <[TocEntry]>::ref_from_bytes(toc_bytes)
-            .map_err(|_| corrupt("toc", toc_at, "bad TOC size".into()))?
-            .to_vec();
-        let mut found: [Option<(usize, usize)>; 11] = [None; 11];
-        for (i, e) in toc.iter().enumerate() {
-            let (k, at, n) = (e.kind.get(), e.offset.get(), e.bytes.get());
-            let name = kind::name(k);
-            if e.reserved.get() != 0 || e.flags.get() & !FLAG_REQUIRED != 0 {
-                return Err(corrupt(
-                    "toc",
-                    toc_at + 32 * i as u64,
-                    "unknown flags or reserved bits set".into(),
-                ));
-            }
-            let sec = range(bytes, at, n).ok_or_else(|| {
-                corrupt(
-                    name,
-                    at,
-                    format!("section of {n} bytes lies outside the file"),
-                )
-            })?;
-            if at < size_of::<Header>() as u64 || at % SECTION_ALIGN != 0 {
-                return Err(corrupt(
-                    name,
-                    at,
-                    "section offset is not aligned past the header".into(),
-                ));
-            }
-            if crc32fast::hash(sec) != e.crc.get() {
-                return Err(corrupt(name, at, "section checksum mismatch".into()));
-            }
-            match k {
-                kind::PARAMS..=kind::RESIDUALS => {
-                    let slot = &mut found[k as usize];
-                    if slot.is_some() {
-                        return Err(corrupt(name, at, "section appears twice".into()));
-                    }
-                    *slot = Some((at as usize, n as usize));
-                }
-                _ if e.flags.get() & FLAG_REQUIRED != 0 => {
-                    return Err(Error::Unsupported {
-                        path: path.clone(),
-                        what: format!("the file needs section kind {k}, which this version of qabbadb does not know; upgrade qabbadb"),
-                    });
-                }
-                _ => {}
-            }
-        }
-        // Padding between sections must be zero, so that no byte of the file goes unchecked.
-        let mut spans: Vec<(u64, u64)> = toc
-            .iter()
-            .map(|e| (e.offset.get(), e.offset.get() + e.bytes.get()))
-            .collect();
-        spans.push((0, size_of::<Header>() as u64));
-        spans.push((toc_at, toc_at + toc_len));
-        spans.sort_unstable();
-        let mut covered = 0u64;
-        for (a, b) in spans {
-            if a < covered {
-                return Err(corrupt(
-                    "toc",
-                    toc_at,
-                    format!("sections overlap at byte {a}"),
-                ));
-            }
-            if bytes[covered as usize..a as usize].iter().any(|&x| x != 0) {
-                return Err(corrupt(
-                    "padding",
-                    covered,
-                    "non-zero padding between sections".into(),
-                ));
-            }
-            covered = b;
-        }
-        if covered != bytes.len() as u64 {
-            return Err(corrupt(
-                "padding",
-                covered,
-                "bytes after the last section".into(),
-            ));
-        }
+        let Frame {
+            version,
+            toc,
+            found,
+        } = toc::read(&path, bytes)?;
         let need = |k: u32| {
             found[k as usize]
                 .ok_or_else(|| corrupt(kind::name(k), 0, "required section is missing".into()))
         };
+        // A section parser's error: an offset inside the section and what is wrong.
+        let at_section = |k: u32, at: usize| {
+            let name = kind::name(k);
+            let corrupt = &corrupt;
+            move |(off, d): (u64, String)| corrupt(name, at as u64 + off, d)
+        };
+        let section = |k: u32| found[k as usize].map(|(at, n)| (at, &bytes[at..at + n]));
 
-        // §4.1 PARAMS
         let (at, n) = need(kind::PARAMS)?;
-        let pr = ParamsRecord::read_from_bytes(&bytes[at..at + n])
-            .map_err(|_| corrupt("PARAMS", at as u64, format!("{n} bytes, expected 64")))?;
-        let params = CodecParams {
-            tol: pr.tol.get(),
-            max_len: match pr.max_len.get() {
-                0 => None,
-                m => Some(m),
-            },
-            digitizer: match pr.digitizer {
-                0 => Digitizer::Greedy {
-                    alpha: Some(pr.alpha.get()).filter(|a| !a.is_nan()),
-                },
-                1 => Digitizer::KMeans {
-                    k: pr.k.get() as usize,
-                    sample_rate: pr.sample_rate.get(),
-                    seed: pr.seed.get(),
-                },
-                d => {
-                    return Err(corrupt(
-                        "PARAMS",
-                        at as u64 + 12,
-                        format!("unknown digitizer {d}"),
-                    ))
-                }
-            },
-            scl: pr.scl.get(),
-            len_bits: pr.len_bits,
-            inc_bits: pr.inc_bits,
-            assign: match pr.assign {
-                0 => Assign::ClosedLoop,
-                1 => Assign::Nearest,
-                a => {
-                    return Err(corrupt(
-                        "PARAMS",
-                        at as u64 + 13,
-                        format!("unknown assignment {a}"),
-                    ))
-                }
-            },
-            max_rmse: pr.max_rmse.get(),
-            max_error: None,
-        };
-        let alpha = Some(pr.alpha.get()).filter(|a| a.is_finite());
-
-        // §4.2 CODEBOOK
+        let (mut params, alpha) =
+            params::parse(&bytes[at..at + n]).map_err(at_section(kind::PARAMS, at))?;
         let (at, n) = need(kind::CODEBOOK)?;
-        let sec = &bytes[at..at + n];
-        let (ch, rest) = CodebookHeader::read_from_prefix(sec)
-            .map_err(|_| corrupt("CODEBOOK", at as u64, "shorter than its header".into()))?;
-        let k = ch.symbols.get() as usize;
-        if ch.reserved0 != [0; 2] || ch.reserved1 != [0; 8] {
-            return Err(corrupt(
-                "CODEBOOK",
-                at as u64,
-                "reserved bytes are not zero".into(),
-            ));
-        }
-        for (name, b) in [("length", ch.len_bits), ("increment", ch.inc_bits)] {
-            if !(2..=32).contains(&b) {
-                return Err(corrupt(
-                    "CODEBOOK",
-                    at as u64 + 4,
-                    format!("{name} bit width {b} outside 2..=32"),
-                ));
-            }
-        }
-        let codebook = Codebook {
-            len_q: Quantizer {
-                bits: ch.len_bits,
-                scale: ch.len_scale.get(),
-                zero: ch.len_zero.get(),
-            },
-            inc_q: Quantizer {
-                bits: ch.inc_bits,
-                scale: ch.inc_scale.get(),
-                zero: ch.inc_zero.get(),
-            },
-            symbols: {
-                let per = ch.len_bits as usize + ch.inc_bits as usize;
-                let need = (k as u128 * per as u128).div_ceil(8);
-                if need != rest.len() as u128 {
-                    return Err(corrupt(
-                        "CODEBOOK",
-                        at as u64,
-                        format!(
-                            "{} bytes of centres for {k} symbols of {per} bits",
-                            rest.len()
-                        ),
-                    ));
-                }
-                let mut r = crate::codec::bitpack::BitReader::new(rest);
-                let mut v = Vec::with_capacity(k);
-                for _ in 0..k {
-                    let l = r.read(ch.len_bits as u32).unwrap_or(0);
-                    let i = r.read(ch.inc_bits as u32).unwrap_or(0);
-                    v.push([
-                        unsigned_to_level(l, ch.len_bits),
-                        unsigned_to_level(i, ch.inc_bits),
-                    ]);
-                }
-                v
-            },
-            weights: [ch.weight_len.get(), ch.weight_inc.get()],
+        let (codebook, centres) =
+            codebook::parse(&bytes[at..at + n]).map_err(at_section(kind::CODEBOOK, at))?;
+        let labels = match section(kind::LABELS) {
+            Some((at, sec)) => labels::parse(sec).map_err(at_section(kind::LABELS, at))?,
+            None => Vec::new(),
         };
-        let centres = codebook.centres();
-        for (s, c) in centres.iter().enumerate() {
-            let bad_range = |q: &Quantizer, v: i32| {
-                let lo = -(1i64 << (q.bits - 1));
-                (v as i64) < lo || (v as i64) > -lo - 1
-            };
-            if !(c[0].is_finite() && c[0] > 0.0 && c[1].is_finite())
-                || bad_range(&codebook.len_q, codebook.symbols[s][0])
-                || bad_range(&codebook.inc_q, codebook.symbols[s][1])
-            {
-                return Err(corrupt(
-                    "CODEBOOK",
-                    (at + size_of::<CodebookHeader>() + 8 * s) as u64,
-                    format!(
-                        "symbol {s} has an invalid centre (len {}, inc {})",
-                        c[0], c[1]
-                    ),
-                ));
-            }
-        }
-        if !codebook.weights.iter().all(|w| w.is_finite()) {
-            return Err(corrupt(
-                "CODEBOOK",
-                at as u64 + 40,
-                "non-finite weights".into(),
-            ));
-        }
-
-        // §4.4 LABELS
-        let mut labels = Vec::new();
-        if let Some((at, n)) = found[kind::LABELS as usize] {
-            let sec = &bytes[at..at + n];
-            let (lh, rest) = LabelsHeader::read_from_prefix(sec)
-                .map_err(|_| corrupt("LABELS", at as u64, "shorter than its header".into()))?;
-            let count = lh.count.get() as usize;
-            if lh.reserved.get() != 0 {
-                return Err(corrupt(
-                    "LABELS",
-                    at as u64 + 4,
-                    "reserved bytes are not zero".into(),
-                ));
-            }
-            let offs_len = (count + 1) * 8;
-            if rest.len() < offs_len {
-                return Err(corrupt(
-                    "LABELS",
-                    at as u64,
-                    format!("too short for {count} labels"),
-                ));
-            }
-            let (offs, text) = rest.split_at(offs_len);
-            let offs: Vec<u64> = offs
-                .chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-                .collect();
-            if offs[0] != 0
-                || offs[count] != text.len() as u64
-                || offs.windows(2).any(|w| w[0] > w[1])
-            {
-                return Err(corrupt(
-                    "LABELS",
-                    at as u64 + 8,
-                    "label offsets out of order or out of range".into(),
-                ));
-            }
-            for w in offs.windows(2) {
-                let s = std::str::from_utf8(&text[w[0] as usize..w[1] as usize])
-                    .map_err(|_| corrupt("LABELS", at as u64, "label is not UTF-8".into()))?;
-                labels.push(s.to_string());
-            }
-        }
-
-        // §4.5 SYMBOLS
         let (sym_at, n) = need(kind::SYMBOLS)?;
-        let sec = &bytes[sym_at..sym_at + n];
-        let (sh, rest) = SymbolsHeader::read_from_prefix(sec)
-            .map_err(|_| corrupt("SYMBOLS", sym_at as u64, "shorter than its header".into()))?;
-        let total_symbols = sh.total_symbols.get();
-        let nblocks = sh.blocks.get() as usize;
-        if sh.bits.get() != codec::bitpack::width_for(k) {
-            return Err(corrupt(
-                "SYMBOLS",
-                sym_at as u64 + 12,
-                "bit width does not match the codebook".into(),
-            ));
-        }
-        let table_len = nblocks
-            .checked_mul(size_of::<BlockRecord>())
-            .filter(|&t| t <= rest.len())
-            .ok_or_else(|| {
-                corrupt(
-                    "SYMBOLS",
-                    sym_at as u64,
-                    format!("too short for {nblocks} blocks"),
-                )
-            })?;
-        let blocks: Vec<BlockRecord> = <[BlockRecord]>::ref_from_bytes(&rest[..table_len])
-            .map_err(|_| corrupt("SYMBOLS", sym_at as u64, "bad block table".into()))?
-            .to_vec();
-        let mut expect_first = 0u64;
-        for (b, r) in blocks.iter().enumerate() {
-            let off = (sym_at + size_of::<SymbolsHeader>() + b * size_of::<BlockRecord>()) as u64;
-            let ok = r.first_symbol.get() == expect_first
-                && r.reserved == [0; 7]
-                && (r.codec == BlockCodec::Lzw as u8 || r.lzw_codes.get() == 0)
-                && r.symbols.get() > 0
-                && BlockCodec::from_tag(r.codec).is_some()
-                && range(sec, r.offset.get(), r.bytes.get()).is_some()
-                && r.offset.get() >= (size_of::<SymbolsHeader>() + table_len) as u64;
-            if !ok {
-                return Err(corrupt(
-                    "SYMBOLS",
-                    off,
-                    format!("block {b} is inconsistent"),
-                ));
-            }
-            expect_first = expect_first
-                .checked_add(r.symbols.get())
-                .ok_or_else(|| corrupt("SYMBOLS", off, "symbol count overflows".into()))?;
-        }
-        if expect_first != total_symbols {
-            return Err(corrupt(
-                "SYMBOLS",
-                sym_at as u64,
-                "blocks do not add up to the symbol total".into(),
-            ));
-        }
-        if total_symbols > 0 && k == 0 {
-            return Err(corrupt(
-                "SYMBOLS",
-                sym_at as u64,
-                "symbols stored without a codebook".into(),
-            ));
-        }
-
+        let (total_symbols, blocks) = symbols::parse(&bytes[sym_at..sym_at + n], codebook.len())
+            .map_err(at_section(kind::SYMBOLS, sym_at))?;
         let lossless = found[kind::LOSSLESS as usize].unwrap_or((0, 0));
 
-        // §4.3 SERIES
-        let (series_sec, n) = need(kind::SERIES)?;
-        let records = read_series(&bytes[series_sec..series_sec + n], lossless.1 as u64).map_err(
-            |(i, d)| {
-                corrupt(
-                    "SERIES",
-                    series_sec as u64,
-                    match i {
-                        Some(i) => format!("series record {i}: {d}"),
-                        None => d,
-                    },
-                )
-            },
-        )?;
-        for (i, r) in records.iter().enumerate() {
-            let fail = |d: &str| {
-                corrupt(
-                    "SERIES",
-                    series_sec as u64,
-                    format!("series record {i}: {d}"),
-                )
-            };
-            if r.label != NO_LABEL && r.label as usize >= labels.len() {
-                return Err(fail("label index out of range"));
-            }
-            if r.kind == storage_kind::SYMBOLIC {
-                let end = r.start + r.count;
-                if end > total_symbols {
-                    return Err(fail("symbols out of range"));
-                }
-                if r.count > 0 {
-                    let b =
-                        block_of(&blocks, r.start).ok_or_else(|| fail("symbols in no block"))?;
-                    let blk = &blocks[b];
-                    if end > blk.first_symbol.get() + blk.symbols.get() {
-                        return Err(fail("symbols span two blocks"));
-                    }
-                }
-            }
-        }
+        let (series_at, n) = need(kind::SERIES)?;
+        let series_error = |(i, d): (Option<usize>, String)| {
+            corrupt(
+                "SERIES",
+                series_at as u64,
+                match i {
+                    Some(i) => format!("series record {i}: {d}"),
+                    None => d,
+                },
+            )
+        };
+        let records =
+            series::parse(&bytes[series_at..series_at + n], lossless.1 as u64).map_err(series_error)?;
+        series::check_against(&records, labels.len(), total_symbols, &blocks).map_err(series_error)?;
 
-        let raw = match found[kind::RAW as usize] {
-            Some((at, n)) => {
-                let table = super::raw::parse(&bytes[at..at + n], records.len())
-                    .map_err(|d| corrupt("RAW", at as u64, d))?;
-                Some((at, table))
-            }
+        let raw = match section(kind::RAW) {
+            Some((at, sec)) => Some((
+                at,
+                super::raw::parse(sec, records.len()).map_err(|d| corrupt("RAW", at as u64, d))?,
+            )),
             None => None,
         };
-        let residuals = match found[kind::RESIDUALS as usize] {
-            Some((at, n)) => {
-                let (table, max_error) = super::residuals::parse(&bytes[at..at + n], records.len())
+        let residuals = match section(kind::RESIDUALS) {
+            Some((at, sec)) => {
+                let (table, max_error) = super::residuals::parse(sec, records.len())
                     .map_err(|d| corrupt("RESIDUALS", at as u64, d))?;
-                let mut levels = vec![0usize; table.blocks.len()];
-                let mut skip = Vec::with_capacity(records.len());
-                for (pos, r) in records.iter().enumerate() {
-                    let (b, _) = table.block_of(pos);
-                    skip.push(levels[b]);
-                    if r.kind == storage_kind::SYMBOLIC {
-                        levels[b] += r.len as usize;
-                    }
-                }
+                let (levels, skip) = super::residuals::layout(&table, &records);
                 Some(Residuals {
                     at,
                     table,
@@ -582,22 +200,20 @@ impl SegmentReader {
             }
             None => None,
         };
-        let mut params = params;
         params.max_error = residuals.as_ref().map(|r| r.max_error);
-        let index = match found[kind::INDEX as usize] {
-            Some((at, n)) => {
+        let index = match section(kind::INDEX) {
+            Some((at, sec)) => {
                 let lens: Vec<u32> = records.iter().map(|r| r.len).collect();
                 Some(
-                    super::index_section::parse(&bytes[at..at + n], &lens)
+                    super::index_section::parse(sec, &lens)
                         .map_err(|d| corrupt("INDEX", at as u64, d))?,
                 )
             }
             None => None,
         };
-        let report = match found[kind::REPORT as usize] {
-            Some((at, n)) => {
-                serde_json::from_slice(&bytes[at..at + n]).unwrap_or(serde_json::Value::Null)
-            }
+        let report = match section(kind::REPORT) {
+            Some((at, sec)) => serde_json::from_slice(sec)
+                .map_err(|e| corrupt("REPORT", at as u64, format!("not a JSON object: {e}")))?,
             None => serde_json::Value::Null,
         };
         Ok(SegmentReader {
@@ -986,136 +602,3 @@ impl BlockSymbols {
     }
 }
 
-/// The block holding symbol `s`.
-fn block_of(blocks: &[BlockRecord], s: u64) -> Option<usize> {
-    let b = blocks
-        .partition_point(|r| r.first_symbol.get() <= s)
-        .checked_sub(1)?;
-    let r = &blocks[b];
-    (s < r.first_symbol.get() + r.symbols.get()).then_some(b)
-}
-
-/// `bytes[at..at+len]` when it exists.
-fn range(bytes: &[u8], at: u64, len: u64) -> Option<&[u8]> {
-    let end = at.checked_add(len)?;
-    if end > bytes.len() as u64 {
-        return None;
-    }
-    Some(&bytes[at as usize..end as usize])
-}
-
-/// Decodes the column streams of the SERIES section (§4.3) and checks each record on its own.
-/// Errors carry the record index when one record is at fault.
-fn read_series(
-    sec: &[u8],
-    lossless_bytes: u64,
-) -> std::result::Result<Vec<SeriesRecord>, (Option<usize>, String)> {
-    let whole = |d: &str| (None, d.to_string());
-    let (sh, mut rest) =
-        SeriesHeader::read_from_prefix(sec).map_err(|_| whole("shorter than its header"))?;
-    let count = sh.count.get();
-    if count > MAX_SERIES {
-        return Err(whole(&format!(
-            "{count} series is more than the limit of {MAX_SERIES}"
-        )));
-    }
-    if sh.reserved.get() != 0 {
-        return Err(whole("reserved bytes are not zero"));
-    }
-    if sh.columns.get() as usize != SERIES_COLUMNS {
-        return Err(whole(&format!(
-            "{} columns, expected {SERIES_COLUMNS}",
-            sh.columns.get()
-        )));
-    }
-    let n = count as usize;
-    let col_err = |c: usize| {
-        (
-            None,
-            format!("column {} does not decode to {n} values", column::NAMES[c]),
-        )
-    };
-    let ids: Vec<u64> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::ID))?;
-    let lens: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::LEN))?;
-    let pieces: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::PIECES))?;
-    let kinds: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::KIND))?;
-    let counts: Vec<u64> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::COUNT))?;
-    let labels: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::LABEL))?;
-    let mut f: Vec<Vec<f64>> = Vec::with_capacity(5);
-    for c in column::FIRST..=column::STD {
-        f.push(columns::read(&mut rest, n).ok_or_else(|| col_err(c))?);
-    }
-    for c in column::EPS..=column::MAX_ABS_ERR {
-        let v: Vec<f32> = columns::read(&mut rest, n).ok_or_else(|| col_err(c))?;
-        f.push(v.into_iter().map(f64::from).collect());
-    }
-    if !rest.is_empty() {
-        return Err(whole("bytes after the last column"));
-    }
-    let mut out = Vec::with_capacity(n);
-    let (mut next_symbol, mut next_lossless) = (0u64, 0u64);
-    for i in 0..n {
-        let fail = |d: &str| (Some(i), d.to_string());
-        if i > 0 && ids[i - 1] >= ids[i] {
-            return Err(fail("ids not strictly increasing"));
-        }
-        let (len, count) = (lens[i], counts[i]);
-        if len == 0 || len as usize > crate::ingest::MAX_SERIES_LEN {
-            return Err(fail("length 0 or above the maximum of 2^28"));
-        }
-        let (first, mean, std, eps, max_abs_err) = (f[0][i], f[1][i], f[2][i], f[3][i], f[4][i]);
-        if !(first.is_finite() && mean.is_finite() && std.is_finite() && std >= 0.0) {
-            return Err(fail("non-finite first value, mean or std"));
-        }
-        if eps.is_nan() || eps < 0.0 || max_abs_err.is_nan() || max_abs_err < 0.0 {
-            return Err(fail("negative or NaN error"));
-        }
-        let kind = match kinds[i] {
-            k if k == storage_kind::SYMBOLIC as u32 => {
-                if (len == 1) != (count == 0) {
-                    return Err(fail("symbol count does not fit the length"));
-                }
-                storage_kind::SYMBOLIC
-            }
-            k if k == storage_kind::LOSSLESS as u32 => {
-                if count == 0 {
-                    return Err(fail("empty lossless stream"));
-                }
-                storage_kind::LOSSLESS
-            }
-            k => return Err(fail(&format!("unknown storage kind {k}"))),
-        };
-        let cursor = if kind == storage_kind::SYMBOLIC {
-            &mut next_symbol
-        } else {
-            &mut next_lossless
-        };
-        let start = *cursor;
-        *cursor = start
-            .checked_add(count)
-            .ok_or_else(|| fail("count overflows"))?;
-        if kind == storage_kind::LOSSLESS && *cursor > lossless_bytes {
-            return Err(fail("lossless bytes out of range"));
-        }
-        out.push(SeriesRecord {
-            id: ids[i],
-            start,
-            count,
-            len,
-            pieces: pieces[i],
-            first,
-            mean,
-            std,
-            eps,
-            max_abs_err,
-            label: labels[i],
-            kind,
-        });
-    }
-    Ok(out)
-}
-
-/// Inverse of the writer's `level_to_unsigned` (§4.2).
-fn unsigned_to_level(u: u32, bits: u8) -> i32 {
-    (u as i64 - (1i64 << (bits.clamp(1, 32) - 1))) as i32
-}

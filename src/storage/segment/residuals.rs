@@ -25,6 +25,25 @@ pub fn serialize(series: &[EncodedSeries], max_error: f64) -> crate::Result<Vec<
     Ok(super::block_table::serialize(&blocks, max_error.to_bits()))
 }
 
+/// Where the levels of each block and series are: the number of levels in each block, and
+/// where each series' levels start inside its block (symbolic series have one level a value;
+/// lossless series none).
+pub fn layout(
+    table: &super::block_table::BlockTable,
+    records: &[super::layout::SeriesRecord],
+) -> (Vec<usize>, Vec<usize>) {
+    let mut levels = vec![0usize; table.blocks.len()];
+    let mut skip = Vec::with_capacity(records.len());
+    for (pos, r) in records.iter().enumerate() {
+        let (b, _) = table.block_of(pos);
+        skip.push(levels[b]);
+        if r.kind == super::layout::storage_kind::SYMBOLIC {
+            levels[b] += r.len as usize;
+        }
+    }
+    (levels, skip)
+}
+
 /// Parses a RESIDUALS section for `count` series; returns the table and δ.
 pub fn parse(sec: &[u8], count: usize) -> Result<(super::block_table::BlockTable, f64), String> {
     let t = super::block_table::parse(sec, count)?;
