@@ -139,6 +139,78 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// A copy of the error, for results computed once and reported to every caller (an I/O
+    /// error keeps its kind and message).
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::Io { path, source } => Error::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Error::Corrupt {
+                path,
+                section,
+                offset,
+                detail,
+            } => Error::Corrupt {
+                path: path.clone(),
+                section,
+                offset: *offset,
+                detail: detail.clone(),
+            },
+            Error::UnsupportedVersion {
+                found,
+                oldest,
+                newest,
+            } => Error::UnsupportedVersion {
+                found: *found,
+                oldest: *oldest,
+                newest: *newest,
+            },
+            Error::Unsupported { path, what } => Error::Unsupported {
+                path: path.clone(),
+                what: what.clone(),
+            },
+            Error::Parse {
+                path,
+                line,
+                column,
+                reason,
+            } => Error::Parse {
+                path: path.clone(),
+                line: *line,
+                column: *column,
+                reason: reason.clone(),
+            },
+            Error::InvalidInput {
+                series,
+                index,
+                reason,
+            } => Error::InvalidInput {
+                series: *series,
+                index: *index,
+                reason: reason.clone(),
+            },
+            Error::InvalidOptions(s) => Error::InvalidOptions(s.clone()),
+            Error::Encode(s) => Error::Encode(s.clone()),
+            Error::InvalidRequest(s) => Error::InvalidRequest(s.clone()),
+            Error::Exists(p) => Error::Exists(p.clone()),
+            Error::NotEmpty { path, found } => Error::NotEmpty {
+                path: path.clone(),
+                found: found.clone(),
+            },
+            Error::NotADatabase { path, why } => Error::NotADatabase {
+                path: path.clone(),
+                why: why.clone(),
+            },
+            Error::ReadOnly => Error::ReadOnly,
+            Error::NoRawValues => Error::NoRawValues,
+            Error::NoIndex => Error::NoIndex,
+            Error::NotFound(id) => Error::NotFound(*id),
+            Error::Locked(p) => Error::Locked(p.clone()),
+        }
+    }
+
     /// Wraps an I/O error with the path it happened on.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

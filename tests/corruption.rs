@@ -214,3 +214,38 @@ fn delete_files_naming_foreign_ids_are_corrupt() {
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].to_string().contains(&del), "{problems:?}");
 }
+
+/// Damage found when search first decodes a segment names the section at fault and its offset
+/// (here: the last bytes of the RESIDUALS section, checksums made right), and every later call
+/// reports the same.
+#[test]
+fn decode_errors_name_their_section() {
+    use qabbadb::Query;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, seg, mut bytes) = build(dir.path());
+    // Find the RESIDUALS section (kind 10) in the TOC.
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let (toc_at, entries) = (
+        u64_at(&bytes, 24) as usize,
+        u32::from_le_bytes(bytes[32..36].try_into().unwrap()) as usize,
+    );
+    let (off, len) = (0..entries)
+        .map(|e| toc_at + 32 * e)
+        .find(|&at| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) == 10)
+        .map(|at| (u64_at(&bytes, at + 8) as usize, u64_at(&bytes, at + 16) as usize))
+        .expect("an error-bounded segment has RESIDUALS");
+    for b in &mut bytes[off + len - 24..off + len] {
+        *b ^= 0x5a;
+    }
+    qabbadb::storage::segment::writer::reseal(&mut bytes);
+    std::fs::write(&seg, &bytes).unwrap();
+    let data = ingest::read(&ucr("GunPoint", "TRAIN"), None).unwrap();
+    let snap = Database::open_read_only(&db).unwrap().snapshot();
+    for _ in 0..2 {
+        let e = snap.search(&Query::knn(&data.series[0], 1)).unwrap_err();
+        assert!(
+            matches!(&e, Error::Corrupt { section: "RESIDUALS", offset, .. } if *offset as usize >= off),
+            "{e}"
+        );
+    }
+}

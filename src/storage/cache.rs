@@ -24,7 +24,7 @@ pub(crate) struct OpenSegment {
     pub(crate) reader: SegmentReader,
     pub(crate) deleted: RoaringTreemap,
     /// Decoded symbols and lossless series, made on the first search.
-    pub(crate) search: OnceLock<std::result::Result<SearchData, String>>,
+    pub(crate) search: OnceLock<Result<SearchData>>,
 }
 
 /// What verification reads: every symbol decoded once, the residual levels of error-bounded
@@ -289,7 +289,7 @@ impl OpenSegment {
     }
 
     pub(crate) fn search_data(&self) -> Result<&SearchData> {
-        let made = self.search.get_or_init(|| {
+        let made = self.search.get_or_init(|| -> Result<SearchData> {
             let seg = &self.reader;
             let symbols = if seg.codebook().len() <= 1 << 16 {
                 let blocks: Result<Vec<Vec<u16>>> = (0..seg.block_count())
@@ -299,18 +299,18 @@ impl OpenSegment {
                             .map(|s| s.into_symbols().into_iter().map(|v| v as u16).collect())
                     })
                     .collect();
-                Symbols::Narrow(blocks.map_err(|e| e.to_string())?.concat())
+                Symbols::Narrow(blocks?.concat())
             } else {
                 let blocks: Result<Vec<Vec<u32>>> = (0..seg.block_count())
                     .into_par_iter()
                     .map(|b| seg.block(b).map(|s| s.into_symbols()))
                     .collect();
-                Symbols::Wide(blocks.map_err(|e| e.to_string())?.concat())
+                Symbols::Wide(blocks?.concat())
             };
             let mut lossless = std::collections::HashMap::new();
             for (pos, r) in seg.records().iter().enumerate() {
                 if r.kind == layout::storage_kind::LOSSLESS {
-                    let mut x = seg.decode(pos).map_err(|e| e.to_string())?;
+                    let mut x = seg.decode(pos)?;
                     codec::normalize_in_place(
                         &mut x,
                         Moments {
@@ -321,7 +321,7 @@ impl OpenSegment {
                     lossless.insert(pos, x);
                 }
             }
-            let levels = Levels::read(seg).map_err(|e| e.to_string())?;
+            let levels = Levels::read(seg)?;
             let mut data = SearchData {
                 symbols,
                 levels,
@@ -340,12 +340,8 @@ impl OpenSegment {
             }
             Ok(data)
         });
-        made.as_ref().map_err(|e| Error::Corrupt {
-            path: self.reader.path().to_path_buf(),
-            section: "SYMBOLS",
-            offset: 0,
-            detail: format!("cannot prepare search: {e}"),
-        })
+        // The error of the first attempt, as it was (it names the section and offset at fault).
+        made.as_ref().map_err(Error::duplicate)
     }
 }
 
