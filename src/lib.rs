@@ -52,7 +52,7 @@
 //!
 //! `ARCHITECTURE.md` says where each stage lives. The stage modules are public only with the
 //! `testing` feature (for the tests and benchmarks that check them piece by piece); the scan
-//! baselines of the benchmarks are in [`baselines`] with the `baselines` feature.
+//! baselines of the benchmarks are in `qabbadb::baselines` with the `baselines` feature.
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 // Numeric kernels index several arrays by one position; iterator chains would hide that.
@@ -60,43 +60,30 @@
 // Without `testing`, helpers that only the tests of the stage modules call are unused.
 #![cfg_attr(not(feature = "testing"), allow(dead_code))]
 
-/// Declares a stage module: public with the `testing` feature, private otherwise.
+/// Declares a stage module: public (and hidden from the docs) with the `testing` feature,
+/// private otherwise.
 macro_rules! stage {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
+    ($name:ident) => {
         #[cfg(feature = "testing")]
         #[doc(hidden)]
         pub mod $name;
-        $(#[$doc])*
         #[cfg(not(feature = "testing"))]
         mod $name;
     };
 }
 
-stage!(
-    /// ABBA compression, digitization, quantization, symbol coding.
-    codec
-);
-stage!(
-    /// Euclidean and DTW distances and their lower bounds.
-    distance
-);
-stage!(
-    /// The error type.
-    error
-);
-stage!(
-    /// PAA, breakpoints, SAX words, MINDIST tables and the envelope tree.
-    index
-);
-stage!(
-    /// The search loop, the DTW cascade, brute force.
-    search
-);
-stage!(
-    /// Segment files, the MANIFEST, delete files, the commit.
-    storage
-);
+// ABBA compression, digitization, quantization, symbol coding.
+stage!(codec);
+// Euclidean and DTW distances and their lower bounds.
+stage!(distance);
+// The error type.
+stage!(error);
+// PAA, breakpoints, SAX words, MINDIST tables and the envelope tree.
+stage!(index);
+// The search loop, the DTW cascade, brute force.
+stage!(search);
+// Segment files, the MANIFEST, delete files, the commit.
+stage!(storage);
 mod db;
 mod ids;
 pub mod ingest;

@@ -232,7 +232,12 @@ fn decode_errors_name_their_section() {
     let (off, len) = (0..entries)
         .map(|e| toc_at + 32 * e)
         .find(|&at| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) == 10)
-        .map(|at| (u64_at(&bytes, at + 8) as usize, u64_at(&bytes, at + 16) as usize))
+        .map(|at| {
+            (
+                u64_at(&bytes, at + 8) as usize,
+                u64_at(&bytes, at + 16) as usize,
+            )
+        })
         .expect("an error-bounded segment has RESIDUALS");
     for b in &mut bytes[off + len - 24..off + len] {
         *b ^= 0x5a;

@@ -63,7 +63,7 @@ pub struct CodecParams {
     /// value.
     pub max_rmse: f64,
     /// Error-bounded mode: the largest absolute error δ of any stored value, in original units,
-    /// met by adding quantized residuals to the reconstruction ([`residual`]). `None`: off.
+    /// met by adding quantized residuals to the reconstruction (`codec::residual`). `None`: off.
     pub max_error: Option<f64>,
 }
 

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::index::{BreakpointChoice, IndexParams};
 
 /// Options of a database, fixed when it is created. Serialized as the flat JSON object of the
-/// MANIFEST's `options` (FORMAT.md §9), through [`OptionsRepr`]; deserializing checks every
+/// MANIFEST's `options` (FORMAT.md §9), through `OptionsRepr`; deserializing checks every
 /// value ([`Options::validate`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "OptionsRepr", try_from = "OptionsRepr")]

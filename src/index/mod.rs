@@ -48,7 +48,7 @@ pub struct IndexParams {
 pub const MAX_WORD_LEN: usize = 1024;
 
 impl IndexParams {
-    /// Checks the parameters: `word_len` in `1..=`[`MAX_WORD_LEN`].
+    /// Checks the parameters: `word_len` in `1..=1024` (`MAX_WORD_LEN`).
     pub fn validate(&self) -> crate::Result<()> {
         if !(1..=MAX_WORD_LEN).contains(&self.word_len) {
             return Err(crate::Error::InvalidOptions(format!(

@@ -2,7 +2,7 @@
 //! with LB_Improved, Lemire 2009): LB_Kim from the first and last points, LB_Improved (LB_Keogh
 //! with the query's envelope, then against the projection's envelope), LB_Keogh with the
 //! candidate's envelope, and a banded DTW that abandons as soon as its partial cost plus a
-//! cumulative bound of the rows still to come exceeds the limit ([`tail_bound`], shared with the
+//! cumulative bound of the rows still to come exceeds the limit (`tail_bound`, shared with the
 //! scan baseline).
 
 use super::{SearchStats, BOUND_SLACK};

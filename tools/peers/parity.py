@@ -143,7 +143,7 @@ def ours(binary, series, tol_pkg, assign, workdir, threads, alpha=None):
     fit = info["compress_secs"] + info["digitize_secs"] + info["assign_secs"]
     return {"pieces": info["pieces"], "symbols": info["symbols"], "bits": stored * 8 / points,
             "file_bits": info["bits_per_point"], "mse": mse, "wrong_length": wrong, "fit_secs": fit,
-            "values_per_sec": points / fit, "blocks": info["blocks"], "alpha": info["params"]["alpha"],
+            "values_per_sec": points / fit, "blocks": info["blocks"], "alpha": info.get("fitted_alpha") or info["params"]["alpha"],
             "symbol_bytes_by_codec": info["symbol_bytes_by_codec"]}
 
 
