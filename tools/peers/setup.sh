@@ -9,5 +9,6 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install -q --disable-pip-version-check \
   "fabba==1.5.3" "qabba==0.2.0" "numpy" "zstandard" "threadpoolctl" \
-  "faiss-cpu" "dtaidistance" "pcodec" "matplotlib" >&2
+  "faiss-cpu" "dtaidistance" "pcodec" "matplotlib" \
+  "scikit-learn" "aeon" "tslearn" "sktime" "maturin>=1.16,<2" >&2
 echo "$venv/bin/python"
