@@ -195,6 +195,10 @@ impl Snapshot {
             };
             let original =
                 (query.exactness == Exactness::Original).then_some(data.original_bounds.as_slice());
+            let envelopes = match query.metric {
+                Metric::Dtw { window } => Some(data.envelopes(&seg.reader, index, window)),
+                Metric::Euclidean => None,
+            };
             stats.add(&knn::search_segment(
                 &shared,
                 index,
@@ -204,6 +208,7 @@ impl Snapshot {
                 filter,
                 workers,
                 original,
+                envelopes.as_deref().map(Vec::as_slice),
             ));
         }
         stats.micros = start.elapsed().as_micros() as u64;

@@ -18,6 +18,7 @@ use super::topk::TopK;
 use super::{Metric, Neighbor, SearchResult, SearchStats, Source, Target};
 use crate::codec::Moments;
 use super::cascade::{self, Scratch};
+use super::reverse::{self, GroupEnvelopes};
 use super::BOUND_SLACK;
 use crate::distance::euclid;
 use crate::distance::lb::Envelope;
@@ -200,6 +201,7 @@ pub fn search_segment(
     filter: IdFilter,
     workers: usize,
     original: Option<&[OriginalBounds]>,
+    reverse: Option<&[GroupEnvelopes]>,
 ) -> SearchStats {
     let mut stats = SearchStats::default();
     let Some(gi) = index
@@ -229,6 +231,17 @@ pub fn search_segment(
         }
     };
     let bounds = original.and_then(|o| o.get(gi));
+    // DTW: the reverse bound (the series' envelopes against the query's PAA) beside the word
+    // bound; the larger of two lower bounds is one.
+    let rev = reverse.and_then(|r| r.get(gi)).filter(|_| p.dtw.is_some());
+    let q_paa = rev.map(|_| paa::paa(&p.q, group.w));
+    let w = group.w;
+    let rev_bound = |lo: &[f32], hi: &[f32], i: usize| -> f64 {
+        match &q_paa {
+            Some(qp) => reverse::bound_sq(qp, &group.seg_len, &lo[i * w..(i + 1) * w], &hi[i * w..(i + 1) * w]),
+            None => 0.0,
+        }
+    };
     let lower = |b_sq: f64, e: f64| -> f64 {
         if e <= 0.0 {
             return b_sq;
@@ -248,7 +261,12 @@ pub fn search_segment(
         .map(|(i, node)| {
             let e = bounds.map_or(0.0, |o| slack(o.node[i].0, o.node[i].1));
             (
-                lower(p.table.envelope_bound_sq(&node.min, &node.max, bp), e) * BOUND_SLACK,
+                lower(
+                    p.table
+                        .envelope_bound_sq(&node.min, &node.max, bp)
+                        .max(rev.map_or(0.0, |r| rev_bound(&r.node_lo, &r.node_hi, i))),
+                    e,
+                ) * BOUND_SLACK,
                 i as u32,
             )
         })
@@ -276,7 +294,9 @@ pub fn search_segment(
                 let leaf = &group.tree.leaves[l as usize];
                 stats.lower_bounds += 1;
                 let e = bounds.map_or(0.0, |o| slack(o.leaf[l as usize].0, o.leaf[l as usize].1));
-                let b = lower(p.table.envelope_bound_sq(&leaf.min, &leaf.max, bp), e) * BOUND_SLACK;
+                let one_way = p.table.envelope_bound_sq(&leaf.min, &leaf.max, bp);
+                let both = one_way.max(rev.map_or(0.0, |r| rev_bound(&r.leaf_lo, &r.leaf_hi, l as usize)));
+                let b = lower(both, e) * BOUND_SLACK;
                 if b <= shared.threshold() {
                     leaves.push((b, l));
                 }
@@ -305,7 +325,9 @@ pub fn search_segment(
                     } else {
                         0.0
                     };
-                    let b = lower(p.table.word_bound_sq(group.word(e)), sl) * BOUND_SLACK;
+                    let word = p.table.word_bound_sq(group.word(e));
+                    let both = word.max(rev.map_or(0.0, |r| rev_bound(&r.series_lo, &r.series_hi, e)));
+                    let b = lower(both, sl) * BOUND_SLACK;
                     if b <= limit {
                         candidates.push((b, pos, id));
                     }
@@ -433,7 +455,7 @@ pub fn search(
         include: filter,
         exclude: None,
     };
-    let mut stats = search_segment(&shared, index, source, query, metric, filter, workers, None);
+    let mut stats = search_segment(&shared, index, source, query, metric, filter, workers, None, None);
     stats.micros = start.elapsed().as_micros() as u64;
     SearchResult {
         neighbors: shared.finish(),

@@ -13,6 +13,7 @@
 pub mod brute;
 pub mod cascade;
 pub mod knn;
+pub mod reverse;
 #[cfg(any(test, feature = "baselines"))]
 pub mod scan;
 pub mod topk;

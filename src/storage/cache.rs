@@ -4,14 +4,17 @@
 //! database (`crate::db`) only asks for series by position.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 use roaring::RoaringTreemap;
 
 use crate::codec::{self, Moments};
 use crate::error::{Error, Result};
+use crate::distance::Window;
+use crate::index::Index;
 use crate::search::knn;
+use crate::search::reverse::GroupEnvelopes;
 use crate::search::Source;
 use crate::storage::deletes;
 use crate::storage::manifest::SegmentEntry;
@@ -39,7 +42,13 @@ pub(crate) struct SearchData {
     pub(crate) original_bounds: Vec<knn::OriginalBounds>,
     /// Raw blocks decoded so far (exactness over originals reads them; kept once decoded).
     pub(crate) raw_blocks: Vec<OnceLock<Option<Vec<f64>>>>,
+    /// The series' DTW envelopes (PAA) per window used so far, by the radius of each length
+    /// group; the last few windows are kept.
+    pub(crate) envelopes: Mutex<Vec<(Vec<usize>, Arc<Vec<GroupEnvelopes>>)>>,
 }
+
+/// How many windows' envelopes a segment keeps.
+const KEPT_WINDOWS: usize = 4;
 
 /// Every symbol of a segment, decoded once: 2 bytes a symbol for alphabets of up to 65,536
 /// symbols, else 4.
@@ -330,6 +339,7 @@ impl OpenSegment {
                 raw_blocks: (0..seg.raw_block_count())
                     .map(|_| OnceLock::new())
                     .collect(),
+                envelopes: Mutex::new(Vec::new()),
             };
             if let Some(index) = seg.index() {
                 let source = SegmentSource {
@@ -360,5 +370,39 @@ impl OpenSegment {
             l.apply(pos, &mut x);
         }
         Ok(x)
+    }
+}
+
+impl SearchData {
+    /// The series' envelopes at `window` for every length group of `index` (built on first use
+    /// from the reconstructions, then kept).
+    pub(crate) fn envelopes(
+        &self,
+        segment: &SegmentReader,
+        index: &Index,
+        window: Window,
+    ) -> Arc<Vec<GroupEnvelopes>> {
+        let radii: Vec<usize> = index.groups.iter().map(|g| window.radius(g.len)).collect();
+        let mut kept = self.envelopes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, e)) = kept.iter().find(|(r, _)| *r == radii) {
+            return e.clone();
+        }
+        let source = SegmentSource {
+            segment,
+            data: self,
+        };
+        let built = Arc::new(
+            index
+                .groups
+                .iter()
+                .zip(&radii)
+                .map(|(g, &r)| GroupEnvelopes::build(g, &source, r))
+                .collect::<Vec<_>>(),
+        );
+        if kept.len() == KEPT_WINDOWS {
+            kept.remove(0);
+        }
+        kept.push((radii, built.clone()));
+        built
     }
 }
