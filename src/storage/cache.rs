@@ -44,8 +44,11 @@ pub(crate) struct SearchData {
     pub(crate) raw_blocks: Vec<OnceLock<Option<Vec<f64>>>>,
     /// The series' DTW envelopes (PAA) per window used so far, by the radius of each length
     /// group; the last few windows are kept.
-    pub(crate) envelopes: Mutex<Vec<(Vec<usize>, Arc<Vec<GroupEnvelopes>>)>>,
+    pub(crate) envelopes: Mutex<Vec<KeptEnvelopes>>,
 }
+
+/// The envelopes of one window: the radius of each length group, and the envelopes.
+pub(crate) type KeptEnvelopes = (Vec<usize>, Arc<Vec<GroupEnvelopes>>);
 
 /// How many windows' envelopes a segment keeps.
 const KEPT_WINDOWS: usize = 4;
