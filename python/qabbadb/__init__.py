@@ -94,6 +94,16 @@ def _labels(labels: Optional[Iterable[Any]]) -> Optional[List[Optional[str]]]:
     return [None if lab is None else str(lab) for lab in labels]
 
 
+def _query_args(Q: ArrayLike, metric: str, window: Optional[float], window_points: Optional[int],
+                exact: str, filter: Optional[Iterable[int]], brute_force: bool) -> Tuple[Any, bool, Tuple[Any, ...]]:
+    """The queries, whether one 1-D query was given, and the search arguments after k or radius."""
+    queries, single = _as_series(Q, "Q")
+    if metric != "dtw" and (window is not None or window_points is not None):
+        raise InvalidInputError("window and window_points apply to metric='dtw' only")
+    ids = None if filter is None else [int(i) for i in filter]
+    return queries, single, (metric, window, window_points, exact, ids, brute_force)
+
+
 _MODES = {"r": False, "w": True}
 
 
@@ -224,19 +234,8 @@ class Database:
         fraction of the length, default 0.1, or ``window_points``); ``exact`` is
         ``"reconstruction"`` or ``"original"``; ``filter`` restricts candidates to these ids.
         With ``return_stats`` a list of per-query statistics follows."""
-        queries, single = _as_series(Q, "Q")
-        if metric != "dtw" and (window is not None or window_points is not None):
-            raise InvalidInputError("window and window_points apply to metric='dtw' only")
-        ids, dist, stats = self._db.search(
-            queries,
-            int(k),
-            metric,
-            window,
-            window_points,
-            exact,
-            None if filter is None else [int(i) for i in filter],
-            brute_force,
-        )
+        queries, single, rest = _query_args(Q, metric, window, window_points, exact, filter, brute_force)
+        ids, dist, stats = self._db.search(queries, int(k), *rest)
         if single:
             ids, dist = ids[0], dist[0]
         if return_stats:
@@ -258,19 +257,8 @@ class Database:
     ) -> Any:
         """Every stored series within ``radius`` of each query: a list (one entry per query) of
         ``(ids, distances)`` arrays, sorted by distance then id (one pair for one 1-D query)."""
-        queries, single = _as_series(Q, "Q")
-        if metric != "dtw" and (window is not None or window_points is not None):
-            raise InvalidInputError("window and window_points apply to metric='dtw' only")
-        ids, dist, stats = self._db.range(
-            queries,
-            float(radius),
-            metric,
-            window,
-            window_points,
-            exact,
-            None if filter is None else [int(i) for i in filter],
-            brute_force,
-        )
+        queries, single, rest = _query_args(Q, metric, window, window_points, exact, filter, brute_force)
+        ids, dist, stats = self._db.range(queries, float(radius), *rest)
         out: Any = list(zip(ids, dist))
         if single:
             out = out[0]

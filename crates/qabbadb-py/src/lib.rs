@@ -19,7 +19,7 @@ use roaring::RoaringTreemap;
 use qabbadb::ingest::Dataset;
 use qabbadb::{
     Assign, BreakpointChoice, Database, Digitizer, Exactness, IndexParams, Metric, Options, Query,
-    Window,
+    SearchResult, Target, Window,
 };
 
 create_exception!(_qabbadb, Error, PyException, "Any error of qabbadb.");
@@ -154,7 +154,42 @@ struct PyDatabase {
     writable: bool,
 }
 
+/// What every query of a batch shares.
+struct BatchSpec {
+    target: Target,
+    metric: Metric,
+    exactness: Exactness,
+    filter: Option<RoaringTreemap>,
+    brute_force: bool,
+}
+
 impl PyDatabase {
+    /// Runs one query per row of `queries`, in parallel and without the GIL.
+    fn run_batch(
+        &self,
+        py: Python<'_>,
+        queries: &SeriesArg<'_>,
+        spec: &BatchSpec,
+    ) -> PyResult<Vec<SearchResult>> {
+        let rows = queries.rows()?;
+        let snap = self.db()?.snapshot();
+        py.detach(|| {
+            let batch: Vec<Query> = rows
+                .iter()
+                .map(|q| Query {
+                    series: q,
+                    target: spec.target,
+                    metric: spec.metric,
+                    exactness: spec.exactness,
+                    filter: spec.filter.as_ref(),
+                    brute_force: spec.brute_force,
+                })
+                .collect();
+            snap.search_batch(&batch)
+        })
+        .map_err(py_err)
+    }
+
     fn new(db: Database, path: PathBuf, writable: bool) -> PyDatabase {
         PyDatabase {
             inner: Mutex::new(Some(Arc::new(db))),
@@ -323,26 +358,14 @@ impl PyDatabase {
         brute_force: bool,
     ) -> PyResult<(Bound<'py, PyArray2<i64>>, Bound<'py, PyArray2<f64>>, String)> {
         let metric = metric_of(metric, window, window_points)?;
-        let exactness = exactness_of(exact)?;
-        let filter: Option<RoaringTreemap> = filter.map(|f| f.into_iter().collect());
-        let rows = queries.rows()?;
-        let snap = self.db()?.snapshot();
-        let results = py
-            .detach(|| {
-                let batch: Vec<Query> = rows
-                    .iter()
-                    .map(|q| {
-                        let mut query = Query::knn(q, k)
-                            .metric(metric)
-                            .exactness(exactness)
-                            .brute_force(brute_force);
-                        query.filter = filter.as_ref();
-                        query
-                    })
-                    .collect();
-                snap.search_batch(&batch)
-            })
-            .map_err(py_err)?;
+        let spec = BatchSpec {
+            target: Target::Knn(k),
+            metric,
+            exactness: exactness_of(exact)?,
+            filter: filter.map(|f| f.into_iter().collect()),
+            brute_force,
+        };
+        let results = self.run_batch(py, &queries, &spec)?;
         let mut ids = Array2::<i64>::from_elem((results.len(), k), -1);
         let mut dist = Array2::<f64>::from_elem((results.len(), k), f64::INFINITY);
         for (i, r) in results.iter().enumerate() {
@@ -377,26 +400,14 @@ impl PyDatabase {
         String,
     )> {
         let metric = metric_of(metric, window, window_points)?;
-        let exactness = exactness_of(exact)?;
-        let filter: Option<RoaringTreemap> = filter.map(|f| f.into_iter().collect());
-        let rows = queries.rows()?;
-        let snap = self.db()?.snapshot();
-        let results = py
-            .detach(|| {
-                let batch: Vec<Query> = rows
-                    .iter()
-                    .map(|q| {
-                        let mut query = Query::range(q, radius)
-                            .metric(metric)
-                            .exactness(exactness)
-                            .brute_force(brute_force);
-                        query.filter = filter.as_ref();
-                        query
-                    })
-                    .collect();
-                snap.search_batch(&batch)
-            })
-            .map_err(py_err)?;
+        let spec = BatchSpec {
+            target: Target::Range(radius),
+            metric,
+            exactness: exactness_of(exact)?,
+            filter: filter.map(|f| f.into_iter().collect()),
+            brute_force,
+        };
+        let results = self.run_batch(py, &queries, &spec)?;
         let mut ids = Vec::with_capacity(results.len());
         let mut dist = Vec::with_capacity(results.len());
         for r in &results {
