@@ -13,6 +13,7 @@ mod fuzz_readers;
 mod knn_exact;
 mod magnitudes;
 mod parity;
+mod power_cut;
 mod readers_race;
 mod ucr_1nn;
 mod util;

@@ -41,6 +41,7 @@ pub use write::{BuildReport, DeleteReport};
 use crate::error::{Error, Result};
 use crate::ingest::Dataset;
 use crate::storage::cache::OpenSegment;
+use crate::storage::io::{self, Io};
 use crate::storage::manifest::{self, Manifest};
 use crate::storage::names::{self, DbUid};
 use crate::storage::segment::layout::FORMAT_VERSION;
@@ -73,6 +74,8 @@ pub struct Database {
     legacy: bool,
     /// The LOCK file, locked, when this handle may write.
     lock: Option<File>,
+    /// Where the write path's file operations go (the real file system but in tests).
+    io: Arc<dyn Io>,
     state: RwLock<Arc<State>>,
     writing: Mutex<()>,
 }
@@ -82,7 +85,7 @@ impl Database {
     /// created if needed; an existing one must be empty (or hold only the files of a build of
     /// it that never committed, which are removed).
     pub fn create(dir: &Path, options: &Options) -> Result<Database> {
-        let (db, _) = Self::prepare(dir, options)?;
+        let (db, _) = Self::prepare(dir, options, io::real())?;
         let m = db.snapshot().state.manifest.clone();
         db.commit(m, Vec::new())?;
         Ok(db)
@@ -93,8 +96,29 @@ impl Database {
     /// fails or is killed leaves no database behind, only files that the next build of the same
     /// directory removes.
     pub fn build(dir: &Path, data: &Dataset, options: &Options) -> Result<(Database, BuildReport)> {
+        Self::build_with_io(dir, data, options, io::real())
+    }
+
+    /// [`Database::build`] with the write path's file operations going to `io` (tests: a
+    /// simulated disk).
+    #[cfg(feature = "testing")]
+    pub fn build_through(
+        dir: &Path,
+        data: &Dataset,
+        options: &Options,
+        io: Arc<dyn Io>,
+    ) -> Result<(Database, BuildReport)> {
+        Self::build_with_io(dir, data, options, io)
+    }
+
+    fn build_with_io(
+        dir: &Path,
+        data: &Dataset,
+        options: &Options,
+        io: Arc<dyn Io>,
+    ) -> Result<(Database, BuildReport)> {
         let existed = dir.exists();
-        let (db, cleaned) = Self::prepare(dir, options)?;
+        let (db, cleaned) = Self::prepare(dir, options, io)?;
         match db.append(data) {
             Ok(mut report) => {
                 report.cleaned = cleaned;
@@ -109,7 +133,7 @@ impl Database {
 
     /// Takes the lock of a new database directory and gives it an id; nothing is committed.
     /// Returns the handle and the files of an earlier, uncommitted build that were removed.
-    fn prepare(dir: &Path, options: &Options) -> Result<(Database, Vec<String>)> {
+    fn prepare(dir: &Path, options: &Options, io: Arc<dyn Io>) -> Result<(Database, Vec<String>)> {
         options.validate()?;
         if dir.is_file() {
             return Err(Error::NotADatabase {
@@ -126,10 +150,13 @@ impl Database {
         let cleaned = leftovers_of_new_dir(dir)?;
         for n in &cleaned {
             let p = dir.join(n);
-            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+            io.remove(&p).map_err(|e| Error::io(&p, e))?;
         }
         let uid = DbUid::random();
         write_lock_uid(&mut lock, dir, uid)?;
+        // The LOCK's name made durable before any file of the build: after a power cut the id
+        // it holds still tells this build's leftovers from anything else.
+        io.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
         let m = Manifest {
             format_version: FORMAT_VERSION,
             generation: 0,
@@ -144,6 +171,7 @@ impl Database {
             uid,
             legacy: false,
             lock: Some(lock),
+            io,
             state: RwLock::new(Arc::new(State {
                 dir: dir.to_path_buf(),
                 options: options.clone(),
@@ -164,7 +192,7 @@ impl Database {
         if let Ok(names_here) = entry_names(&self.dir) {
             for n in names_here {
                 if names::is_own_file(&n, self.uid, false) {
-                    let _ = std::fs::remove_file(self.dir.join(n));
+                    let _ = self.io.remove(&self.dir.join(n));
                 }
             }
         }
@@ -178,10 +206,21 @@ impl Database {
 
     /// Opens the database in `dir` for reading and writing (taking its writer lock).
     pub fn open(dir: &Path) -> Result<Database> {
+        Self::open_writer(dir, io::real())
+    }
+
+    /// [`Database::open`] with the write path's file operations going to `io` (tests: a
+    /// simulated disk).
+    #[cfg(feature = "testing")]
+    pub fn open_through(dir: &Path, io: Arc<dyn Io>) -> Result<Database> {
+        Self::open_writer(dir, io)
+    }
+
+    fn open_writer(dir: &Path, io: Arc<dyn Io>) -> Result<Database> {
         check_dir(dir)?;
         read_manifest(dir)?;
         let lock = take_lock(dir)?;
-        let db = Self::open_with(dir, Some(lock))?;
+        let db = Self::open_with(dir, Some(lock), io)?;
         db.collect_garbage();
         Ok(db)
     }
@@ -189,10 +228,10 @@ impl Database {
     /// Opens the database in `dir` for reading only (no lock; other processes may write).
     pub fn open_read_only(dir: &Path) -> Result<Database> {
         check_dir(dir)?;
-        Self::open_with(dir, None)
+        Self::open_with(dir, None, io::real())
     }
 
-    fn open_with(dir: &Path, lock: Option<File>) -> Result<Database> {
+    fn open_with(dir: &Path, lock: Option<File>, io: Arc<dyn Io>) -> Result<Database> {
         let state = load_current(dir)?;
         let options = Options::from_json(&state.manifest.options)?;
         let uid = state.manifest.uid.as_deref().and_then(DbUid::parse);
@@ -208,6 +247,7 @@ impl Database {
             uid: uid.unwrap_or_else(DbUid::random),
             legacy,
             lock,
+            io,
             state: RwLock::new(Arc::new(state)),
             writing: Mutex::new(()),
         })

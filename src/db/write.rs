@@ -13,11 +13,12 @@ use crate::ids::SeriesId;
 use crate::index::Index;
 use crate::ingest::Dataset;
 use crate::storage::cache::OpenSegment;
+use crate::storage::commit::write_atomically_with;
 use crate::storage::deletes;
 use crate::storage::manifest::{self, Manifest, SegmentEntry};
 use crate::storage::names;
-use crate::storage::segment::writer::{write_atomically, WriteReport};
-use crate::storage::segment::{write_segment, SegmentContents, SegmentReader};
+use crate::storage::segment::writer::WriteReport;
+use crate::storage::segment::{write_segment_with, SegmentContents, SegmentReader};
 
 /// What a build or an append did, for the tool and benchmarks.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +54,11 @@ impl Database {
         segments: Vec<Arc<OpenSegment>>,
     ) -> Result<()> {
         manifest.uid = Some(self.uid.hex());
-        if let Err(e) = write_atomically(&self.dir.join(manifest::FILE), &manifest.to_bytes()) {
+        if let Err(e) = write_atomically_with(
+            self.io.as_ref(),
+            &self.dir.join(manifest::FILE),
+            &manifest.to_bytes(),
+        ) {
             // The rename may have happened (a failed directory sync): follow whatever MANIFEST
             // is on disk now, so that this handle never builds on a state that is not there.
             let _ = self.refresh();
@@ -90,7 +95,7 @@ impl Database {
             let name = e.file_name();
             let Some(name) = name.to_str() else { continue };
             if names::is_own_file(name, self.uid, legacy) && !named.contains(name) {
-                let _ = std::fs::remove_file(e.path());
+                let _ = self.io.remove(&e.path());
             }
         }
     }
@@ -218,7 +223,8 @@ impl Database {
         let t = Instant::now();
         let file = self.uid.segment_name(generation);
         let report = serde_json::json!({ "pieces": fit.pieces, "alpha": fit.alpha, "lossless": fit.lossless });
-        let write = write_segment(
+        let write = write_segment_with(
+            self.io.as_ref(),
             &self.dir.join(&file),
             &SegmentContents {
                 params: &self.options.codec,
@@ -288,7 +294,11 @@ impl Database {
             }
             let all = &state.segments[s].deleted | new;
             let file = names::delete_name(&manifest.segments[s].file, generation);
-            write_atomically(&self.dir.join(&file), &deletes::to_bytes(&all))?;
+            write_atomically_with(
+                self.io.as_ref(),
+                &self.dir.join(&file),
+                &deletes::to_bytes(&all),
+            )?;
             manifest.segments[s].deletes = Some(file);
             let old = &state.segments[s];
             segments[s] = Arc::new(OpenSegment {

@@ -9,14 +9,19 @@
 //! A crash or an error before step 4 leaves `<name>` as it was (the `.tmp` file is removed on an
 //! error, and collected as garbage after a crash). Each step has a fail point ([`super::faults`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::faults;
+use super::io::{Io, RealIo};
 use crate::error::{Error, Result};
 
 /// Writes `bytes` to `path` via a synced temporary file and a rename, then syncs the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(&RealIo, path, bytes)
+}
+
+/// [`write_atomically`] through the I/O seam `io`.
+pub fn write_atomically_with(io: &dyn Io, path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = PathBuf::from(path);
     let mut name = path
         .file_name()
@@ -26,7 +31,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.set_file_name(name);
     let result = (|| {
         faults::check("create").map_err(|e| Error::io(&tmp, e))?;
-        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut f = io.create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         if let Err(e) = faults::check("write") {
             // A disk that fills up part-way: half the bytes land, then the error.
             let _ = f.write_all(&bytes[..bytes.len() / 2]);
@@ -34,22 +39,20 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         }
         f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
         faults::check("sync").map_err(|e| Error::io(&tmp, e))?;
-        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+        f.sync().map_err(|e| Error::io(&tmp, e))?;
         drop(f);
         faults::check("rename").map_err(|e| Error::io(path, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+        io.rename(&tmp, path).map_err(|e| Error::io(path, e))?;
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
         faults::check("dirsync").map_err(|e| Error::io(&dir, e))?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            d.sync_all().map_err(|e| Error::io(&dir, e))?;
-        }
+        io.sync_dir(&dir).map_err(|e| Error::io(&dir, e))?;
         Ok(())
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = io.remove(&tmp);
     }
     result
 }

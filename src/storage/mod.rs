@@ -7,6 +7,7 @@ pub(crate) mod cache;
 pub mod commit;
 pub mod deletes;
 pub mod faults;
+pub mod io;
 pub mod manifest;
 pub mod names;
 pub mod segment;

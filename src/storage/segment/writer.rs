@@ -389,8 +389,17 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
 
 /// Writes a segment atomically to `path`.
 pub fn write_segment(path: &Path, c: &SegmentContents) -> Result<WriteReport> {
+    write_segment_with(&crate::storage::io::RealIo, path, c)
+}
+
+/// [`write_segment`] through the I/O seam `io`.
+pub fn write_segment_with(
+    io: &dyn crate::storage::io::Io,
+    path: &Path,
+    c: &SegmentContents,
+) -> Result<WriteReport> {
     let (bytes, report) = serialize(c)?;
-    write_atomically(path, &bytes)?;
+    crate::storage::commit::write_atomically_with(io, path, &bytes)?;
     Ok(report)
 }
 

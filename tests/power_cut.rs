@@ -1,0 +1,267 @@
+//! Power loss, not only kill -9: every write goes through a simulated disk that records each
+//! file operation (create, write, sync, rename, directory sync, remove) while performing it. At
+//! every operation index of a workload (build, append, delete, compact) the power is cut: what a
+//! real disk guarantees survives — the synced data of files whose names a directory sync made
+//! durable — and nothing else. The surviving directory is opened with the real reader: it must
+//! verify, and hold exactly the last committed state (a commit is durable once the directory
+//! sync after its MANIFEST's rename returned); before the first commit there is no database,
+//! and building again in that directory succeeds.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use qabbadb::ingest::{self, Dataset};
+use qabbadb::storage::io::{Io, IoFile, RealIo};
+use qabbadb::{Database, Error, Options};
+
+use crate::util::ucr;
+
+/// One recorded file operation.
+#[derive(Debug, Clone)]
+enum Op {
+    Create { path: PathBuf, file: usize },
+    Write { file: usize, bytes: Vec<u8> },
+    Sync { file: usize },
+    Rename { from: PathBuf, to: PathBuf },
+    SyncDir,
+    Remove { path: PathBuf },
+}
+
+/// The simulated disk: the real file system, plus a log of every operation.
+#[derive(Debug, Default)]
+struct SimDisk {
+    log: Mutex<Vec<Op>>,
+    files: Mutex<usize>,
+}
+
+struct SimFile {
+    real: Box<dyn IoFile>,
+    file: usize,
+    disk: Arc<SimDisk>,
+}
+
+impl IoFile for SimFile {
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.real.write_all(bytes)?;
+        self.disk.push(Op::Write {
+            file: self.file,
+            bytes: bytes.to_vec(),
+        });
+        Ok(())
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.real.sync()?;
+        self.disk.push(Op::Sync { file: self.file });
+        Ok(())
+    }
+}
+
+impl SimDisk {
+    fn push(&self, op: Op) {
+        self.log.lock().unwrap().push(op);
+    }
+
+    fn ops(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+}
+
+/// The Io handed to the database: a handle on the shared disk.
+#[derive(Debug, Clone)]
+struct Handle(Arc<SimDisk>);
+
+impl Io for Handle {
+    fn create(&self, path: &Path) -> std::io::Result<Box<dyn IoFile>> {
+        let real = RealIo.create(path)?;
+        let file = {
+            let mut n = self.0.files.lock().unwrap();
+            *n += 1;
+            *n
+        };
+        self.0.push(Op::Create {
+            path: path.to_path_buf(),
+            file,
+        });
+        Ok(Box::new(SimFile {
+            real,
+            file,
+            disk: self.0.clone(),
+        }))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        RealIo.rename(from, to)?;
+        self.0.push(Op::Rename {
+            from: from.to_path_buf(),
+            to: to.to_path_buf(),
+        });
+        Ok(())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        RealIo.sync_dir(dir)?;
+        self.0.push(Op::SyncDir);
+        Ok(())
+    }
+
+    fn remove(&self, path: &Path) -> std::io::Result<()> {
+        RealIo.remove(path)?;
+        self.0.push(Op::Remove {
+            path: path.to_path_buf(),
+        });
+        Ok(())
+    }
+}
+
+/// What survives a power cut after the first `cut` operations: the synced bytes of every file
+/// whose name the last directory sync made durable. The LOCK is written (and synced) outside
+/// the seam, before the build's first directory sync: it survives once that sync happened.
+fn survivors(log: &[Op], cut: usize, lock: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let mut data: BTreeMap<usize, (Vec<u8>, Vec<u8>)> = BTreeMap::new();
+    let mut names: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    let mut durable: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for op in &log[..cut] {
+        match op {
+            Op::Create { path, file } => {
+                data.insert(*file, (Vec::new(), Vec::new()));
+                names.insert(path.clone(), *file);
+            }
+            Op::Write { file, bytes } => data.get_mut(file).unwrap().0.extend_from_slice(bytes),
+            Op::Sync { file } => {
+                let d = data.get_mut(file).unwrap();
+                d.1 = d.0.clone();
+            }
+            Op::Rename { from, to } => {
+                let f = names.remove(from).unwrap();
+                names.insert(to.clone(), f);
+            }
+            Op::SyncDir => durable = names.clone(),
+            Op::Remove { path } => {
+                names.remove(path);
+            }
+        }
+    }
+    let mut out: BTreeMap<String, Vec<u8>> = durable
+        .into_iter()
+        .map(|(p, f)| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                data[&f].1.clone(),
+            )
+        })
+        .collect();
+    if log[..cut].iter().any(|op| matches!(op, Op::SyncDir)) {
+        out.insert("LOCK".into(), lock.to_vec());
+    }
+    out
+}
+
+type State = BTreeMap<u64, (Option<String>, Vec<u64>)>;
+
+fn state_of(db: &Database) -> State {
+    let snap = db.snapshot();
+    snap.ids()
+        .into_iter()
+        .map(|id| {
+            (
+                id.0,
+                (
+                    snap.label(id).unwrap(),
+                    snap.get(id).unwrap().iter().map(|v| v.to_bits()).collect(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn power_cut_at_every_operation_keeps_the_last_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    let disk = Arc::new(SimDisk::default());
+    let io: Arc<dyn Io> = Arc::new(Handle(disk.clone()));
+    let train = ingest::read(&ucr("ECG200", "TRAIN"), None).unwrap();
+    let part = |a: usize, b: usize| Dataset {
+        series: train.series[a..b].to_vec(),
+        labels: train.labels[a..b].to_vec(),
+    };
+    let options = Options::default().keep_raw(true);
+
+    // The workload; after each operation, the committed state and where the log stood.
+    let mut committed: Vec<(usize, State)> = Vec::new();
+    let (db, _) = Database::build_through(&dir, &part(0, 60), &options, io.clone()).unwrap();
+    committed.push((disk.ops(), state_of(&db)));
+    db.append(&part(60, 80)).unwrap();
+    committed.push((disk.ops(), state_of(&db)));
+    db.delete(&[3, 5, 61]).unwrap();
+    committed.push((disk.ops(), state_of(&db)));
+    drop(db);
+    let db = Database::open_through(&dir, io.clone()).unwrap();
+    db.compact().unwrap();
+    committed.push((disk.ops(), state_of(&db)));
+    db.delete(&[10]).unwrap();
+    committed.push((disk.ops(), state_of(&db)));
+    drop(db);
+    let log = disk.log.lock().unwrap().clone();
+    let lock = std::fs::read(dir.join("LOCK")).unwrap();
+
+    // Where each commit became durable: the directory sync right after the MANIFEST's rename.
+    let mut durable_at = Vec::new();
+    for (i, op) in log.iter().enumerate() {
+        if let Op::SyncDir = op {
+            if matches!(log.get(i.wrapping_sub(1)), Some(Op::Rename { to, .. }) if to.ends_with("MANIFEST"))
+            {
+                durable_at.push(i + 1);
+            }
+        }
+    }
+    assert_eq!(
+        durable_at.len(),
+        committed.len(),
+        "one MANIFEST commit per operation"
+    );
+    for (k, (ops_after, _)) in committed.iter().enumerate() {
+        assert!(durable_at[k] <= *ops_after);
+    }
+
+    let mut checked = 0;
+    for cut in 0..=log.len() {
+        let files = survivors(&log, cut, &lock);
+        let here = tmp.path().join(format!("cut{cut}"));
+        std::fs::create_dir(&here).unwrap();
+        for (name, bytes) in &files {
+            std::fs::write(here.join(name), bytes).unwrap();
+        }
+        let expected = durable_at.iter().rposition(|&at| at <= cut);
+        match expected {
+            None => {
+                // Cut before the build's commit: no database, and building again works.
+                let e = Database::open_read_only(&here).unwrap_err();
+                assert!(matches!(e, Error::NotADatabase { .. }), "cut {cut}: {e}");
+                let (db, _) = Database::build(&here, &part(0, 60), &options).unwrap();
+                assert_eq!(state_of(&db), committed[0].1, "cut {cut}: rebuilt state");
+            }
+            Some(k) => {
+                let problems = Database::verify(&here);
+                assert!(problems.is_empty(), "cut {cut}: {problems:?}");
+                let db = Database::open(&here).unwrap();
+                assert!(
+                    state_of(&db) == committed[k].1,
+                    "cut {cut}: not the state of commit {k}"
+                );
+                // The writer can go on from here.
+                db.append(&part(80, 82)).unwrap();
+            }
+        }
+        std::fs::remove_dir_all(&here).unwrap();
+        checked += 1;
+    }
+    assert!(checked > 40, "only {checked} cut points");
+    println!(
+        "{checked} power cuts over {} operations, {} commits",
+        log.len(),
+        committed.len()
+    );
+}
