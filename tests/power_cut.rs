@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use qabbadb::ingest::{self, Dataset};
 use qabbadb::storage::io::{Io, IoFile, RealIo};
 use qabbadb::{Database, Error, Options};
+use rand::SeedableRng;
 
 use crate::util::ucr;
 
@@ -158,6 +159,75 @@ fn survivors(log: &[Op], cut: usize, lock: &[u8]) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// What may survive a power cut in the adversarial mode: everything the strict mode keeps, and
+/// any subset of the operations that no sync made durable — creations, renames and removals
+/// since the last directory sync applied or lost, independently; unsynced writes torn at
+/// 512-byte sectors (each sector of the unsynced tail landed or zero, the file cut anywhere in
+/// it).
+fn adversarial_survivors(
+    log: &[Op],
+    cut: usize,
+    lock: &[u8],
+    rng: &mut impl rand::Rng,
+) -> BTreeMap<String, Vec<u8>> {
+    let last_sync = log[..cut]
+        .iter()
+        .rposition(|op| matches!(op, Op::SyncDir))
+        .map_or(0, |i| i + 1);
+    let mut data: BTreeMap<usize, (Vec<u8>, Vec<u8>)> = BTreeMap::new();
+    let mut names: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for (i, op) in log[..cut].iter().enumerate() {
+        // Name changes after the last directory sync may or may not have reached the disk.
+        let lands = i < last_sync || rng.gen_bool(0.5);
+        match op {
+            Op::Create { path, file } => {
+                data.insert(*file, (Vec::new(), Vec::new()));
+                if lands {
+                    names.insert(path.clone(), *file);
+                }
+            }
+            Op::Write { file, bytes } => data.get_mut(file).unwrap().0.extend_from_slice(bytes),
+            Op::Sync { file } => {
+                let d = data.get_mut(file).unwrap();
+                d.1 = d.0.clone();
+            }
+            Op::Rename { from, to } => {
+                if lands {
+                    if let Some(f) = names.remove(from) {
+                        names.insert(to.clone(), f);
+                    }
+                }
+            }
+            Op::SyncDir => {}
+            Op::Remove { path } => {
+                if lands {
+                    names.remove(path);
+                }
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (p, f) in names {
+        let (all, synced) = &data[&f];
+        let mut bytes = synced.clone();
+        if all.len() > synced.len() {
+            let end = rng.gen_range(synced.len()..=all.len());
+            bytes.extend_from_slice(&all[synced.len()..end]);
+            for sector in (synced.len() / 512 * 512..end).step_by(512) {
+                if sector >= synced.len() && rng.gen_bool(0.5) {
+                    let e = (sector + 512).min(end);
+                    bytes[sector..e].iter_mut().for_each(|b| *b = 0);
+                }
+            }
+        }
+        out.insert(p.file_name().unwrap().to_string_lossy().into_owned(), bytes);
+    }
+    if last_sync > 0 {
+        out.insert("LOCK".into(), lock.to_vec());
+    }
+    out
+}
+
 type State = BTreeMap<u64, (Option<String>, Vec<u64>)>;
 
 fn state_of(db: &Database) -> State {
@@ -225,6 +295,47 @@ fn power_cut_at_every_operation_keeps_the_last_commit() {
     for (k, (ops_after, _)) in committed.iter().enumerate() {
         assert!(durable_at[k] <= *ops_after);
     }
+
+    // Adversarial mode: the same cut points, each with several seeded draws of what else landed.
+    // A commit whose MANIFEST rename happened before the cut may or may not show.
+    let renamed_at: Vec<usize> = durable_at.iter().map(|&at| at - 1).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
+    let mut draws = 0;
+    for cut in 0..=log.len() {
+        for _ in 0..6 {
+            let files = adversarial_survivors(&log, cut, &lock, &mut rng);
+            let here = tmp.path().join(format!("adv{cut}-{draws}"));
+            std::fs::create_dir(&here).unwrap();
+            for (name, bytes) in &files {
+                std::fs::write(here.join(name), bytes).unwrap();
+            }
+            let newest = renamed_at.iter().rposition(|&at| at <= cut);
+            let oldest = durable_at.iter().rposition(|&at| at <= cut);
+            if newest.is_none() || (oldest.is_none() && !here.join("MANIFEST").exists()) {
+                match Database::open_read_only(&here) {
+                    Err(Error::NotADatabase { .. }) => {}
+                    Err(e) => panic!("cut {cut} (adversarial): {e}"),
+                    Ok(_) => panic!("cut {cut} (adversarial): a database before the first commit"),
+                }
+                let (db, _) = Database::build(&here, &part(0, 60), &options).unwrap();
+                assert_eq!(state_of(&db), committed[0].1, "cut {cut}: rebuilt state");
+            } else {
+                let problems = Database::verify(&here);
+                assert!(problems.is_empty(), "cut {cut} (adversarial): {problems:?}");
+                let db = Database::open(&here).unwrap();
+                let got = state_of(&db);
+                let allowed: Vec<usize> = (oldest.unwrap_or(0)..=newest.unwrap()).collect();
+                assert!(
+                    allowed.iter().any(|&k| got == committed[k].1),
+                    "cut {cut} (adversarial): not the state of commits {allowed:?}"
+                );
+                db.append(&part(80, 82)).unwrap();
+            }
+            std::fs::remove_dir_all(&here).unwrap();
+            draws += 1;
+        }
+    }
+    println!("{draws} adversarial power cuts");
 
     let mut checked = 0;
     for cut in 0..=log.len() {
