@@ -311,7 +311,20 @@ fn power_cut_at_every_operation_keeps_the_last_commit() {
             }
             let newest = renamed_at.iter().rposition(|&at| at <= cut);
             let oldest = durable_at.iter().rposition(|&at| at <= cut);
-            if newest.is_none() || (oldest.is_none() && !here.join("MANIFEST").exists()) {
+            let committed_here =
+                newest.filter(|_| oldest.is_some() || here.join("MANIFEST").exists());
+            if let Some(newest) = committed_here {
+                let problems = Database::verify(&here);
+                assert!(problems.is_empty(), "cut {cut} (adversarial): {problems:?}");
+                let db = Database::open(&here).unwrap();
+                let got = state_of(&db);
+                let allowed: Vec<usize> = (oldest.unwrap_or(0)..=newest).collect();
+                assert!(
+                    allowed.iter().any(|&k| got == committed[k].1),
+                    "cut {cut} (adversarial): not the state of commits {allowed:?}"
+                );
+                db.append(&part(80, 82)).unwrap();
+            } else {
                 match Database::open_read_only(&here) {
                     Err(Error::NotADatabase { .. }) => {}
                     Err(e) => panic!("cut {cut} (adversarial): {e}"),
@@ -319,17 +332,6 @@ fn power_cut_at_every_operation_keeps_the_last_commit() {
                 }
                 let (db, _) = Database::build(&here, &part(0, 60), &options).unwrap();
                 assert_eq!(state_of(&db), committed[0].1, "cut {cut}: rebuilt state");
-            } else {
-                let problems = Database::verify(&here);
-                assert!(problems.is_empty(), "cut {cut} (adversarial): {problems:?}");
-                let db = Database::open(&here).unwrap();
-                let got = state_of(&db);
-                let allowed: Vec<usize> = (oldest.unwrap_or(0)..=newest.unwrap()).collect();
-                assert!(
-                    allowed.iter().any(|&k| got == committed[k].1),
-                    "cut {cut} (adversarial): not the state of commits {allowed:?}"
-                );
-                db.append(&part(80, 82)).unwrap();
             }
             std::fs::remove_dir_all(&here).unwrap();
             draws += 1;
