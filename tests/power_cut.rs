@@ -20,7 +20,7 @@ use crate::util::ucr;
 
 /// One recorded file operation.
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     Create { path: PathBuf, file: usize },
     Write { file: usize, bytes: Vec<u8> },
     Sync { file: usize },
@@ -31,8 +31,8 @@ enum Op {
 
 /// The simulated disk: the real file system, plus a log of every operation.
 #[derive(Debug, Default)]
-struct SimDisk {
-    log: Mutex<Vec<Op>>,
+pub(crate) struct SimDisk {
+    pub(crate) log: Mutex<Vec<Op>>,
     files: Mutex<usize>,
 }
 
@@ -71,7 +71,7 @@ impl SimDisk {
 
 /// The Io handed to the database: a handle on the shared disk.
 #[derive(Debug, Clone)]
-struct Handle(Arc<SimDisk>);
+pub(crate) struct Handle(pub(crate) Arc<SimDisk>);
 
 impl Io for Handle {
     fn create(&self, path: &Path) -> std::io::Result<Box<dyn IoFile>> {
@@ -119,10 +119,26 @@ impl Io for Handle {
 /// What survives a power cut after the first `cut` operations: the synced bytes of every file
 /// whose name the last directory sync made durable. The LOCK is written (and synced) outside
 /// the seam, before the build's first directory sync: it survives once that sync happened.
-fn survivors(log: &[Op], cut: usize, lock: &[u8]) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn survivors(log: &[Op], cut: usize, lock: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    survivors_from(&BTreeMap::new(), log, cut, lock)
+}
+
+/// [`survivors`] of a directory that already held `initial` (durable) files when the log began.
+pub(crate) fn survivors_from(
+    initial: &BTreeMap<PathBuf, Vec<u8>>,
+    log: &[Op],
+    cut: usize,
+    lock: &[u8],
+) -> BTreeMap<String, Vec<u8>> {
     let mut data: BTreeMap<usize, (Vec<u8>, Vec<u8>)> = BTreeMap::new();
     let mut names: BTreeMap<PathBuf, usize> = BTreeMap::new();
-    let mut durable: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for (i, (path, bytes)) in initial.iter().enumerate() {
+        // Initial files get ids no recorded file has.
+        let file = usize::MAX - i;
+        data.insert(file, (bytes.clone(), bytes.clone()));
+        names.insert(path.clone(), file);
+    }
+    let mut durable = names.clone();
     for op in &log[..cut] {
         match op {
             Op::Create { path, file } => {
@@ -153,7 +169,7 @@ fn survivors(log: &[Op], cut: usize, lock: &[u8]) -> BTreeMap<String, Vec<u8>> {
             )
         })
         .collect();
-    if log[..cut].iter().any(|op| matches!(op, Op::SyncDir)) {
+    if !initial.is_empty() || log[..cut].iter().any(|op| matches!(op, Op::SyncDir)) {
         out.insert("LOCK".into(), lock.to_vec());
     }
     out

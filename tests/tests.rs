@@ -12,6 +12,7 @@ mod format;
 mod fuzz_readers;
 mod knn_exact;
 mod magnitudes;
+mod model;
 mod parity;
 mod power_cut;
 mod readers_race;
