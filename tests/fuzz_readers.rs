@@ -161,3 +161,40 @@ fn fuzz_regressions_deletes() {
         assert!(qabbadb::storage::deletes::from_bytes(&path, &data).is_err());
     }
 }
+
+/// Input-file bytes the `readers` fuzz target found crashing: every reader and header choice
+/// returns series or an error. The first one: a pandas index header (`,0,1,2`) over a row that
+/// holds only its index (`0,`), with labels in the first column.
+#[test]
+fn fuzz_regressions_readers() {
+    use qabbadb::ingest::{csv, npy, ucr};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-readers");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        let _ = ucr::parse(&path, &data);
+        let _ = npy::parse(&path, &data);
+        for header in [csv::Header::Auto, csv::Header::Yes, csv::Header::No] {
+            for labels in [
+                csv::LabelColumn::Auto,
+                csv::LabelColumn::First,
+                csv::LabelColumn::None,
+            ] {
+                if let Ok((d, _)) = csv::parse_with(&path, &data, labels, header) {
+                    assert!(d.series.iter().all(|s| !s.is_empty()));
+                }
+            }
+        }
+        n += 1;
+    }
+    assert!(n >= 1);
+    let e = csv::parse_with(
+        std::path::Path::new("p.csv"),
+        b",0,1\n0,\n",
+        csv::LabelColumn::First,
+        csv::Header::Auto,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("a row index but no values"), "{e}");
+}

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qabbadb::search::knn::{self, Mode};
-use qabbadb::search::{Metric, Source, Window};
+use qabbadb::search::knn;
+use qabbadb::search::{Metric, Source, Target, Window};
 use qabbadb::storage::segment::{writer::reseal, SegmentReader};
 
 struct Decoded {
@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
     let src = Decoded { ids, series };
     if let (Some(index), Some(q)) = (seg.index(), src.series.first()) {
         for metric in [Metric::Euclidean, Metric::Dtw { window: Window::Points(2) }] {
-            let r = knn::search(index, &src, q, Mode::Knn(3), metric, None, 1);
+            let r = knn::search(index, &src, q, Target::Knn(3), metric, None, 1);
             assert!(r.neighbors.len() <= 3);
         }
     }

@@ -202,6 +202,9 @@ pub fn parse_with(
         }
         if index_column && !fields.is_empty() {
             fields.remove(0);
+            if fields.is_empty() {
+                return Err(err(line, 1, "a row index but no values".into()));
+            }
         }
         let (label, values_at) = if label_first {
             (Some(fields[0].to_string()), 1)
