@@ -6,18 +6,7 @@ use proptest::prelude::*;
 use qabbadb::ingest::Dataset;
 use qabbadb::{Database, Metric, Options, Query};
 
-/// A seeded random walk of values around 1.
-fn walk(seed: u64, n: usize) -> Vec<f64> {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut acc = 0.0;
-    (0..n)
-        .map(|_| {
-            acc += rng.gen_range(-1.0..1.0);
-            acc
-        })
-        .collect()
-}
+use crate::util::walk;
 
 fn mean_std(x: &[f64]) -> (f64, f64) {
     let n = x.len() as f64;

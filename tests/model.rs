@@ -37,18 +37,9 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// A seeded random walk of length 24..40 (lengths vary, so length groups do too).
+/// A seeded random walk of length 24, 32 or 40 (lengths vary, so length groups do too).
 fn series(seed: u64) -> Vec<f64> {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let n = 24 + (seed % 3) as usize * 8;
-    let mut acc = 0.0;
-    (0..n)
-        .map(|_| {
-            acc += rng.gen_range(-1.0..1.0);
-            acc
-        })
-        .collect()
+    crate::util::walk(seed, 24 + (seed % 3) as usize * 8)
 }
 
 type Model = BTreeMap<u64, (Vec<f64>, Option<String>)>;

@@ -48,3 +48,16 @@ pub fn segment_file(db: &Path) -> PathBuf {
     assert_eq!(segs.len(), 1, "one segment expected in {}", db.display());
     segs.pop().unwrap()
 }
+
+/// A seeded random walk of `n` steps uniform in [-1, 1).
+pub fn walk(seed: u64, n: usize) -> Vec<f64> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut acc = 0.0;
+    (0..n)
+        .map(|_| {
+            acc += rng.gen_range(-1.0..1.0);
+            acc
+        })
+        .collect()
+}
