@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use crate::storage::commit::write_atomically;
 
 use rayon::prelude::*;
 use zerocopy::IntoBytes;
