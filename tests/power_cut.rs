@@ -130,49 +130,7 @@ pub(crate) fn survivors_from(
     cut: usize,
     lock: &[u8],
 ) -> BTreeMap<String, Vec<u8>> {
-    let mut data: BTreeMap<usize, (Vec<u8>, Vec<u8>)> = BTreeMap::new();
-    let mut names: BTreeMap<PathBuf, usize> = BTreeMap::new();
-    for (i, (path, bytes)) in initial.iter().enumerate() {
-        // Initial files get ids no recorded file has.
-        let file = usize::MAX - i;
-        data.insert(file, (bytes.clone(), bytes.clone()));
-        names.insert(path.clone(), file);
-    }
-    let mut durable = names.clone();
-    for op in &log[..cut] {
-        match op {
-            Op::Create { path, file } => {
-                data.insert(*file, (Vec::new(), Vec::new()));
-                names.insert(path.clone(), *file);
-            }
-            Op::Write { file, bytes } => data.get_mut(file).unwrap().0.extend_from_slice(bytes),
-            Op::Sync { file } => {
-                let d = data.get_mut(file).unwrap();
-                d.1 = d.0.clone();
-            }
-            Op::Rename { from, to } => {
-                let f = names.remove(from).unwrap();
-                names.insert(to.clone(), f);
-            }
-            Op::SyncDir => durable = names.clone(),
-            Op::Remove { path } => {
-                names.remove(path);
-            }
-        }
-    }
-    let mut out: BTreeMap<String, Vec<u8>> = durable
-        .into_iter()
-        .map(|(p, f)| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                data[&f].1.clone(),
-            )
-        })
-        .collect();
-    if !initial.is_empty() || log[..cut].iter().any(|op| matches!(op, Op::SyncDir)) {
-        out.insert("LOCK".into(), lock.to_vec());
-    }
-    out
+    replay(initial, log, cut, lock, None)
 }
 
 /// What may survive a power cut in the adversarial mode: everything the strict mode keeps, and
@@ -184,17 +142,36 @@ fn adversarial_survivors(
     log: &[Op],
     cut: usize,
     lock: &[u8],
-    rng: &mut impl rand::Rng,
+    rng: &mut rand_chacha::ChaCha8Rng,
 ) -> BTreeMap<String, Vec<u8>> {
+    replay(&BTreeMap::new(), log, cut, lock, Some(rng))
+}
+
+/// The disk after `log[..cut]` over `initial`. Name changes up to the last directory sync are
+/// durable; later ones are lost (strict, `rng` None) or each drawn as landed or lost; file data
+/// is what the last sync of the file made durable, plus (adversarial) a torn unsynced tail.
+fn replay(
+    initial: &BTreeMap<PathBuf, Vec<u8>>,
+    log: &[Op],
+    cut: usize,
+    lock: &[u8],
+    mut rng: Option<&mut rand_chacha::ChaCha8Rng>,
+) -> BTreeMap<String, Vec<u8>> {
+    use rand::Rng;
     let last_sync = log[..cut]
         .iter()
         .rposition(|op| matches!(op, Op::SyncDir))
         .map_or(0, |i| i + 1);
     let mut data: BTreeMap<usize, (Vec<u8>, Vec<u8>)> = BTreeMap::new();
     let mut names: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for (i, (path, bytes)) in initial.iter().enumerate() {
+        // Initial files get ids no recorded file has.
+        let file = usize::MAX - i;
+        data.insert(file, (bytes.clone(), bytes.clone()));
+        names.insert(path.clone(), file);
+    }
     for (i, op) in log[..cut].iter().enumerate() {
-        // Name changes after the last directory sync may or may not have reached the disk.
-        let lands = i < last_sync || rng.gen_bool(0.5);
+        let lands = i < last_sync || rng.as_mut().is_some_and(|r| r.gen_bool(0.5));
         match op {
             Op::Create { path, file } => {
                 data.insert(*file, (Vec::new(), Vec::new()));
@@ -226,7 +203,7 @@ fn adversarial_survivors(
     for (p, f) in names {
         let (all, synced) = &data[&f];
         let mut bytes = synced.clone();
-        if all.len() > synced.len() {
+        if let Some(rng) = rng.as_mut().filter(|_| all.len() > synced.len()) {
             let end = rng.gen_range(synced.len()..=all.len());
             bytes.extend_from_slice(&all[synced.len()..end]);
             for sector in (synced.len() / 512 * 512..end).step_by(512) {
@@ -238,7 +215,7 @@ fn adversarial_survivors(
         }
         out.insert(p.file_name().unwrap().to_string_lossy().into_owned(), bytes);
     }
-    if last_sync > 0 {
+    if !initial.is_empty() || last_sync > 0 {
         out.insert("LOCK".into(), lock.to_vec());
     }
     out
