@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
                 enc.iter()
                     .map(|e| match &e.storage {
                         Storage::Symbolic(s) => {
-                            decode_symbolic(e.len as usize, e.first, e.moments, s, &centres).len()
+                            decode_symbolic(e.len as usize, e.start, e.moments, s, &centres).len()
                         }
                         Storage::Lossless(_) => 0,
                     })

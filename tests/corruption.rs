@@ -127,7 +127,7 @@ fn claimed_lengths_are_bounded() {
     let values = [1.0, 2.0, 4.0];
     let series = |len: u32| EncodedSeries {
         len,
-        first: 1.0,
+        start: codec::Start::Value(1.0),
         moments: Moments::of(&values),
         storage: Storage::Lossless(codec::lossless::compress(&values[..]).unwrap()),
         residuals: Vec::new(),

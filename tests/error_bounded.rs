@@ -33,9 +33,11 @@ fn assert_bounded(db: &Database, originals: &[(u64, Vec<f64>)], delta: f64) {
             );
         }
         let r = records.iter().find(|r| r.id == *id).unwrap();
-        let cap = codec::round_up_f32(delta * (x.len() as f64).sqrt() * (1.0 + 1e-12)) as f64;
+        // Stored bounds are rounded up to 8 significant bits (FORMAT.md §4.3).
+        let up = 1.0 + 2f64.powi(-7);
+        let cap = delta * (x.len() as f64).sqrt() * up;
         assert!(r.eps <= cap, "id {id}: ε {} above δ√n {cap}", r.eps);
-        assert!(r.max_abs_err <= codec::round_up_f32(delta) as f64);
+        assert!(r.max_abs_err <= delta * up);
     }
     // The export path (block-wise decoding) returns the same values as get.
     let export = db.snapshot().export().unwrap();

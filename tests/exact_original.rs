@@ -182,7 +182,7 @@ proptest! {
             // And the DTW slack: DTW(q, z) ≥ DTW(q, ẑ) − √(ε² + min((n−1)·M², 2r·ε²)).
             let m = if rec.std > 0.0 { rec.max_abs_err / rec.std } else { 0.0 };
             if let Some(d) = delta {
-                prop_assert!(rec.max_abs_err <= qabbadb::codec::round_up_f32(d) as f64);
+                prop_assert!(rec.max_abs_err <= d * (1.0 + 2f64.powi(-7)));
             }
             let slack = (e * e + ((n as f64 - 1.0) * m * m).min(2.0 * r as f64 * e * e)).sqrt();
             let dtw = |a: &[f64]| qabbadb::distance::dtw::distance_sq(&zq, a, r.min(n - 1)).sqrt();

@@ -94,7 +94,8 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
         &b[0..8],
         &[0x89, b'Q', b'S', b'E', b'G', b'\r', b'\n', 0x1a]
     );
-    assert_eq!(u32_at(b, 8), 1);
+    let version = u32_at(b, 8);
+    assert!(version == 1 || version == 2, "version {version}");
     assert_eq!(u32_at(b, 12), 64);
     assert_eq!(u64_at(b, 16), b.len() as u64);
     assert_eq!(crc32(&b[0..60]), u32_at(b, 60));
@@ -204,31 +205,139 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
     // §4.3 SERIES
     let se = sec[&3];
     let n = u64_at(se, 0) as usize;
-    assert_eq!(u32_at(se, 8), 11);
     let mut at = 16;
+    // Version 1: u64 length, pco stream. Version 2: u32 length, u32 form (0 pco, 1 constant,
+    // 2 consecutive), body.
     let mut next_col = || {
-        let len = u64_at(se, at) as usize;
-        let body = &se[at + 8..at + 8 + len];
-        at += 8 + len;
-        body
+        if version == 1 {
+            let len = u64_at(se, at) as usize;
+            let body = &se[at + 8..at + 8 + len];
+            at += 8 + len;
+            (0, body)
+        } else {
+            let (len, form) = (u32_at(se, at) as usize, u32_at(se, at + 4));
+            let body = &se[at + 8..at + 8 + len];
+            at += 8 + len;
+            (form, body)
+        }
     };
-    fn col<T: pco::data_types::Number>(body: &[u8], n: usize) -> Vec<T> {
+    trait FromU64: pco::data_types::Number + Copy {
+        fn from_u64(v: u64) -> Self;
+        fn inc(self) -> Self;
+    }
+    impl FromU64 for u32 {
+        fn from_u64(v: u64) -> Self {
+            v as u32
+        }
+        fn inc(self) -> Self {
+            self + 1
+        }
+    }
+    impl FromU64 for u64 {
+        fn from_u64(v: u64) -> Self {
+            v
+        }
+        fn inc(self) -> Self {
+            self + 1
+        }
+    }
+    impl FromU64 for i64 {
+        fn from_u64(v: u64) -> Self {
+            v as i64
+        }
+        fn inc(self) -> Self {
+            self + 1
+        }
+    }
+    impl FromU64 for f64 {
+        fn from_u64(v: u64) -> Self {
+            f64::from_bits(v)
+        }
+        fn inc(self) -> Self {
+            unreachable!()
+        }
+    }
+    impl FromU64 for f32 {
+        fn from_u64(v: u64) -> Self {
+            f32::from_bits(v as u32)
+        }
+        fn inc(self) -> Self {
+            unreachable!()
+        }
+    }
+    fn col<T: FromU64>((form, body): (u32, &[u8]), n: usize) -> Vec<T> {
         if n == 0 {
             return vec![];
         }
-        pco::standalone::simple_decompress(body).unwrap()
+        match form {
+            0 => pco::standalone::simple_decompress(body).unwrap(),
+            1 => vec![T::from_u64(u64_at(body, 0)); n],
+            2 => {
+                let mut v = vec![T::from_u64(u64_at(body, 0))];
+                for i in 1..n {
+                    v.push(v[i - 1].inc());
+                }
+                v
+            }
+            f => panic!("form {f}"),
+        }
     }
-    let _ids: Vec<u64> = col(next_col(), n);
-    let lens: Vec<u32> = col(next_col(), n);
-    let _pieces: Vec<u32> = col(next_col(), n);
-    let kinds: Vec<u32> = col(next_col(), n);
-    let counts: Vec<u64> = col(next_col(), n);
-    let label_idx: Vec<u32> = col(next_col(), n);
-    let firsts: Vec<f64> = col(next_col(), n);
-    let means: Vec<f64> = col(next_col(), n);
-    let stds: Vec<f64> = col(next_col(), n);
-    let _eps: Vec<f32> = col(next_col(), n);
-    let _mx: Vec<f32> = col(next_col(), n);
+    // Per series: (x₀ reproduced exactly, or z₀), μ, σ.
+    let (lens, kinds, counts, label_idx, starts, means, stds);
+    if version == 1 {
+        assert_eq!(u32_at(se, 8), 11);
+        let _ids: Vec<u64> = col(next_col(), n);
+        lens = col::<u32>(next_col(), n);
+        let _pieces: Vec<u32> = col(next_col(), n);
+        kinds = col::<u32>(next_col(), n);
+        counts = col::<u64>(next_col(), n);
+        label_idx = col::<u32>(next_col(), n);
+        let firsts: Vec<f64> = col(next_col(), n);
+        starts = firsts
+            .into_iter()
+            .map(Ok)
+            .collect::<Vec<Result<f64, f64>>>();
+        means = col::<f64>(next_col(), n);
+        stds = col::<f64>(next_col(), n);
+        let _eps: Vec<f32> = col(next_col(), n);
+        let _mx: Vec<f32> = col(next_col(), n);
+    } else {
+        assert_eq!(u32_at(se, 8), 13);
+        // steps: μ a multiple of σ·2^a, z₀ of 2^b
+        let (a, b) = (se[12] as i8 as i32, se[13] as i8 as i32);
+        let (ha, hb) = (2f64.powi(a), 2f64.powi(b));
+        let _ids: Vec<u64> = col(next_col(), n);
+        lens = col::<u32>(next_col(), n);
+        kinds = col::<u32>(next_col(), n);
+        counts = col::<u64>(next_col(), n);
+        label_idx = col::<u32>(next_col(), n);
+        let start_l: Vec<i64> = col(next_col(), n);
+        let mean_l: Vec<i64> = col(next_col(), n);
+        let scale: Vec<u64> = col(next_col(), n);
+        let eps: Vec<u64> = col(next_col(), n);
+        let mx: Vec<u64> = col(next_col(), n);
+        let e = scale.iter().filter(|&&v| v == 0).count();
+        let (xf, xm, xs): (Vec<f64>, Vec<f64>, Vec<f64>) =
+            (col(next_col(), e), col(next_col(), e), col(next_col(), e));
+        let (mut st, mut me, mut sd) = (vec![], vec![], vec![]);
+        let mut j = 0;
+        for i in 0..n {
+            // bounds: f64 bits >> 45, non-negative
+            assert!(f64::from_bits(eps[i] << 45) >= 0.0 && f64::from_bits(mx[i] << 45) >= 0.0);
+            if scale[i] == 0 {
+                st.push(Ok(xf[j]));
+                me.push(xm[j]);
+                sd.push(xs[j]);
+                j += 1;
+            } else {
+                let sigma = f64::from_bits(scale[i] << 41);
+                st.push(Err(start_l[i] as f64 * hb));
+                me.push(mean_l[i] as f64 * (sigma * ha));
+                sd.push(sigma);
+            }
+        }
+        (starts, means, stds) = (st, me, sd);
+    }
     assert_eq!(at, se.len());
     // §4.10 RESIDUALS (error-bounded segments): i64 levels per block of S series.
     let residuals: Option<(usize, f64, Vec<Vec<i64>>)> = sec.get(&10).map(|r| {
@@ -265,8 +374,12 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
         }
         let s = &symbols[sym_at..sym_at + cnt];
         sym_at += cnt;
-        let (x0, mu, sigma) = (firsts[i], means[i], stds[i]);
-        let z0 = if sigma > 0.0 { (x0 - mu) / sigma } else { 0.0 };
+        let (mu, sigma) = (means[i], stds[i]);
+        let (z0, x0) = match starts[i] {
+            // an exact first value: z₀ from it, and x̂₀ = x₀
+            Ok(x0) => (if sigma > 0.0 { (x0 - mu) / sigma } else { 0.0 }, x0),
+            Err(z0) => (z0, mu + sigma * z0),
+        };
         let mut tv = vec![(0.0f64, z0)];
         for &c in s {
             let (t, v) = *tv.last().unwrap();
@@ -408,18 +521,23 @@ fn compat_input() -> (Dataset, Options) {
     (data, Options::default().max_rmse(0.15))
 }
 
-fn compat_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/compat/v1")
+fn compat_dir(version: u32) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/compat/v{version}"))
 }
 
-/// Writes tests/data/compat/v1/ when QABBADB_WRITE_COMPAT=1 (once per format version).
+/// Every format version this build has a committed file of.
+const COMPAT_VERSIONS: [u32; 2] = [1, 2];
+
+/// Writes tests/data/compat/v<current version>/ when QABBADB_WRITE_COMPAT=1 (once per format
+/// version).
 #[test]
 fn write_compat_files_when_asked() {
     if std::env::var("QABBADB_WRITE_COMPAT").as_deref() != Ok("1") {
         return;
     }
     let (data, opts) = compat_input();
-    let dir = compat_dir();
+    let version = qabbadb::storage::segment::layout::FORMAT_VERSION;
+    let dir = compat_dir(version);
     std::fs::create_dir_all(&dir).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (db, _) = Database::build(&tmp.path().join("db"), &data, &opts).unwrap();
@@ -433,7 +551,7 @@ fn write_compat_files_when_asked() {
         .collect();
     let doc = serde_json::json!({
         "generator": "tests/format.rs write_compat_files_when_asked (QABBADB_WRITE_COMPAT=1 cargo test --test tests format)",
-        "format_version": 1,
+        "format_version": version,
         "series": expect,
     });
     std::fs::write(
@@ -443,13 +561,20 @@ fn write_compat_files_when_asked() {
     .unwrap();
 }
 
-/// A version-1 segment written once and committed opens and decodes to the same values forever,
-/// read directly and as the one segment of a database.
+/// The segment of each format version, written once and committed, opens and decodes to the same
+/// values forever, read directly, as the one segment of a database, and by the reader written
+/// from the spec.
 #[test]
-fn version_1_file_still_opens() {
-    let dir = compat_dir();
+fn files_of_every_version_still_open() {
+    for version in COMPAT_VERSIONS {
+        file_of_version_still_opens(version);
+    }
+}
+
+fn file_of_version_still_opens(version: u32) {
+    let dir = compat_dir(version);
     let seg = qabbadb::storage::segment::SegmentReader::open(&dir.join("italypower.qdb")).unwrap();
-    assert_eq!(seg.format_version(), 1);
+    assert_eq!(seg.format_version(), version);
     let tmp = tempfile::tempdir().unwrap();
     let dbdir = tmp.path().join("db");
     let db = Database::create(&dbdir, &compat_input().1).unwrap();
@@ -476,6 +601,8 @@ fn version_1_file_still_opens() {
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("italypower.json")).unwrap()).unwrap();
     let series = doc["series"].as_array().unwrap();
+    let (spec, _) = spec_read(&std::fs::read(dir.join("italypower.qdb")).unwrap());
+    assert_eq!(spec.len(), series.len());
     assert_eq!(series.len(), db.snapshot().len());
     for s in series {
         let id = s["id"].as_u64().unwrap();
@@ -485,13 +612,73 @@ fn version_1_file_still_opens() {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
-        assert_eq!(db.snapshot().get(id).unwrap(), want, "series {id}");
+        assert_eq!(
+            db.snapshot().get(id).unwrap(),
+            want,
+            "v{version} series {id}"
+        );
+        let (label, x) = &spec[id as usize];
+        assert_eq!(label.as_deref(), s["label"].as_str());
+        for (t, (a, b)) in x.iter().zip(&want).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
+                "v{version} series {id} t {t}: spec {a} vs {b}"
+            );
+        }
         assert_eq!(
             db.snapshot().label(id).unwrap().as_deref(),
             s["label"].as_str()
         );
     }
     assert!(db.snapshot().info().lossless_series > 0);
+    // Appending writes a segment of the current version beside it; compaction merges both into
+    // one of the current version, the old series' values unchanged (version-1 metadata carries
+    // over as exact rows) and their error bounds still bounds: equal, or rounded up to the
+    // stored precision of version 2.
+    let before = db.snapshot().series_info();
+    let mut more = ingest::read(&ucr("ItalyPowerDemand", "TEST"), None).unwrap();
+    more.series.truncate(40);
+    more.labels.truncate(40);
+    db.append(&more).unwrap();
+    let appended: Vec<Vec<f64>> = (0..40)
+        .map(|i| db.snapshot().get(series.len() as u64 + i).unwrap())
+        .collect();
+    assert!(db.compact().unwrap());
+    let info = db.snapshot().info();
+    assert_eq!(info.segments.len(), 1);
+    assert_eq!(
+        info.format_version,
+        qabbadb::storage::segment::layout::FORMAT_VERSION
+    );
+    let after = db.snapshot().series_info();
+    for s in series {
+        let id = s["id"].as_u64().unwrap();
+        let want: Vec<f64> = s["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(
+            db.snapshot().get(id).unwrap(),
+            want,
+            "v{version} series {id} compacted"
+        );
+        let (a, b) = (before[id as usize], after[id as usize]);
+        let up = 1.0 + 2f64.powi(-7);
+        for (old, new) in [(a.eps, b.eps), (a.max_abs_err, b.max_abs_err)] {
+            assert!(
+                old <= new && new <= old * up,
+                "v{version} {id}: {old} → {new}"
+            );
+        }
+    }
+    for (i, x) in appended.iter().enumerate() {
+        assert_eq!(
+            &db.snapshot().get(series.len() as u64 + i as u64).unwrap(),
+            x
+        );
+    }
 }
 
 /// Writing the same input with the same options gives the committed bytes exactly: any change

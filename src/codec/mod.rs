@@ -23,6 +23,7 @@ pub mod compress;
 pub mod digitize;
 pub mod lossless;
 pub mod lzw;
+pub mod meta;
 pub mod normalize;
 pub mod quantize;
 pub mod reconstruct;
@@ -36,6 +37,7 @@ use rayon::prelude::*;
 pub use assign::Assign;
 pub use compress::Piece;
 pub use digitize::Digitizer;
+pub use meta::{Metadata, Start};
 pub use normalize::Moments;
 pub use quantize::Quantizer;
 
@@ -65,6 +67,9 @@ pub struct CodecParams {
     /// Error-bounded mode: the largest absolute error δ of any stored value, in original units,
     /// met by adding quantized residuals to the reconstruction (`codec::residual`). `None`: off.
     pub max_error: Option<f64>,
+    /// Precision of each series' first value and moments ([`meta`]): rounded where that is
+    /// valid (the default), or exact f64 values (what databases that keep the original values use).
+    pub metadata: Metadata,
 }
 
 impl Default for CodecParams {
@@ -79,6 +84,7 @@ impl Default for CodecParams {
             assign: Assign::ClosedLoop,
             max_rmse: 0.5,
             max_error: None,
+            metadata: Metadata::Rounded,
         }
     }
 }
@@ -192,9 +198,9 @@ pub enum Storage {
 pub struct EncodedSeries {
     /// Number of values n.
     pub len: u32,
-    /// The first value, in original units (reconstructed exactly).
-    pub first: f64,
-    /// Mean and standard deviation.
+    /// Where the reconstruction starts ([`meta`]).
+    pub start: Start,
+    /// Mean and standard deviation, as stored ([`meta`]).
     pub moments: Moments,
     /// Symbols or lossless bytes.
     pub storage: Storage,
@@ -203,10 +209,10 @@ pub struct EncodedSeries {
     pub residuals: Vec<i64>,
     /// Pieces of the ABBA compression (= number of symbols when symbolic).
     pub pieces: u32,
-    /// ε = ‖x − x̂‖₂ in original units, rounded up to an f32 value (0 when lossless); x̂
-    /// includes the residual corrections in error-bounded mode.
+    /// ε = ‖x − x̂‖₂ in original units, rounded up to a stored bound ([`meta::round_up_bound`];
+    /// 0 when lossless); x̂ includes the residual corrections in error-bounded mode.
     pub eps: f64,
-    /// max_i |x_i − x̂_i| in original units, rounded up to an f32 value (0 when lossless).
+    /// max_i |x_i − x̂_i| in original units, rounded up likewise (0 when lossless).
     pub max_abs_err: f64,
 }
 
@@ -218,7 +224,7 @@ impl EncodedSeries {
             Storage::Lossless(b) => lossless::decompress(b, self.len as usize),
             Storage::Symbolic(s) => {
                 let mut x =
-                    decode_symbolic(self.len as usize, self.first, self.moments, s, centres);
+                    decode_symbolic(self.len as usize, self.start, self.moments, s, centres);
                 if let (Some(d), false) = (max_error, self.residuals.is_empty()) {
                     residual::apply(&mut x, &self.residuals, 2.0 * d);
                 }
@@ -231,35 +237,36 @@ impl EncodedSeries {
 /// Decodes a symbolic series to original units. `centres` from [`Codebook::centres`].
 pub fn decode_symbolic<S: reconstruct::SymbolIndex>(
     len: usize,
-    first: f64,
+    start: Start,
     moments: Moments,
     symbols: &[S],
     centres: &[[f64; 2]],
 ) -> Vec<f64> {
     let mut x = Vec::with_capacity(len);
-    decode_symbolic_into(len, first, moments, symbols, centres, &mut x);
+    decode_symbolic_into(len, start, moments, symbols, centres, &mut x);
     x
 }
 
-/// As [`decode_symbolic`], into `out`.
+/// As [`decode_symbolic`], into `out`. FORMAT.md §5 steps 1–4: the reconstruction starts at
+/// z₀ (for `Start::Value(x₀)`, `(x₀ − μ)/σ` and x̂₀ = x₀ exactly).
 pub fn decode_symbolic_into<S: reconstruct::SymbolIndex>(
     len: usize,
-    first: f64,
+    start: Start,
     moments: Moments,
     symbols: &[S],
     centres: &[[f64; 2]],
     out: &mut Vec<f64>,
 ) {
-    let z0 = if moments.std > 0.0 {
-        moments.z(first)
-    } else {
-        0.0
+    let z0 = match start {
+        Start::Value(first) if moments.std > 0.0 => moments.z(first),
+        Start::Value(_) => 0.0,
+        Start::Normalized(z0) => z0,
     };
     reconstruct::decode_into(len, z0, symbols, centres, out);
     for v in out.iter_mut() {
         *v = moments.mean + moments.std * *v;
     }
-    if let Some(x0) = out.first_mut() {
+    if let (Start::Value(first), Some(x0)) = (start, out.first_mut()) {
         *x0 = first;
     }
 }
@@ -300,13 +307,12 @@ pub fn fit_encode(
     p.validate()?;
     crate::ingest::validate(series)?;
     let t0 = Instant::now();
-    let prepared: Vec<(Moments, Vec<f64>, Vec<Piece>)> = series
+    let prepared: Vec<(Prepared, Vec<Piece>)> = series
         .par_iter()
         .map(|x| {
-            let m = Moments::of(x);
-            let z = m.normalize(x);
-            let pieces = compress::compress(&z, p.tol, p.max_len);
-            (m, z, pieces)
+            let prep = Prepared::of(x, p);
+            let pieces = compress::compress(&prep.z, p.tol, p.max_len);
+            (prep, pieces)
         })
         .collect();
     let compress_time = t0.elapsed();
@@ -314,7 +320,7 @@ pub fn fit_encode(
     let t1 = Instant::now();
     let all: Vec<Piece> = prepared
         .iter()
-        .flat_map(|(_, _, ps)| ps.iter().copied())
+        .flat_map(|(_, ps)| ps.iter().copied())
         .collect();
     let values: u64 = series.iter().map(|s| s.len() as u64).sum();
     let clustering = digitize::digitize(&all, p.digitizer, p.scl, p.tol, values);
@@ -331,7 +337,7 @@ pub fn fit_encode(
     let t2 = Instant::now();
     let mut offsets = Vec::with_capacity(prepared.len());
     let mut acc = 0usize;
-    for (_, _, ps) in &prepared {
+    for (_, ps) in &prepared {
         offsets.push(acc);
         acc += ps.len();
     }
@@ -339,14 +345,14 @@ pub fn fit_encode(
         .par_iter()
         .zip(series.par_iter())
         .zip(offsets.par_iter())
-        .map(|(((m, z, pieces), x), &off)| {
+        .map(|(((prep, pieces), x), &off)| {
             let symbols = match p.assign {
-                Assign::ClosedLoop => assign::closed_loop(z, pieces, &index),
+                Assign::ClosedLoop => assign::closed_loop(&prep.z, pieces, &index),
                 Assign::Nearest => clustering.labels[off..off + pieces.len()].to_vec(),
             };
             finish(
                 x,
-                *m,
+                prep,
                 pieces.len() as u32,
                 symbols,
                 &centres,
@@ -383,14 +389,13 @@ pub fn encode_with(
     series
         .par_iter()
         .map(|x| {
-            let m = Moments::of(x);
-            let z = m.normalize(x);
-            let pieces = compress::compress(&z, p.tol, p.max_len);
+            let prep = Prepared::of(x, p);
+            let pieces = compress::compress(&prep.z, p.tol, p.max_len);
             let symbols = if centres.is_empty() {
                 Vec::new()
             } else {
                 match p.assign {
-                    Assign::ClosedLoop => assign::closed_loop(&z, &pieces, &index),
+                    Assign::ClosedLoop => assign::closed_loop(&prep.z, &pieces, &index),
                     Assign::Nearest => assign::nearest(&pieces, &index),
                 }
             };
@@ -402,7 +407,7 @@ pub fn encode_with(
             };
             finish(
                 x,
-                m,
+                &prep,
                 pieces.len() as u32,
                 symbols,
                 &centres,
@@ -413,11 +418,55 @@ pub fn encode_with(
         .collect()
 }
 
+/// A series ready for compression: its stored moments and start ([`meta`]) and its normalised
+/// form beginning at that start.
+struct Prepared {
+    moments: Moments,
+    start: Start,
+    z: Vec<f64>,
+}
+
+impl Prepared {
+    fn of(x: &[f64], p: &CodecParams) -> Prepared {
+        let exact = Moments::of(x);
+        if p.metadata == Metadata::Rounded {
+            let s = meta::Steps::for_tol(p.tol);
+            if let Some(m) = meta::round_moments(exact, s.mean) {
+                let mut z = m.normalize(x);
+                if let Some(z0) = z.first().and_then(|&z0| meta::round_start(z0, s.start)) {
+                    if z.iter().all(|v| v.is_finite()) {
+                        z[0] = z0;
+                        return Prepared {
+                            moments: m,
+                            start: Start::Normalized(z0),
+                            z,
+                        };
+                    }
+                }
+            }
+        }
+        Prepared {
+            moments: exact,
+            start: Start::Value(x[0]),
+            z: exact.normalize(x),
+        }
+    }
+}
+
+/// The unit error bounds of a series are stored relative to ([`meta`]): σ for a series with a
+/// normalised start, 1 for one with an exact first value.
+pub fn bound_unit(start: Start, moments: Moments) -> f64 {
+    match start {
+        Start::Normalized(_) => moments.std,
+        Start::Value(_) => 1.0,
+    }
+}
+
 /// Decodes, measures the error and applies the budget; in error-bounded mode adds the
 /// residual levels, or stores the series losslessly when they cannot meet the bound.
 fn finish(
     x: &[f64],
-    m: Moments,
+    prep: &Prepared,
     pieces: u32,
     symbols: Vec<u32>,
     centres: &[[f64; 2]],
@@ -425,11 +474,12 @@ fn finish(
     max_error: Option<f64>,
 ) -> Result<EncodedSeries> {
     let n = x.len();
-    let first = x[0];
+    let (m, start) = (prep.moments, prep.start);
     let lossless = || -> Result<EncodedSeries> {
         Ok(EncodedSeries {
             len: n as u32,
-            first,
+            // The moments only normalise a lossless series for search: rounded ones serve.
+            start: Start::Value(x[0]),
             moments: m,
             storage: Storage::Lossless(lossless::compress_values(x)?),
             residuals: Vec::new(),
@@ -441,11 +491,12 @@ fn finish(
     if symbols.len() as u32 != pieces || (pieces > 0 && centres.is_empty()) {
         return lossless();
     }
-    let mut xh = decode_symbolic(n, first, m, &symbols, centres);
+    let unit = bound_unit(start, m);
+    let mut xh = decode_symbolic(n, start, m, &symbols, centres);
     let (e, _) = error_of(x, &xh);
     // The budget bounds the error of symbolic series; in error-bounded mode the residuals bound
     // every value instead, at a cost far below that of lossless storage.
-    let rmse = round_up_f32(e) as f64 / (n as f64).sqrt();
+    let rmse = meta::round_up_bound(e, unit).unwrap_or(f64::NAN) / (n as f64).sqrt();
     if max_error.is_none() && (rmse.is_nan() || rmse > max_rmse * m.std) && e > 0.0 {
         return lossless();
     }
@@ -460,40 +511,24 @@ fn finish(
         },
     };
     let (e, mx) = error_of(x, &xh);
-    // The error figures are stored as f32 upper bounds (FORMAT.md §4.3). Where f32 cannot hold
-    // them truthfully (errors beyond f32's normal range, at extreme magnitudes of the values,
-    // or a reconstruction that overflowed), the series is stored losslessly instead, so that
-    // every reported figure is true.
-    if !(representable_as_f32_bound(e) && representable_as_f32_bound(mx)) {
+    // The error figures are stored as bounds of a few significant bits (FORMAT.md §4.3). Where
+    // no stored bound can hold them (a reconstruction that overflowed), the series is stored
+    // losslessly instead, so that every reported figure is true.
+    let (Some(eps), Some(max_abs_err)) =
+        (meta::round_up_bound(e, unit), meta::round_up_bound(mx, unit))
+    else {
         return lossless();
-    }
+    };
     Ok(EncodedSeries {
         len: n as u32,
-        first,
+        start,
         moments: m,
         storage: Storage::Symbolic(symbols),
         residuals,
         pieces,
-        eps: round_up_f32(e) as f64,
-        max_abs_err: round_up_f32(mx) as f64,
+        eps,
+        max_abs_err,
     })
-}
-
-/// True when `v` is 0 or a finite number in f32's normal range, so that [`round_up_f32`] keeps
-/// it within one part in 2^23.
-fn representable_as_f32_bound(v: f64) -> bool {
-    v == 0.0 || (v >= f32::MIN_POSITIVE as f64 && v <= f32::MAX as f64)
-}
-
-/// The smallest f32 ≥ `v` (f32::MAX for larger finite values, +inf for +inf): error figures are
-/// stored in 4 bytes as upper bounds.
-pub fn round_up_f32(v: f64) -> f32 {
-    let f = v as f32;
-    if (f as f64) < v {
-        f.next_up()
-    } else {
-        f
-    }
 }
 
 /// ε = ‖x − x̂‖₂ and max |x − x̂|. Squares are summed directly when that can neither overflow
@@ -556,16 +591,12 @@ mod tests {
         for (x, e) in data.iter().zip(&enc) {
             match &e.storage {
                 Storage::Symbolic(s) => {
-                    let xh = decode_symbolic(e.len as usize, e.first, e.moments, s, &centres);
+                    let xh = decode_symbolic(e.len as usize, e.start, e.moments, s, &centres);
                     assert_eq!(xh.len(), x.len());
-                    assert_eq!(xh[0], x[0]);
                     let (eps, mx) = error_of(x, &xh);
-                    assert!(
-                        eps <= e.eps && e.eps <= eps * (1.0 + 1.2e-7),
-                        "{eps} vs {}",
-                        e.eps
-                    );
-                    assert!(mx <= e.max_abs_err && e.max_abs_err <= mx * (1.0 + 1.2e-7));
+                    let slack = 1.0 + 2f64.powi(-7);
+                    assert!(eps <= e.eps && e.eps <= eps * slack, "{eps} vs {}", e.eps);
+                    assert!(mx <= e.max_abs_err && e.max_abs_err <= mx * slack);
                     assert!(eps / (x.len() as f64).sqrt() <= p.max_rmse * e.moments.std);
                 }
                 Storage::Lossless(b) => {
@@ -628,7 +659,7 @@ mod tests {
         for (x, e) in data.iter().zip(&enc) {
             let xh = match &e.storage {
                 Storage::Symbolic(s) => {
-                    decode_symbolic(e.len as usize, e.first, e.moments, s, &centres)
+                    decode_symbolic(e.len as usize, e.start, e.moments, s, &centres)
                 }
                 Storage::Lossless(b) => lossless::decompress(b, x.len()).unwrap(),
             };

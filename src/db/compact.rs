@@ -1,6 +1,6 @@
 //! Compaction: every live series into one segment, same ids, no further loss.
 
-use crate::codec::{self, Codebook, EncodedSeries, Moments, Storage};
+use crate::codec::{self, Codebook, EncodedSeries, Storage};
 use crate::error::{Error, Result};
 use crate::storage::cache::OpenSegment;
 use crate::storage::segment::layout;
@@ -33,6 +33,7 @@ impl Database {
         let mut labels = Vec::new();
         let mut originals: Vec<Option<Vec<f64>>> = Vec::new();
         let base_centres = codebook.centres();
+        let step = codec::meta::Steps::for_tol(self.options.codec.tol);
         for seg in &state.segments {
             let same = *seg.reader.codebook() == codebook;
             let data = seg.search_data()?;
@@ -40,7 +41,15 @@ impl Database {
                 if !seg.is_live(r.id) {
                     continue;
                 }
-                if !same && r.kind != layout::storage_kind::LOSSLESS {
+                // Rounded metadata carries over when the new segment's step holds it (always,
+                // for segments of this database); exact metadata always does.
+                let carries = match r.first {
+                    codec::Start::Value(_) => true,
+                    codec::Start::Normalized(_) => {
+                        codec::meta::Levels::of(r.moments(), r.first, step).is_some()
+                    }
+                };
+                if (!same || !carries) && r.kind != layout::storage_kind::LOSSLESS {
                     let (e, original) = self.reencode(seg, pos, &codebook, &base_centres)?;
                     encoded.push(e);
                     ids.push(r.id);
@@ -62,11 +71,8 @@ impl Database {
                 };
                 encoded.push(EncodedSeries {
                     len: r.len,
-                    first: r.first,
-                    moments: Moments {
-                        mean: r.mean,
-                        std: r.std,
-                    },
+                    start: r.first,
+                    moments: r.moments(),
                     storage,
                     residuals,
                     pieces: r.pieces,
@@ -140,7 +146,7 @@ impl Database {
             codec::encode_with(
                 std::slice::from_ref(&x.to_vec()),
                 codebook,
-                &self.options.codec,
+                &self.options.encoding(),
             )?
             .pop()
             .ok_or_else(|| Error::InvalidRequest("empty encoding".into()))
@@ -150,30 +156,38 @@ impl Database {
             return Ok((encode(&x)?, x));
         }
         let old = seg.reader.decode(pos)?;
-        let moments = Moments {
-            mean: r.mean,
-            std: r.std,
-        };
-        if self.options.codec.max_error.is_some() {
+        let keep = |old: Vec<f64>| -> Result<(EncodedSeries, Vec<f64>)> {
             let e = EncodedSeries {
                 len: r.len,
-                first: r.first,
-                moments,
+                start: r.first,
+                moments: r.moments(),
                 storage: Storage::Lossless(codec::lossless::compress_values(&old)?),
                 residuals: Vec::new(),
                 pieces: r.pieces,
                 eps: r.eps,
                 max_abs_err: r.max_abs_err,
             };
-            return Ok((e, old));
+            Ok((e, old))
+        };
+        if self.options.codec.max_error.is_some() {
+            return keep(old);
         }
         let mut e = encode(&old)?;
         let (d, dmax) = match e.decode(centres, None) {
             Some(new) if matches!(e.storage, Storage::Symbolic(_)) => codec::error_of(&old, &new),
             _ => (0.0, 0.0),
         };
-        e.eps = codec::round_up_f32(r.eps + d) as f64;
-        e.max_abs_err = codec::round_up_f32(r.max_abs_err + dmax) as f64;
-        Ok((e, old))
+        let unit = codec::bound_unit(e.start, e.moments);
+        match (
+            codec::meta::round_up_bound(r.eps + d, unit),
+            codec::meta::round_up_bound(r.max_abs_err + dmax, unit),
+        ) {
+            (Some(eps), Some(mx)) => {
+                e.eps = eps;
+                e.max_abs_err = mx;
+                Ok((e, old))
+            }
+            _ => keep(old),
+        }
     }
 }

@@ -74,6 +74,17 @@ impl Options {
         self
     }
 
+    /// The codec parameters series are encoded with: [`Options::codec`], with exact metadata
+    /// when the original values are kept (search over the originals normalises them with the
+    /// stored moments, which must then be the exact ones; `codec::meta`).
+    pub fn encoding(&self) -> CodecParams {
+        let mut p = self.codec.clone();
+        if self.keep_raw {
+            p.metadata = codec::Metadata::Exact;
+        }
+        p
+    }
+
     /// Checks every value: the codec's ranges and the index's word length.
     pub fn validate(&self) -> Result<()> {
         self.codec.validate()?;
@@ -125,6 +136,9 @@ pub struct OptionsRepr {
     keep_raw: bool,
     #[serde(default)]
     index: Option<IndexRepr>,
+    /// `"exact"`: every series keeps f64 metadata (`codec::meta`); absent: rounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metadata: Option<String>,
 }
 
 /// The MANIFEST form of [`IndexParams`].
@@ -170,6 +184,7 @@ impl From<Options> for OptionsRepr {
             max_rmse: p.max_rmse.is_finite().then_some(p.max_rmse),
             max_error: p.max_error,
             keep_raw: o.keep_raw,
+            metadata: (p.metadata == codec::Metadata::Exact).then(|| "exact".into()),
             index: o.index.map(|i| IndexRepr {
                 word_len: i.word_len as u64,
                 breakpoints: match i.breakpoints {
@@ -217,6 +232,11 @@ impl TryFrom<OptionsRepr> for Options {
             },
             max_rmse: r.max_rmse.unwrap_or(f64::INFINITY),
             max_error: r.max_error,
+            metadata: match r.metadata.as_deref() {
+                None | Some("rounded") => codec::Metadata::Rounded,
+                Some("exact") => codec::Metadata::Exact,
+                Some(other) => return Err(bad("metadata", &other)),
+            },
         };
         let index = match r.index {
             None => None,
@@ -255,6 +275,13 @@ mod tests {
             Options::default(),
             Options::default().max_rmse(f64::INFINITY).index(None),
             Options::default().max_error(Some(0.01)).keep_raw(true),
+            Options {
+                codec: CodecParams {
+                    metadata: codec::Metadata::Exact,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
             kmeans,
         ] {
             let v = o.to_json();

@@ -54,6 +54,10 @@ impl Database {
         segments: Vec<Arc<OpenSegment>>,
     ) -> Result<()> {
         manifest.uid = Some(self.uid.hex());
+        // New segments are written in this build's format version.
+        manifest.format_version = manifest
+            .format_version
+            .max(crate::storage::segment::layout::FORMAT_VERSION);
         if let Err(e) = write_atomically_with(
             self.io.as_ref(),
             &self.dir.join(manifest::FILE),
@@ -126,10 +130,10 @@ impl Database {
             .filter(|_| !refit);
         let opts = &self.options;
         let (codebook, encoded, fit) = match base {
-            None => codec::fit_encode(&data.series, &opts.codec)?,
+            None => codec::fit_encode(&data.series, &opts.encoding())?,
             Some(b) => {
                 let t = Instant::now();
-                let enc = codec::encode_with(&data.series, b.codebook(), &opts.codec)?;
+                let enc = codec::encode_with(&data.series, b.codebook(), &opts.encoding())?;
                 let fit = codec::FitReport {
                     pieces: enc.iter().map(|e| e.pieces as u64).sum(),
                     alpha: b.alpha(),

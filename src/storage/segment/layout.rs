@@ -10,7 +10,7 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 /// The 8 bytes every segment starts with (§2): `\x89QSEG\r\n\x1a`.
 pub const MAGIC: [u8; 8] = [0x89, b'Q', b'S', b'E', b'G', b'\r', b'\n', 0x1a];
 /// The format version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Sections start at multiples of this many bytes (§2).
@@ -162,17 +162,73 @@ pub struct CodebookHeader {
     pub reserved1: [u8; 8],
 }
 
-/// §4.3 SERIES header, 16 bytes, followed by [`SERIES_COLUMNS`] column streams.
+/// §4.3 SERIES header, 16 bytes, followed by [`SERIES_COLUMNS`] (version 1) or
+/// [`SERIES_COLUMNS_V2`] (version 2) column streams.
 #[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]
 pub struct SeriesHeader {
     /// Number of series.
     pub count: U64,
-    /// Number of columns: [`SERIES_COLUMNS`].
+    /// Number of columns: [`SERIES_COLUMNS`] or [`SERIES_COLUMNS_V2`].
     pub columns: U32,
+    /// Version 2: the exponent of the mean's step in rounded metadata
+    /// ([`crate::codec::meta::Steps`]), in `-60..=0`. Version 1: zero.
+    pub mean_step: i8,
+    /// Version 2: the exponent of the start's step, in `-60..=0`. Version 1: zero.
+    pub start_step: i8,
     /// Zero.
-    pub reserved: U32,
+    pub reserved: [u8; 2],
 }
+
+/// §4.3 (version 2) The columns of the series table, in stored order.
+pub mod column_v2 {
+    /// Series id (u64), strictly increasing.
+    pub const ID: usize = 0;
+    /// Number of values n (u32), ≥ 1.
+    pub const LEN: usize = 1;
+    /// Storage kind (u32): [`super::storage_kind`].
+    pub const KIND: usize = 2;
+    /// Symbolic: number of symbols; lossless: bytes of the pco stream (u64).
+    pub const COUNT: usize = 3;
+    /// Index into LABELS or [`super::NO_LABEL`] (u32).
+    pub const LABEL: usize = 4;
+    /// Rounded rows: the start level, z₀ = start·2^b (i64); 0 for exact and lossless rows.
+    pub const START: usize = 5;
+    /// Rounded rows: the mean level, μ = mean·(σ·2^a) (i64); exact rows 0.
+    pub const MEAN: usize = 6;
+    /// Rounded rows: σ's f64 bits shifted right by 41 (u64, > 0); exact rows 0.
+    pub const SCALE: usize = 7;
+    /// A bound on ε = ‖x − x̂‖₂: f64 bits shifted right by 45 (u64), relative to σ on rounded
+    /// rows, absolute on exact rows.
+    pub const EPS: usize = 8;
+    /// A bound on max |x − x̂|, stored as `eps` is.
+    pub const MAX_ABS_ERR: usize = 9;
+    /// One entry per exact row, in row order: the first value x₀ (f64).
+    pub const EXACT_FIRST: usize = 10;
+    /// One entry per exact row: the mean (f64).
+    pub const EXACT_MEAN: usize = 11;
+    /// One entry per exact row: the standard deviation, 0 for a constant series (f64).
+    pub const EXACT_STD: usize = 12;
+    /// Names, as in FORMAT.md.
+    pub const NAMES: [&str; super::SERIES_COLUMNS_V2] = [
+        "id",
+        "len",
+        "kind",
+        "count",
+        "label",
+        "start",
+        "mean",
+        "scale",
+        "eps",
+        "max_abs_err",
+        "exact_first",
+        "exact_mean",
+        "exact_std",
+    ];
+}
+
+/// Number of columns of the version-2 series table.
+pub const SERIES_COLUMNS_V2: usize = 13;
 
 /// Largest number of series one segment may hold (bounds what a reader allocates).
 pub const MAX_SERIES: u64 = 1 << 28;
@@ -243,13 +299,13 @@ pub struct SeriesRecord {
     pub count: u64,
     /// Number of values n.
     pub len: u32,
-    /// ABBA pieces.
+    /// ABBA pieces (version 2 files: the symbols of a symbolic series, 0 for a lossless one).
     pub pieces: u32,
-    /// First value (original units).
-    pub first: f64,
-    /// Mean.
+    /// Where the reconstruction starts: the first value, or the normalised first value.
+    pub first: crate::codec::Start,
+    /// Mean, as stored.
     pub mean: f64,
-    /// Standard deviation (0: constant).
+    /// Standard deviation, as stored (0: constant).
     pub std: f64,
     /// ε = ‖x − x̂‖₂.
     pub eps: f64,
@@ -259,6 +315,16 @@ pub struct SeriesRecord {
     pub label: u32,
     /// [`storage_kind`].
     pub kind: u8,
+}
+
+impl SeriesRecord {
+    /// The stored moments.
+    pub fn moments(&self) -> crate::codec::Moments {
+        crate::codec::Moments {
+            mean: self.mean,
+            std: self.std,
+        }
+    }
 }
 
 /// §4.4 LABELS header, 8 bytes, followed by `count + 1` u64 offsets and the UTF-8 bytes.

@@ -8,7 +8,7 @@ use crate::codec::digitize::Digitizer;
 use crate::codec::{Assign, CodecParams};
 
 /// The codec parameters and the fitted aggregation radius (NaN or infinite in the file: none).
-/// `max_error` is left `None`: the RESIDUALS section carries it.
+/// `max_error` is left `None`: the RESIDUALS section carries it; `metadata` is per series (§4.3).
 pub(super) fn parse(sec: &[u8]) -> SectionResult<(CodecParams, Option<f64>)> {
     let pr = ParamsRecord::read_from_bytes(sec)
         .map_err(|_| (0, format!("{} bytes, expected 64", sec.len())))?;
@@ -39,6 +39,7 @@ pub(super) fn parse(sec: &[u8]) -> SectionResult<(CodecParams, Option<f64>)> {
         },
         max_rmse: pr.max_rmse.get(),
         max_error: None,
+        metadata: Default::default(),
     };
     let alpha = Some(pr.alpha.get()).filter(|a| a.is_finite());
     Ok((params, alpha))

@@ -175,7 +175,8 @@ impl SegmentReader {
             )
         };
         let records =
-            series::parse(&bytes[series_at..series_at + n], lossless.1 as u64).map_err(series_error)?;
+            series::parse(&bytes[series_at..series_at + n], lossless.1 as u64, version)
+                .map_err(series_error)?;
         series::check_against(&records, labels.len(), total_symbols, &blocks).map_err(series_error)?;
 
         let raw = match section(kind::RAW) {

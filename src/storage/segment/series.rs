@@ -5,13 +5,31 @@ use zerocopy::FromBytes;
 use super::columns;
 use super::layout::*;
 use super::symbols::block_of;
+use crate::codec::{meta, Moments, Start};
 
-/// Decodes the column streams of the SERIES section (§4.3) and checks each record on its own.
-/// Errors carry the record index when one record is at fault.
+/// One row of the series table before the checks that relate rows to each other.
+struct Row {
+    id: u64,
+    len: u32,
+    pieces: u32,
+    kind: u32,
+    count: u64,
+    label: u32,
+    start: Start,
+    moments: Moments,
+    eps: f64,
+    max_abs_err: f64,
+}
+
+type Fail = (Option<usize>, String);
+
+/// Decodes the column streams of the SERIES section (§4.3, either version) and checks each
+/// record on its own. Errors carry the record index when one record is at fault.
 pub(super) fn parse(
     sec: &[u8],
     lossless_bytes: u64,
-) -> std::result::Result<Vec<SeriesRecord>, (Option<usize>, String)> {
+    version: u32,
+) -> std::result::Result<Vec<SeriesRecord>, Fail> {
     let whole = |d: &str| (None, d.to_string());
     let (sh, mut rest) =
         SeriesHeader::read_from_prefix(sec).map_err(|_| whole("shorter than its header"))?;
@@ -21,58 +39,56 @@ pub(super) fn parse(
             "{count} series is more than the limit of {MAX_SERIES}"
         )));
     }
-    if sh.reserved.get() != 0 {
-        return Err(whole("reserved bytes are not zero"));
-    }
-    if sh.columns.get() as usize != SERIES_COLUMNS {
-        return Err(whole(&format!(
-            "{} columns, expected {SERIES_COLUMNS}",
-            sh.columns.get()
-        )));
-    }
     let n = count as usize;
-    let col_err = |c: usize| {
-        (
-            None,
-            format!("column {} does not decode to {n} values", column::NAMES[c]),
-        )
+    let steps = meta::Steps {
+        mean: sh.mean_step.into(),
+        start: sh.start_step.into(),
     };
-    let ids: Vec<u64> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::ID))?;
-    let lens: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::LEN))?;
-    let pieces: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::PIECES))?;
-    let kinds: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::KIND))?;
-    let counts: Vec<u64> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::COUNT))?;
-    let labels: Vec<u32> = columns::read(&mut rest, n).ok_or_else(|| col_err(column::LABEL))?;
-    let mut f: Vec<Vec<f64>> = Vec::with_capacity(5);
-    for c in column::FIRST..=column::STD {
-        f.push(columns::read(&mut rest, n).ok_or_else(|| col_err(c))?);
-    }
-    for c in column::EPS..=column::MAX_ABS_ERR {
-        let v: Vec<f32> = columns::read(&mut rest, n).ok_or_else(|| col_err(c))?;
-        f.push(v.into_iter().map(f64::from).collect());
-    }
+    let rows = if version == 1 {
+        if sh.mean_step != 0 || sh.start_step != 0 || sh.reserved != [0; 2] {
+            return Err(whole("reserved bytes are not zero"));
+        }
+        rows_v1(&mut rest, n, sh.columns.get())?
+    } else {
+        if sh.reserved != [0; 2] {
+            return Err(whole("reserved bytes are not zero"));
+        }
+        if !steps.valid() {
+            return Err(whole(&format!(
+                "step exponents {} and {} outside {}..=0",
+                steps.mean,
+                steps.start,
+                meta::MIN_STEP_LOG2
+            )));
+        }
+        rows_v2(&mut rest, n, sh.columns.get(), steps)?
+    };
     if !rest.is_empty() {
         return Err(whole("bytes after the last column"));
     }
     let mut out = Vec::with_capacity(n);
     let (mut next_symbol, mut next_lossless) = (0u64, 0u64);
-    for i in 0..n {
+    for (i, r) in rows.into_iter().enumerate() {
         let fail = |d: &str| (Some(i), d.to_string());
-        if i > 0 && ids[i - 1] >= ids[i] {
+        if out.last().is_some_and(|p: &SeriesRecord| p.id >= r.id) {
             return Err(fail("ids not strictly increasing"));
         }
-        let (len, count) = (lens[i], counts[i]);
+        let (len, count) = (r.len, r.count);
         if len == 0 || len as usize > crate::ingest::MAX_SERIES_LEN {
             return Err(fail("length 0 or above the maximum of 2^28"));
         }
-        let (first, mean, std, eps, max_abs_err) = (f[0][i], f[1][i], f[2][i], f[3][i], f[4][i]);
-        if !(first.is_finite() && mean.is_finite() && std.is_finite() && std >= 0.0) {
+        let Moments { mean, std } = r.moments;
+        let first_ok = match r.start {
+            Start::Value(v) | Start::Normalized(v) => v.is_finite(),
+        };
+        if !(first_ok && mean.is_finite() && std.is_finite() && std >= 0.0) {
             return Err(fail("non-finite first value, mean or std"));
         }
+        let (eps, max_abs_err) = (r.eps, r.max_abs_err);
         if eps.is_nan() || eps < 0.0 || max_abs_err.is_nan() || max_abs_err < 0.0 {
             return Err(fail("negative or NaN error"));
         }
-        let kind = match kinds[i] {
+        let kind = match r.kind {
             k if k == storage_kind::SYMBOLIC as u32 => {
                 if (len == 1) != (count == 0) {
                     return Err(fail("symbol count does not fit the length"));
@@ -100,18 +116,148 @@ pub(super) fn parse(
             return Err(fail("lossless bytes out of range"));
         }
         out.push(SeriesRecord {
-            id: ids[i],
+            id: r.id,
             start,
             count,
             len,
-            pieces: pieces[i],
-            first,
+            pieces: r.pieces,
+            first: r.start,
             mean,
             std,
             eps,
             max_abs_err,
-            label: labels[i],
+            label: r.label,
             kind,
+        });
+    }
+    Ok(out)
+}
+
+fn column_error(name: &str, n: usize) -> Fail {
+    (None, format!("column {name} does not decode to {n} values"))
+}
+
+/// §4.3, version 1: eleven columns, f64 first value and moments, f32 bounds.
+fn rows_v1(rest: &mut &[u8], n: usize, columns: u32) -> std::result::Result<Vec<Row>, Fail> {
+    if columns as usize != SERIES_COLUMNS {
+        return Err((None, format!("{columns} columns, expected {SERIES_COLUMNS}")));
+    }
+    let err = |c: usize| column_error(column::NAMES[c], n);
+    let ids: Vec<u64> = columns::read(rest, n).ok_or_else(|| err(column::ID))?;
+    let lens: Vec<u32> = columns::read(rest, n).ok_or_else(|| err(column::LEN))?;
+    let pieces: Vec<u32> = columns::read(rest, n).ok_or_else(|| err(column::PIECES))?;
+    let kinds: Vec<u32> = columns::read(rest, n).ok_or_else(|| err(column::KIND))?;
+    let counts: Vec<u64> = columns::read(rest, n).ok_or_else(|| err(column::COUNT))?;
+    let labels: Vec<u32> = columns::read(rest, n).ok_or_else(|| err(column::LABEL))?;
+    let mut f: Vec<Vec<f64>> = Vec::with_capacity(5);
+    for c in column::FIRST..=column::STD {
+        f.push(columns::read(rest, n).ok_or_else(|| err(c))?);
+    }
+    for c in column::EPS..=column::MAX_ABS_ERR {
+        let v: Vec<f32> = columns::read(rest, n).ok_or_else(|| err(c))?;
+        f.push(v.into_iter().map(f64::from).collect());
+    }
+    Ok((0..n)
+        .map(|i| Row {
+            id: ids[i],
+            len: lens[i],
+            pieces: pieces[i],
+            kind: kinds[i],
+            count: counts[i],
+            label: labels[i],
+            start: Start::Value(f[0][i]),
+            moments: Moments {
+                mean: f[1][i],
+                std: f[2][i],
+            },
+            eps: f[3][i],
+            max_abs_err: f[4][i],
+        })
+        .collect())
+}
+
+/// §4.3, version 2: rounded rows (`scale` > 0) derive σ, μ, z₀ and the bounds from levels;
+/// exact rows take x₀, μ and σ from the exact columns, in row order.
+fn rows_v2(
+    rest: &mut &[u8],
+    n: usize,
+    columns: u32,
+    s: meta::Steps,
+) -> std::result::Result<Vec<Row>, Fail> {
+    use column_v2 as c;
+    if columns as usize != SERIES_COLUMNS_V2 {
+        return Err((
+            None,
+            format!("{columns} columns, expected {SERIES_COLUMNS_V2}"),
+        ));
+    }
+    let err = |k: usize| column_error(c::NAMES[k], n);
+    let ids: Vec<u64> = columns::read_v2(rest, n).ok_or_else(|| err(c::ID))?;
+    let lens: Vec<u32> = columns::read_v2(rest, n).ok_or_else(|| err(c::LEN))?;
+    let kinds: Vec<u32> = columns::read_v2(rest, n).ok_or_else(|| err(c::KIND))?;
+    let counts: Vec<u64> = columns::read_v2(rest, n).ok_or_else(|| err(c::COUNT))?;
+    let labels: Vec<u32> = columns::read_v2(rest, n).ok_or_else(|| err(c::LABEL))?;
+    let starts: Vec<i64> = columns::read_v2(rest, n).ok_or_else(|| err(c::START))?;
+    let means: Vec<i64> = columns::read_v2(rest, n).ok_or_else(|| err(c::MEAN))?;
+    let scales: Vec<u64> = columns::read_v2(rest, n).ok_or_else(|| err(c::SCALE))?;
+    let eps: Vec<u64> = columns::read_v2(rest, n).ok_or_else(|| err(c::EPS))?;
+    let mx: Vec<u64> = columns::read_v2(rest, n).ok_or_else(|| err(c::MAX_ABS_ERR))?;
+    let e = scales.iter().filter(|&&v| v == 0).count();
+    let ee = |k: usize| column_error(c::NAMES[k], e);
+    let xf: Vec<f64> = columns::read_v2(rest, e).ok_or_else(|| ee(c::EXACT_FIRST))?;
+    let xm: Vec<f64> = columns::read_v2(rest, e).ok_or_else(|| ee(c::EXACT_MEAN))?;
+    let xs: Vec<f64> = columns::read_v2(rest, e).ok_or_else(|| ee(c::EXACT_STD))?;
+    let mut exact = 0usize;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let fail = |d: &str| (Some(i), d.to_string());
+        let (start, moments, unit) = if scales[i] == 0 {
+            let j = exact;
+            exact += 1;
+            if starts[i] != 0 || means[i] != 0 {
+                return Err(fail("levels on an exact row"));
+            }
+            let m = Moments {
+                mean: xm[j],
+                std: xs[j],
+            };
+            (Start::Value(xf[j]), m, 1.0)
+        } else {
+            if kinds[i] != storage_kind::SYMBOLIC as u32 && starts[i] != 0 {
+                return Err(fail("a start level on a lossless series"));
+            }
+            let levels = meta::Levels {
+                start: starts[i],
+                mean: means[i],
+                scale: scales[i],
+            };
+            let (m, z0) = levels
+                .decode(s)
+                .ok_or_else(|| fail("levels outside their range"))?;
+            (Start::Normalized(z0), m, m.std)
+        };
+        let bound = |u: u64| {
+            meta::bound_value(u)
+                .map(|v| v * unit)
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| fail("error bound is not a finite number ≥ 0"))
+        };
+        let kind = kinds[i];
+        out.push(Row {
+            id: ids[i],
+            len: lens[i],
+            pieces: if kind == storage_kind::SYMBOLIC as u32 {
+                u32::try_from(counts[i]).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
+            kind,
+            count: counts[i],
+            label: labels[i],
+            start,
+            moments,
+            eps: bound(eps[i])?,
+            max_abs_err: bound(mx[i])?,
         });
     }
     Ok(out)

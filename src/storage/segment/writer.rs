@@ -14,7 +14,7 @@ use super::columns;
 use super::layout::*;
 use crate::codec::digitize::Digitizer;
 use crate::codec::symbols::{encode_block, EncodedBlock};
-use crate::codec::{Assign, Codebook, CodecParams, EncodedSeries, Storage};
+use crate::codec::{meta, Assign, Codebook, CodecParams, EncodedSeries, Start, Storage};
 use crate::error::{Error, Result};
 
 /// Target number of symbols per block; a block never splits a series.
@@ -183,16 +183,18 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         .filter(|(n, _)| *n > 0)
         .collect();
 
-    // §4.3 SERIES (columns) and §4.6 LOSSLESS
+    // §4.3 SERIES (columns, version 2) and §4.6 LOSSLESS
     let n = c.series.len();
+    let steps = meta::Steps::for_tol(p.tol);
     let mut lossless: Vec<u8> = Vec::new();
     let mut next_symbol = 0u64;
     let mut len_col = Vec::with_capacity(n);
-    let mut pieces_col = Vec::with_capacity(n);
     let mut kind_col = Vec::with_capacity(n);
     let mut count_col = Vec::with_capacity(n);
-    let mut f64_cols: [Vec<f64>; 3] = Default::default();
-    let mut err_cols: [Vec<f32>; 2] = Default::default();
+    let mut level_cols: [Vec<i64>; 2] = Default::default();
+    let mut scale_col: Vec<u64> = Vec::with_capacity(n);
+    let mut bound_cols: [Vec<u64>; 2] = Default::default();
+    let mut exact_cols: [Vec<f64>; 3] = Default::default();
     for e in c.series {
         let (kind_tag, count) = match &e.storage {
             Storage::Symbolic(s) => {
@@ -205,37 +207,70 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
             }
         };
         len_col.push(e.len);
-        pieces_col.push(e.pieces);
         kind_col.push(kind_tag as u32);
         count_col.push(count);
-        for (col, v) in f64_cols
-            .iter_mut()
-            .zip([e.first, e.moments.mean, e.moments.std])
-        {
-            col.push(v);
+        // Rounded rows hold levels: symbolic series with a normalised start, and lossless series
+        // whose moments the levels hold (their start is informational). The others are exact.
+        let levels = match (&e.storage, e.start) {
+            (Storage::Symbolic(_), Start::Normalized(_)) => Some(
+                meta::Levels::of(e.moments, e.start, steps).ok_or_else(|| {
+                    Error::InvalidRequest(
+                        "a series' rounded moments are not representable at this segment's steps"
+                            .into(),
+                    )
+                })?,
+            ),
+            (Storage::Lossless(_), _) => {
+                meta::Levels::of(e.moments, Start::Normalized(0.0), steps)
+            }
+            _ => None,
+        };
+        let unit = match levels {
+            Some(l) => {
+                level_cols[0].push(l.start);
+                level_cols[1].push(l.mean);
+                scale_col.push(l.scale);
+                e.moments.std
+            }
+            None => {
+                level_cols[0].push(0);
+                level_cols[1].push(0);
+                scale_col.push(0);
+                exact_cols[0].push(e.start.value(e.moments));
+                exact_cols[1].push(e.moments.mean);
+                exact_cols[2].push(e.moments.std);
+                1.0
+            }
+        };
+        for (col, v) in bound_cols.iter_mut().zip([e.eps, e.max_abs_err]) {
+            col.push(meta::bound_bits(v, unit).ok_or_else(|| {
+                Error::InvalidRequest(format!("error bound {v} is not a finite number ≥ 0"))
+            })?);
         }
-        // The codec keeps error figures as f32 values rounded up; the conversion is exact.
-        err_cols[0].push(crate::codec::round_up_f32(e.eps));
-        err_cols[1].push(crate::codec::round_up_f32(e.max_abs_err));
     }
     let mut series_buf = SeriesHeader {
         count: (n as u64).into(),
-        columns: (SERIES_COLUMNS as u32).into(),
-        reserved: 0.into(),
+        columns: (SERIES_COLUMNS_V2 as u32).into(),
+        mean_step: steps.mean as i8,
+        start_step: steps.start as i8,
+        reserved: [0; 2],
     }
     .as_bytes()
     .to_vec();
-    columns::write(&mut series_buf, c.ids)?;
-    columns::write(&mut series_buf, &len_col)?;
-    columns::write(&mut series_buf, &pieces_col)?;
-    columns::write(&mut series_buf, &kind_col)?;
-    columns::write(&mut series_buf, &count_col)?;
-    columns::write(&mut series_buf, &label_of)?;
-    for col in &f64_cols {
-        columns::write(&mut series_buf, col)?;
+    columns::write_v2(&mut series_buf, c.ids)?;
+    columns::write_v2(&mut series_buf, &len_col)?;
+    columns::write_v2(&mut series_buf, &kind_col)?;
+    columns::write_v2(&mut series_buf, &count_col)?;
+    columns::write_v2(&mut series_buf, &label_of)?;
+    for col in &level_cols {
+        columns::write_v2(&mut series_buf, col)?;
     }
-    for col in &err_cols {
-        columns::write(&mut series_buf, col)?;
+    columns::write_v2(&mut series_buf, &scale_col)?;
+    for col in &bound_cols {
+        columns::write_v2(&mut series_buf, col)?;
+    }
+    for col in &exact_cols {
+        columns::write_v2(&mut series_buf, col)?;
     }
     sections.push((kind::SERIES, FLAG_REQUIRED, series_buf));
 
