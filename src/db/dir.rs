@@ -129,11 +129,30 @@ pub(super) fn read_manifest(dir: &Path) -> Result<Manifest> {
     Manifest::from_bytes(&path, &bytes)
 }
 
-pub(super) fn load_state(dir: &Path, manifest: Manifest) -> Result<State> {
+pub(super) fn load_state(
+    dir: &Path,
+    manifest: Manifest,
+    previous: Option<&State>,
+) -> Result<State> {
+    // Segment files are written once under unique names: a file the previous state has open is
+    // the same file, so its reader and decoded data serve again (only the deletes may differ).
+    let known = |e: &crate::storage::manifest::SegmentEntry| {
+        previous.and_then(|p| {
+            p.manifest
+                .segments
+                .iter()
+                .position(|o| o.file == e.file)
+                .map(|i| (&p.manifest.segments[i], &p.segments[i]))
+        })
+    };
     let segments = manifest
         .segments
         .iter()
-        .map(|e| OpenSegment::open(dir, e).map(Arc::new))
+        .map(|e| match known(e) {
+            Some((old, seg)) if old == e => Ok(seg.clone()),
+            Some((_, seg)) => seg.reopen(dir, e).map(Arc::new),
+            None => OpenSegment::open(dir, e).map(Arc::new),
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(State {
         dir: dir.to_path_buf(),
@@ -155,10 +174,10 @@ pub(super) fn is_missing_file(e: &Error) -> bool {
 /// older commits after each commit; a file that vanished between the two steps means a newer
 /// MANIFEST is in place, so the reader reads that one and starts again. A missing file with no
 /// newer MANIFEST is damage, reported as it is.
-pub(super) fn load_current(dir: &Path) -> Result<State> {
+pub(super) fn load_current(dir: &Path, previous: Option<&State>) -> Result<State> {
     let mut m = read_manifest(dir)?;
     for _ in 0..OPEN_RETRIES {
-        match load_state(dir, m.clone()) {
+        match load_state(dir, m.clone(), previous) {
             Err(e) if is_missing_file(&e) => {
                 let now = read_manifest(dir)?;
                 if now.generation == m.generation {
@@ -169,5 +188,75 @@ pub(super) fn load_current(dir: &Path) -> Result<State> {
             done => return done,
         }
     }
-    load_state(dir, m)
+    load_state(dir, m, previous)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::ingest::Dataset;
+    use crate::{Database, Options, Query};
+
+    fn walks(count: usize, seed: u64) -> Dataset {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        Dataset::from_series(
+            (0..count)
+                .map(|_| {
+                    let mut acc = 0.0;
+                    (0..64)
+                        .map(|_| {
+                            acc += rng.gen_range(-1.0..1.0);
+                            acc
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    /// A delete, and a `refresh` of another handle after an append and a delete, keep the
+    /// readers and decoded data of the segments whose files did not change.
+    #[test]
+    fn unchanged_segments_are_not_opened_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("db");
+        let (db, _) = Database::build(&path, &walks(50, 1), &Options::default()).unwrap();
+        let q = walks(1, 9).series.remove(0);
+        db.snapshot().search(&Query::knn(&q, 3)).unwrap();
+        let before = db.snapshot().state.segments[0].clone();
+        assert!(before.search.get().is_some(), "search decoded the segment");
+        db.delete(&[3u64]).unwrap();
+        let after = db.snapshot().state.segments[0].clone();
+        assert!(Arc::ptr_eq(&before.reader, &after.reader));
+        assert!(Arc::ptr_eq(&before.search, &after.search));
+        assert!(!after.is_live(3) && before.is_live(3));
+
+        let reader = Database::open_read_only(&path).unwrap();
+        reader.snapshot().search(&Query::knn(&q, 3)).unwrap();
+        let seen = reader.snapshot().state.segments[0].clone();
+        db.append(&walks(10, 2)).unwrap();
+        db.delete(&[4u64]).unwrap();
+        reader.refresh().unwrap();
+        let state = reader.snapshot().state.clone();
+        assert_eq!(state.segments.len(), 2);
+        assert!(Arc::ptr_eq(&seen.reader, &state.segments[0].reader));
+        assert!(Arc::ptr_eq(&seen.search, &state.segments[0].search));
+        assert!(!state.segments[0].is_live(4) && seen.is_live(4));
+        // The answers are those of a fresh open.
+        let fresh = Database::open_read_only(&path).unwrap();
+        assert_eq!(
+            reader
+                .snapshot()
+                .search(&Query::knn(&q, 5))
+                .unwrap()
+                .neighbors,
+            fresh
+                .snapshot()
+                .search(&Query::knn(&q, 5))
+                .unwrap()
+                .neighbors
+        );
+    }
 }

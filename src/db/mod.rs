@@ -232,7 +232,7 @@ impl Database {
     }
 
     fn open_with(dir: &Path, lock: Option<File>, io: Arc<dyn Io>) -> Result<Database> {
-        let state = load_current(dir)?;
+        let state = load_current(dir, None)?;
         let options = Options::from_json(&state.manifest.options)?;
         let uid = state.manifest.uid.as_deref().and_then(DbUid::parse);
         let legacy = uid.is_none()
@@ -276,7 +276,7 @@ impl Database {
         if current.generation() == m.generation {
             return Ok(());
         }
-        let state = load_current(&self.dir)?;
+        let state = load_current(&self.dir, Some(&current.state))?;
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! The write path: append, delete, the commit and garbage collection.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use roaring::RoaringTreemap;
@@ -18,7 +18,7 @@ use crate::storage::deletes;
 use crate::storage::manifest::{self, Manifest, SegmentEntry};
 use crate::storage::names;
 use crate::storage::segment::writer::WriteReport;
-use crate::storage::segment::{write_segment_with, SegmentContents, SegmentReader};
+use crate::storage::segment::{write_segment_with, SegmentContents};
 
 /// What a build or an append did, for the tool and benchmarks.
 #[derive(Debug, Clone, Default)]
@@ -304,12 +304,7 @@ impl Database {
                 &deletes::to_bytes(&all),
             )?;
             manifest.segments[s].deletes = Some(file);
-            let old = &state.segments[s];
-            segments[s] = Arc::new(OpenSegment {
-                reader: SegmentReader::open(old.reader.path())?,
-                deleted: all,
-                search: OnceLock::new(),
-            });
+            segments[s] = Arc::new(state.segments[s].with_deleted(all));
         }
         self.commit(manifest, segments)?;
         Ok(report)

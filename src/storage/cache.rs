@@ -21,13 +21,15 @@ use crate::storage::manifest::SegmentEntry;
 use crate::storage::segment::layout::{self, SeriesRecord};
 use crate::storage::segment::SegmentReader;
 
-/// A segment of an open database with its deleted ids.
+/// A segment of an open database with its deleted ids. The reader and what search decoded
+/// from it are shared with the other states that hold the same segment file (a delete, or a
+/// `refresh` that found the segment unchanged, keeps them: segment files never change).
 #[derive(Debug)]
 pub(crate) struct OpenSegment {
-    pub(crate) reader: SegmentReader,
+    pub(crate) reader: Arc<SegmentReader>,
     pub(crate) deleted: RoaringTreemap,
     /// Decoded symbols and lossless series, made on the first search.
-    pub(crate) search: OnceLock<Result<SearchData>>,
+    pub(crate) search: Arc<OnceLock<Result<SearchData>>>,
 }
 
 /// What verification reads: every symbol decoded once, the residual levels of error-bounded
@@ -252,8 +254,32 @@ impl Source for OriginalSource<'_> {
 
 impl OpenSegment {
     pub(crate) fn open(dir: &Path, entry: &SegmentEntry) -> Result<OpenSegment> {
+        let reader = SegmentReader::open(&dir.join(&entry.file))?;
+        Self::with_entry(dir, entry, Arc::new(reader), Arc::new(OnceLock::new()))
+    }
+
+    /// The segment of `entry` from this one's reader and decoded data (the same file), with the
+    /// deleted ids `entry` names.
+    pub(crate) fn reopen(&self, dir: &Path, entry: &SegmentEntry) -> Result<OpenSegment> {
+        Self::with_entry(dir, entry, self.reader.clone(), self.search.clone())
+    }
+
+    /// The same segment with `deleted` as its deleted ids.
+    pub(crate) fn with_deleted(&self, deleted: RoaringTreemap) -> OpenSegment {
+        OpenSegment {
+            reader: self.reader.clone(),
+            deleted,
+            search: self.search.clone(),
+        }
+    }
+
+    fn with_entry(
+        dir: &Path,
+        entry: &SegmentEntry,
+        reader: Arc<SegmentReader>,
+        search: Arc<OnceLock<Result<SearchData>>>,
+    ) -> Result<OpenSegment> {
         let path = dir.join(&entry.file);
-        let reader = SegmentReader::open(&path)?;
         let recs = reader.records();
         let mismatch = |d: String| Error::Corrupt {
             path: path.clone(),
@@ -292,7 +318,7 @@ impl OpenSegment {
         Ok(OpenSegment {
             reader,
             deleted,
-            search: OnceLock::new(),
+            search,
         })
     }
 
