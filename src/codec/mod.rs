@@ -9,7 +9,8 @@
 //! 4. [`quantize`]: store the centres as `len_bits`/`inc_bits`-bit integers (QABBA).
 //! 5. [`assign`]: pick each piece's symbol (closed-loop by default).
 //! 6. [`reconstruct`]: decode to exactly `n` points; measure ε = ‖x − x̂‖ and the largest
-//!    error. A series over the error budget is stored losslessly instead ([`lossless`]).
+//!    error. A series over the error budget is compressed again at finer tolerances with the same
+//!    codebook, and stored losslessly ([`lossless`]) when that fails or costs more.
 //! 7. [`residual`] (error-bounded mode, `max_error = δ`): integer corrections of step 2δ make
 //!    every decoded value lie within δ of the original.
 //!
@@ -60,7 +61,8 @@ pub struct CodecParams {
     pub inc_bits: u8,
     /// Symbol assignment rule.
     pub assign: Assign,
-    /// Error budget: a series whose RMSE exceeds `max_rmse·σ` is stored losslessly.
+    /// Error budget: a series whose RMSE exceeds `max_rmse·σ` is compressed again at finer
+    /// tolerances, and stored losslessly when that fails or costs more.
     /// `f64::INFINITY` disables the fallback; so does `max_error`, whose residuals bound every
     /// value.
     pub max_rmse: f64,
@@ -357,7 +359,8 @@ pub fn fit_encode(
                 symbols,
                 &centres,
                 p.max_rmse,
-                p.max_error,
+                p,
+                &index,
             )
         })
         .collect::<Result<_>>()?;
@@ -412,7 +415,8 @@ pub fn encode_with(
                 symbols,
                 &centres,
                 budget,
-                p.max_error,
+                p,
+                &index,
             )
         })
         .collect()
@@ -462,8 +466,18 @@ pub fn bound_unit(start: Start, moments: Moments) -> f64 {
     }
 }
 
+/// How many times a series over the error budget is compressed again, each time at half the
+/// tolerance, before it is stored losslessly.
+pub const REFINEMENTS: u32 = 6;
+
 /// Decodes, measures the error and applies the budget; in error-bounded mode adds the
 /// residual levels, or stores the series losslessly when they cannot meet the bound.
+///
+/// A series over the budget is compressed again at half the tolerance (up to [`REFINEMENTS`]
+/// times) and assigned symbols of the same codebook; the first encoding within the budget is
+/// kept when its symbols cost fewer bytes than the lossless stream, so that the error budget has
+/// no cliff: a series only just over it costs a few more symbols, not its every value.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     x: &[f64],
     prep: &Prepared,
@@ -471,8 +485,10 @@ fn finish(
     symbols: Vec<u32>,
     centres: &[[f64; 2]],
     max_rmse: f64,
-    max_error: Option<f64>,
+    p: &CodecParams,
+    index: &assign::CentreIndex,
 ) -> Result<EncodedSeries> {
+    let max_error = p.max_error;
     let n = x.len();
     let (m, start) = (prep.moments, prep.start);
     let lossless = || -> Result<EncodedSeries> {
@@ -492,13 +508,37 @@ fn finish(
         return lossless();
     }
     let unit = bound_unit(start, m);
+    let over = |xh: &[f64]| {
+        let (e, _) = error_of(x, xh);
+        let rmse = meta::round_up_bound(e, unit).unwrap_or(f64::NAN) / (n as f64).sqrt();
+        (rmse.is_nan() || rmse > max_rmse * m.std) && e > 0.0
+    };
+    let mut symbols = symbols;
+    let mut pieces = pieces;
     let mut xh = decode_symbolic(n, start, m, &symbols, centres);
-    let (e, _) = error_of(x, &xh);
     // The budget bounds the error of symbolic series; in error-bounded mode the residuals bound
     // every value instead, at a cost far below that of lossless storage.
-    let rmse = meta::round_up_bound(e, unit).unwrap_or(f64::NAN) / (n as f64).sqrt();
-    if max_error.is_none() && (rmse.is_nan() || rmse > max_rmse * m.std) && e > 0.0 {
-        return lossless();
+    if max_error.is_none() && over(&xh) {
+        let mut tol = p.tol;
+        let mut found = false;
+        for _ in 0..REFINEMENTS {
+            tol /= 2.0;
+            let finer = compress::compress(&prep.z, tol, p.max_len);
+            let s = match p.assign {
+                Assign::ClosedLoop => assign::closed_loop(&prep.z, &finer, index),
+                Assign::Nearest => assign::nearest(&finer, index),
+            };
+            let y = decode_symbolic(n, start, m, &s, centres);
+            if !over(&y) {
+                (symbols, pieces, xh, found) = (s, finer.len() as u32, y, true);
+                break;
+            }
+        }
+        let bits = bitpack::width_for(centres.len()) as usize;
+        let lossless_bytes = lossless::compress_values(x)?.len();
+        if !found || (symbols.len() * bits).div_ceil(8) >= lossless_bytes {
+            return lossless();
+        }
     }
     let residuals = match max_error {
         None => Vec::new(),
@@ -604,6 +644,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Series over the budget at the fitted tolerance are compressed again at finer ones (more
+    /// symbols of the same codebook) instead of being stored losslessly, and every symbolic series
+    /// is within the budget.
+    #[test]
+    fn series_over_the_budget_are_refined_not_stored_losslessly() {
+        let data = walks(60, 256, 5);
+        let loose = CodecParams {
+            max_rmse: f64::INFINITY,
+            ..Default::default()
+        };
+        let (_, free, _) = fit_encode(&data, &loose).unwrap();
+        let mut rel: Vec<f64> = free
+            .iter()
+            .map(|e| e.eps / (e.len as f64).sqrt() / e.moments.std)
+            .collect();
+        rel.sort_by(f64::total_cmp);
+        // A budget that half the series miss at the fitted tolerance.
+        let p = CodecParams {
+            max_rmse: rel[rel.len() / 2],
+            ..Default::default()
+        };
+        let (cb, enc, rep) = fit_encode(&data, &p).unwrap();
+        let centres = cb.centres();
+        let mut refined = 0;
+        for (i, (x, e)) in data.iter().zip(&enc).enumerate() {
+            if let Storage::Symbolic(s) = &e.storage {
+                let xh = decode_symbolic(x.len(), e.start, e.moments, s, &centres);
+                let (eps, _) = error_of(x, &xh);
+                assert!(eps / (x.len() as f64).sqrt() <= p.max_rmse * e.moments.std);
+                if rel[rel.len() / 2] < free[i].eps / (x.len() as f64).sqrt() / free[i].moments.std
+                {
+                    assert!(s.len() > free[i].pieces as usize, "#{i}: refined with more pieces");
+                    refined += 1;
+                }
+            }
+        }
+        assert!(refined >= 20, "{refined} series refined");
+        assert!(rep.lossless <= 5, "{} lossless", rep.lossless);
     }
 
     #[test]

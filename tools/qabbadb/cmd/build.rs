@@ -77,8 +77,9 @@ pub struct CodecArgs {
     /// Symbol assignment rule.
     #[arg(long, value_enum, default_value_t = AssignArg::ClosedLoop)]
     pub assign: AssignArg,
-    /// Error budget: series whose RMSE exceeds this fraction of their std are stored losslessly
-    /// (`inf` to disable) [default: 0.5].
+    /// Error budget: series whose RMSE exceeds this fraction of their std are compressed again
+    /// at finer tolerances, and stored losslessly when that fails or costs more (`inf` to
+    /// disable) [default: 0.5].
     #[arg(long, allow_negative_numbers = true)]
     pub max_rmse: Option<f64>,
     /// Error-bounded mode: every stored value within this absolute error (original units) of
@@ -352,7 +353,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if info.lossless_series > 0 {
         outln!(
-            "{} series exceeded the error budget and are stored losslessly",
+            "{} series could not be kept within the error budget symbolically and are stored losslessly",
             info.lossless_series
         );
     }
