@@ -16,5 +16,6 @@ mod model;
 mod parity;
 mod power_cut;
 mod readers_race;
+mod targets;
 mod ucr_1nn;
 mod util;

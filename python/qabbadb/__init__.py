@@ -274,7 +274,8 @@ def build(path: PathLike, X: ArrayLike, labels: Optional[Sequence[Any]] = None, 
     Options mirror ``qabbadb build``: ``tol`` (0.2), ``max_len``, ``digitize`` ("ga" or
     "kmeans"), ``alpha``, ``symbols``, ``seed``, ``scl``, ``len_bits`` (8), ``inc_bits`` (12),
     ``assign`` ("closed-loop" or "nearest"), ``max_rmse`` (0.5), ``max_error`` (δ: every value
-    within δ of the original), ``word_len`` (16), ``breakpoints`` ("auto", "kde", "gaussian"),
+    within δ of the original), ``target_rmse`` (instead of ``tol``: the mean RMSE/σ to meet with
+    the fewest bytes; the build picks ``tol`` on a sample), ``word_len`` (16), ``breakpoints`` ("auto", "kde", "gaussian"),
     ``index`` (True), ``keep_raw`` (False: keep the originals losslessly too)."""
     series, _ = _as_series(X)
     return Database(_qabbadb.build(os.fspath(path), series, _labels(labels), **options))

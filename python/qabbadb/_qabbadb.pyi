@@ -93,6 +93,7 @@ def build(
     assign: str = "closed-loop",
     max_rmse: Optional[float] = None,
     max_error: Optional[float] = None,
+    target_rmse: Optional[float] = None,
     word_len: int = 16,
     breakpoints: str = "auto",
     index: bool = True,

@@ -136,3 +136,20 @@ def test_original_exact_and_filters_and_range(tmp_db):
         assert len(many) == 4 and all(r[0][0] == i for i, r in enumerate(many))
         _, _, stats = db.search(X[:2], k=1, return_stats=True)
         assert len(stats) == 2 and stats[0]["verified"] >= 1
+
+
+def test_target_rmse_picks_the_tolerance(tmp_path):
+    """``target_rmse`` instead of ``tol``: the stored series meet the target (the whole set is
+    the sample here), and a looser target gives a coarser tolerance and a smaller database."""
+    X = walks(200, 128)
+    sizes = []
+    for target in (0.05, 0.2):
+        path = tmp_path / f"t{target}"
+        with qabbadb.build(path, X, target_rmse=target) as db:
+            info = db.info()
+            assert info["mean_relative_rmse"] <= target
+            assert info["params"]["target_rmse"] == target
+            sizes.append((info["params"]["tol"], info["bytes"]))
+    assert sizes[0][0] < sizes[1][0] and sizes[0][1] > sizes[1][1]
+    with pytest.raises(qabbadb.InvalidInputError, match="target_rmse"):
+        qabbadb.build(tmp_path / "bad", X, target_rmse=-1.0)

@@ -72,6 +72,9 @@ pub struct CodecParams {
     /// Precision of each series' first value and moments ([`meta`]): rounded where that is
     /// valid (the default), or exact f64 values (what databases that keep the original values use).
     pub metadata: Metadata,
+    /// A target for the mean RMSE/σ of the stored series: a database build chooses `tol` on a
+    /// sample of its series to meet it with the fewest bytes (`db::tune`). `None`: `tol` as set.
+    pub target_rmse: Option<f64>,
 }
 
 impl Default for CodecParams {
@@ -87,6 +90,7 @@ impl Default for CodecParams {
             max_rmse: 0.5,
             max_error: None,
             metadata: Metadata::Rounded,
+            target_rmse: None,
         }
     }
 }
@@ -115,6 +119,17 @@ impl CodecParams {
         if let Some(d) = self.max_error {
             if !(d.is_finite() && d > 0.0 && (2.0 * d).is_finite()) {
                 return bad(format!("max_error must be a positive number, got {d}"));
+            }
+        }
+        if let Some(t) = self.target_rmse {
+            if !(t.is_finite() && t > 0.0) {
+                return bad(format!("target_rmse must be a positive number, got {t}"));
+            }
+            if self.max_error.is_some() {
+                return bad(
+                    "target_rmse does not apply with max_error (the residuals bound every value)"
+                        .into(),
+                );
             }
         }
         match self.digitizer {

@@ -24,6 +24,7 @@ mod info;
 pub mod options;
 mod query;
 mod snapshot;
+pub mod tune;
 mod verify;
 mod write;
 
@@ -85,6 +86,12 @@ impl Database {
     /// created if needed; an existing one must be empty (or hold only the files of a build of
     /// it that never committed, which are removed).
     pub fn create(dir: &Path, options: &Options) -> Result<Database> {
+        if options.codec.target_rmse.is_some() {
+            return Err(Error::InvalidOptions(
+                "target_rmse chooses the tolerance from the series: build the database with them"
+                    .into(),
+            ));
+        }
         let (db, _) = Self::prepare(dir, options, io::real())?;
         let m = db.snapshot().state.manifest.clone();
         db.commit(m, Vec::new())?;
@@ -118,10 +125,20 @@ impl Database {
         io: Arc<dyn Io>,
     ) -> Result<(Database, BuildReport)> {
         let existed = dir.exists();
-        let (db, cleaned) = Self::prepare(dir, options, io)?;
+        options.validate()?;
+        let (options, tuning) = match options.codec.target_rmse {
+            Some(t) if !data.series.is_empty() => {
+                crate::ingest::validate(&data.series)?;
+                let tuning = tune::tol_for_target(&data.series, &options.encoding(), t)?;
+                (options.clone().tol(tuning.tol), Some(tuning))
+            }
+            _ => (options.clone(), None),
+        };
+        let (db, cleaned) = Self::prepare(dir, &options, io)?;
         match db.append(data) {
             Ok(mut report) => {
                 report.cleaned = cleaned;
+                report.tuning = tuning;
                 Ok((db, report))
             }
             Err(e) => {

@@ -62,6 +62,14 @@ impl Options {
         self
     }
 
+    /// A target for the mean RMSE/σ of the stored series instead of a tolerance: `build` chooses
+    /// the tolerance that meets it with the fewest bytes on a sample of its series (`db::tune`),
+    /// and keeps both.
+    pub fn target_rmse(mut self, target: Option<f64>) -> Self {
+        self.codec.target_rmse = target;
+        self
+    }
+
     /// Index parameters (`None`: no search index).
     pub fn index(mut self, index: Option<IndexParams>) -> Self {
         self.index = index;
@@ -139,6 +147,9 @@ pub struct OptionsRepr {
     /// `"exact"`: every series keeps f64 metadata (`codec::meta`); absent: rounded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     metadata: Option<String>,
+    /// The mean RMSE/σ the build chose `tol` for; absent: `tol` as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target_rmse: Option<f64>,
 }
 
 /// The MANIFEST form of [`IndexParams`].
@@ -185,6 +196,7 @@ impl From<Options> for OptionsRepr {
             max_error: p.max_error,
             keep_raw: o.keep_raw,
             metadata: (p.metadata == codec::Metadata::Exact).then(|| "exact".into()),
+            target_rmse: p.target_rmse,
             index: o.index.map(|i| IndexRepr {
                 word_len: i.word_len as u64,
                 breakpoints: match i.breakpoints {
@@ -237,6 +249,7 @@ impl TryFrom<OptionsRepr> for Options {
                 Some("exact") => codec::Metadata::Exact,
                 Some(other) => return Err(bad("metadata", &other)),
             },
+            target_rmse: r.target_rmse,
         };
         let index = match r.index {
             None => None,
@@ -275,6 +288,7 @@ mod tests {
             Options::default(),
             Options::default().max_rmse(f64::INFINITY).index(None),
             Options::default().max_error(Some(0.01)).keep_raw(true),
+            Options::default().target_rmse(Some(0.05)),
             Options {
                 codec: CodecParams {
                     metadata: codec::Metadata::Exact,

@@ -28,15 +28,17 @@ pub struct SeriesInfo {
     pub len: usize,
     /// ABBA pieces (0 when stored losslessly).
     pub pieces: u32,
-    /// Mean μ of the original values.
+    /// Mean μ of the original values, as stored: exact, or rounded to a step below `tol/64`
+    /// of σ (FORMAT.md §4.3.2).
     pub mean: f64,
-    /// Population standard deviation σ (0 for a constant series).
+    /// Population standard deviation σ (0 for a constant series), as stored: exact, or rounded
+    /// to 12 significant bits. Search normalises series with the stored μ and σ.
     pub std: f64,
     /// Upper bound of ε = ‖x − x̂‖₂, original units (0 when stored losslessly).
     pub eps: f64,
     /// Upper bound of max |x − x̂|, original units.
     pub max_abs_err: f64,
-    /// Stored losslessly (over the error budget, or bounds f32 cannot hold).
+    /// Stored losslessly (the error budget could not be met symbolically, or at less cost).
     pub lossless: bool,
 }
 
@@ -130,8 +132,8 @@ impl Snapshot {
 
     /// The reconstructed series `id`, in original units, with its stored length.
     ///
-    /// The first read of a segment decodes all its symbol blocks once (as the first search does)
-    /// and keeps them in memory; later reads decode one series (a few microseconds).
+    /// Decodes the one symbol block (of about 16,000 symbols) and residual block that hold it,
+    /// or, once a search has decoded its segment, only the series itself.
     pub fn get(&self, id: impl Into<SeriesId>) -> Result<Vec<f64>> {
         let (seg, pos) = self.locate(id.into())?;
         seg.reconstruct(pos)

@@ -35,6 +35,8 @@ pub struct BuildReport {
     pub write_time: Duration,
     /// Files of an earlier build of the same directory that never committed, removed first.
     pub cleaned: Vec<String>,
+    /// How the tolerance was chosen, when the build had a target RMSE.
+    pub tuning: Option<super::tune::Tuning>,
 }
 
 /// What a [`Database::delete`] did.
@@ -179,6 +181,7 @@ impl Database {
             index_time,
             write_time: write_time + t.elapsed(),
             cleaned: Vec::new(),
+            tuning: None,
         })
     }
 

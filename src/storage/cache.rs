@@ -385,14 +385,15 @@ impl OpenSegment {
 }
 
 impl OpenSegment {
-    /// The reconstruction of the series at `pos` in original units (decoding the whole segment
-    /// on first use, as search does).
+    /// The reconstruction of the series at `pos` in original units: from what a search of the
+    /// segment decoded, when one did; else by decoding the one symbol block (and residual
+    /// block) that holds it.
     pub(crate) fn reconstruct(&self, pos: usize) -> Result<Vec<f64>> {
         let r = &self.reader.records()[pos];
-        if r.kind == layout::storage_kind::LOSSLESS {
-            return self.reader.decode(pos);
-        }
-        let data = self.search_data()?;
+        let data = match self.search.get() {
+            Some(Ok(data)) if r.kind != layout::storage_kind::LOSSLESS => data,
+            _ => return self.reader.decode(pos),
+        };
         let mut x = Vec::with_capacity(r.len as usize);
         data.symbols.decode_into(r, self.reader.centres(), &mut x);
         if let Some(l) = &data.levels {

@@ -438,6 +438,7 @@ fn options_of(
     assign: &str,
     max_rmse: Option<f64>,
     max_error: Option<f64>,
+    target_rmse: Option<f64>,
     word_len: usize,
     breakpoints: &str,
     index: bool,
@@ -493,6 +494,7 @@ fn options_of(
             }
         });
     o.codec.max_len = max_len;
+    o.codec.target_rmse = target_rmse;
     o.codec.scl = scl;
     o.codec.len_bits = len_bits;
     o.codec.inc_bits = inc_bits;
@@ -519,7 +521,7 @@ fn options_of(
 
 /// Builds a new database in `path` (a new or empty directory) from the series `x`.
 #[pyfunction]
-#[pyo3(signature = (path, x, labels=None, *, tol=0.2, max_len=None, digitize="ga", alpha=None, symbols=None, seed=0, scl=1.0, len_bits=8, inc_bits=12, assign="closed-loop", max_rmse=None, max_error=None, word_len=16, breakpoints="auto", index=true, keep_raw=false))]
+#[pyo3(signature = (path, x, labels=None, *, tol=0.2, max_len=None, digitize="ga", alpha=None, symbols=None, seed=0, scl=1.0, len_bits=8, inc_bits=12, assign="closed-loop", max_rmse=None, max_error=None, target_rmse=None, word_len=16, breakpoints="auto", index=true, keep_raw=false))]
 #[allow(clippy::too_many_arguments)]
 fn build<'py>(
     py: Python<'py>,
@@ -538,6 +540,7 @@ fn build<'py>(
     assign: &str,
     max_rmse: Option<f64>,
     max_error: Option<f64>,
+    target_rmse: Option<f64>,
     word_len: usize,
     breakpoints: &str,
     index: bool,
@@ -556,6 +559,7 @@ fn build<'py>(
         assign,
         max_rmse,
         max_error,
+        target_rmse,
         word_len,
         breakpoints,
         index,

@@ -40,6 +40,7 @@ pub(super) fn parse(sec: &[u8]) -> SectionResult<(CodecParams, Option<f64>)> {
         max_rmse: pr.max_rmse.get(),
         max_error: None,
         metadata: Default::default(),
+        target_rmse: None,
     };
     let alpha = Some(pr.alpha.get()).filter(|a| a.is_finite());
     Ok((params, alpha))

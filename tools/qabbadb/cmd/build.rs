@@ -53,6 +53,10 @@ pub struct CodecArgs {
     /// Compression tolerance (papers' convention: fABBA's tol is this squared).
     #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     pub tol: f64,
+    /// Instead of --tol: the mean RMSE/σ the stored series may have; the build picks the
+    /// tolerance that meets it with the fewest bytes, on a sample of up to 1,000 series.
+    #[arg(long, value_name = "F", conflicts_with_all = ["tol", "max_error"], allow_negative_numbers = true)]
+    pub target_rmse: Option<f64>,
     /// Longest piece, in intervals.
     #[arg(long)]
     pub max_len: Option<u32>,
@@ -158,6 +162,7 @@ impl CodecArgs {
                 AssignArg::Nearest => Assign::Nearest,
             });
         o.codec.max_len = self.max_len;
+        o.codec.target_rmse = self.target_rmse;
         o.codec.scl = self.scl;
         o.codec.len_bits = self.len_bits;
         o.codec.inc_bits = self.inc_bits;
@@ -323,6 +328,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         v["write_secs"] = report.write_time.as_secs_f64().into();
         v["index_secs"] = report.index_time.as_secs_f64().into();
         v["csv_header"] = note.header.is_some().into();
+        if let Some(t) = &report.tuning {
+            v["tuned"] = serde_json::json!({
+                "tol": t.tol,
+                "sample_series": t.sample_series,
+                "sample_rmse": t.sample_rmse,
+                "tolerances_tried": t.tried.len(),
+            });
+        }
         v["symbol_bytes_by_codec"] = serde_json::json!({
             "packed": report.write.symbol_bytes_by_codec[0],
             "zstd": report.write.symbol_bytes_by_codec[1],
@@ -350,6 +363,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     if let Some(h) = &note.header {
         outln!("{}: {h}", args.input.input.display());
+    }
+    if let (Some(t), Some(target)) = (&report.tuning, options.codec.target_rmse) {
+        outln!(
+            "tol {:.4} chosen for a mean RMSE/std of at most {target} ({} tolerances tried on {} series; RMSE/std reached {:.4}{})",
+            t.tol,
+            t.tried.len(),
+            t.sample_series,
+            info.mean_relative_rmse,
+            if t.sample_rmse > target {
+                ", above the target: no tolerance tried meets it".to_string()
+            } else if info.mean_relative_rmse > target {
+                format!(", above the target; the sample reached {:.4}", t.sample_rmse)
+            } else {
+                String::new()
+            }
+        );
     }
     if info.lossless_series > 0 {
         outln!(
