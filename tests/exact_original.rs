@@ -190,3 +190,57 @@ proptest! {
         }
     }
 }
+
+/// Original values and blocks read by `get` go through one cache of decoded blocks with a byte
+/// budget: answers over the originals equal brute force at any budget, the cache stays within
+/// it, and `get` / `get_raw` give the same values before and after a search decoded the segment.
+#[test]
+fn the_block_cache_keeps_within_its_budget() {
+    let series: Vec<Vec<f64>> = (0..3000).map(|i| crate::util::walk(i, 64)).collect();
+    let data = qabbadb::ingest::Dataset::from_series(series.clone());
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("c.qdb");
+    let opts = qabbadb::Options::default()
+        .keep_raw(true)
+        .max_error(Some(0.05));
+    drop(qabbadb::Database::build(&path, &data, &opts).unwrap());
+    let cold = qabbadb::Database::open_read_only(&path).unwrap();
+    let gets: Vec<Vec<f64>> = (0..3000u64)
+        .step_by(7)
+        .map(|id| cold.snapshot().get(id).unwrap())
+        .collect();
+    for (i, id) in (0..3000u64).step_by(7).enumerate() {
+        assert_eq!(cold.snapshot().get_raw(id).unwrap(), series[id as usize]);
+        assert_eq!(gets[i].len(), 64);
+    }
+    let (budget, held, (hits, misses)) = cold.cache_usage();
+    assert!(held <= budget && hits > 0 && misses > 0);
+    for budget in [0usize, 40_000, 1 << 30] {
+        let db = qabbadb::Database::open_read_only(&path).unwrap();
+        db.set_cache_bytes(budget);
+        for q in 0..6u64 {
+            let query: Vec<f64> = crate::util::walk(10_000 + q, 64);
+            let k = Query::knn(&query, 3).exactness(qabbadb::Exactness::Original);
+            let got = db.snapshot().search(&k).unwrap().neighbors;
+            let want = db
+                .snapshot()
+                .search(&k.brute_force(true))
+                .unwrap()
+                .neighbors;
+            assert_eq!(got, want, "budget {budget}");
+            assert!(
+                db.cache_usage().1 <= budget,
+                "budget {budget}: {:?}",
+                db.cache_usage()
+            );
+        }
+        // After the search decoded the segment, get reads the same values.
+        for (i, id) in (0..3000u64).step_by(7).enumerate() {
+            assert_eq!(
+                db.snapshot().get(id).unwrap(),
+                gets[i],
+                "budget {budget} id {id}"
+            );
+        }
+    }
+}

@@ -91,7 +91,7 @@ impl Database {
                 for seg in &state.segments {
                     for (pos, r) in seg.reader.records().iter().enumerate() {
                         if seg.is_live(r.id) {
-                            v.push(seg.reader.raw_values(pos)?);
+                            v.push(seg.raw_values(pos)?);
                         }
                     }
                 }
@@ -152,7 +152,7 @@ impl Database {
             .ok_or_else(|| Error::InvalidRequest("empty encoding".into()))
         };
         if seg.reader.has_raw() {
-            let x = seg.reader.raw_values(pos)?;
+            let x = seg.raw_values(pos)?;
             return Ok((encode(&x)?, x));
         }
         let old = seg.reader.decode(pos)?;

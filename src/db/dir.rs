@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::{Options, State};
 use crate::error::{Error, Result};
+use crate::storage::block_cache::BlockCache;
 use crate::storage::cache::OpenSegment;
 use crate::storage::manifest::{self, Manifest};
 use crate::storage::names::{self, DbUid};
@@ -133,6 +134,7 @@ pub(super) fn load_state(
     dir: &Path,
     manifest: Manifest,
     previous: Option<&State>,
+    cache: &Arc<BlockCache>,
 ) -> Result<State> {
     // Segment files are written once under unique names: a file the previous state has open is
     // the same file, so its reader and decoded data serve again (only the deletes may differ).
@@ -151,7 +153,7 @@ pub(super) fn load_state(
         .map(|e| match known(e) {
             Some((old, seg)) if old == e => Ok(seg.clone()),
             Some((_, seg)) => seg.reopen(dir, e).map(Arc::new),
-            None => OpenSegment::open(dir, e).map(Arc::new),
+            None => OpenSegment::open(dir, e, cache).map(Arc::new),
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(State {
@@ -159,6 +161,7 @@ pub(super) fn load_state(
         options: Options::from_json(&manifest.options)?,
         manifest,
         segments,
+        cache: cache.clone(),
     })
 }
 
@@ -174,10 +177,14 @@ pub(super) fn is_missing_file(e: &Error) -> bool {
 /// older commits after each commit; a file that vanished between the two steps means a newer
 /// MANIFEST is in place, so the reader reads that one and starts again. A missing file with no
 /// newer MANIFEST is damage, reported as it is.
-pub(super) fn load_current(dir: &Path, previous: Option<&State>) -> Result<State> {
+pub(super) fn load_current(
+    dir: &Path,
+    previous: Option<&State>,
+    cache: &Arc<BlockCache>,
+) -> Result<State> {
     let mut m = read_manifest(dir)?;
     for _ in 0..OPEN_RETRIES {
-        match load_state(dir, m.clone(), previous) {
+        match load_state(dir, m.clone(), previous, cache) {
             Err(e) if is_missing_file(&e) => {
                 let now = read_manifest(dir)?;
                 if now.generation == m.generation {
@@ -188,7 +195,7 @@ pub(super) fn load_current(dir: &Path, previous: Option<&State>) -> Result<State
             done => return done,
         }
     }
-    load_state(dir, m, previous)
+    load_state(dir, m, previous, cache)
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ pub use write::{BuildReport, DeleteReport};
 
 use crate::error::{Error, Result};
 use crate::ingest::Dataset;
+use crate::storage::block_cache::{self, BlockCache};
 use crate::storage::cache::OpenSegment;
 use crate::storage::io::{self, Io};
 use crate::storage::manifest::{self, Manifest};
@@ -60,6 +61,8 @@ struct State {
     options: Options,
     manifest: Manifest,
     segments: Vec<Arc<OpenSegment>>,
+    /// The cache of decoded blocks the segments share.
+    cache: Arc<BlockCache>,
 }
 
 /// An open database: a writer (holding the LOCK) or a reader. Reads and searches go through a
@@ -194,6 +197,7 @@ impl Database {
                 options: options.clone(),
                 manifest: m,
                 segments: Vec::new(),
+                cache: Arc::new(BlockCache::new(block_cache::DEFAULT_CACHE_BYTES)),
             })),
             writing: Mutex::new(()),
         };
@@ -249,7 +253,8 @@ impl Database {
     }
 
     fn open_with(dir: &Path, lock: Option<File>, io: Arc<dyn Io>) -> Result<Database> {
-        let state = load_current(dir, None)?;
+        let cache = Arc::new(BlockCache::new(block_cache::DEFAULT_CACHE_BYTES));
+        let state = load_current(dir, None, &cache)?;
         let options = Options::from_json(&state.manifest.options)?;
         let uid = state.manifest.uid.as_deref().and_then(DbUid::parse);
         let legacy = uid.is_none()
@@ -286,6 +291,19 @@ impl Database {
         Snapshot::new(state)
     }
 
+    /// Bytes of decoded blocks (symbol, residual and raw blocks) that `get`, `get_raw` and
+    /// search over the original values keep for later reads, for the whole database
+    /// (default [`block_cache::DEFAULT_CACHE_BYTES`], 256 MiB). Lowering it evicts at once.
+    pub fn set_cache_bytes(&self, bytes: usize) {
+        self.snapshot().state.cache.set_budget(bytes);
+    }
+
+    /// The cache's budget, the bytes it holds, and its (hits, misses) so far.
+    pub fn cache_usage(&self) -> (usize, usize, (u64, u64)) {
+        let c = &self.snapshot().state.cache;
+        (c.budget(), c.bytes(), c.counts())
+    }
+
     /// Re-reads the MANIFEST (for read-only handles following another process's writes).
     pub fn refresh(&self) -> Result<()> {
         let m = read_manifest(&self.dir)?;
@@ -293,7 +311,7 @@ impl Database {
         if current.generation() == m.generation {
             return Ok(());
         }
-        let state = load_current(&self.dir, Some(&current.state))?;
+        let state = load_current(&self.dir, Some(&current.state), &current.state.cache)?;
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(state);
         Ok(())
     }

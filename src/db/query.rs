@@ -16,7 +16,7 @@ use crate::search::brute;
 use crate::search::knn::{self, IdFilter, Shared};
 pub use crate::search::Target;
 use crate::search::{Exactness, Metric, SearchResult, SearchStats, Window};
-use crate::storage::cache::{OriginalSource, SegmentSource};
+use crate::storage::cache::OriginalSource;
 
 /// One search: built with [`Query::knn`] or [`Query::range`], then refined.
 ///
@@ -185,10 +185,7 @@ impl Snapshot {
         for seg in &self.state.segments {
             let index = seg.reader.index().ok_or(Error::NoIndex)?;
             let data = seg.search_data()?;
-            let source = SegmentSource {
-                segment: &seg.reader,
-                data,
-            };
+            let source = seg.source(data);
             let filter = IdFilter {
                 include: query.filter,
                 exclude: (!seg.deleted.is_empty()).then_some(&seg.deleted),
@@ -196,7 +193,7 @@ impl Snapshot {
             let original =
                 (query.exactness == Exactness::Original).then_some(data.original_bounds.as_slice());
             let envelopes = match query.metric {
-                Metric::Dtw { window } => Some(data.envelopes(&seg.reader, index, window)),
+                Metric::Dtw { window } => Some(data.envelopes(&source, index, window)),
                 Metric::Euclidean => None,
             };
             stats.add(&knn::search_segment(
@@ -225,10 +222,7 @@ impl Snapshot {
         let mut stats = SearchStats::default();
         for seg in &self.state.segments {
             let data = seg.search_data()?;
-            let source = SegmentSource {
-                segment: &seg.reader,
-                data,
-            };
+            let source = seg.source(data);
             let records = seg.reader.records();
             let filter = IdFilter {
                 include: query.filter,

@@ -142,7 +142,7 @@ impl Snapshot {
     /// The original values of series `id`, bit for bit (databases built with `keep_raw`).
     pub fn get_raw(&self, id: impl Into<SeriesId>) -> Result<Vec<f64>> {
         let (seg, pos) = self.locate(id.into())?;
-        seg.reader.raw_values(pos)
+        seg.raw_values(pos)
     }
 
     /// The label of series `id`.

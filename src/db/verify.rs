@@ -1,5 +1,6 @@
 //! `verify`: every file of a database read deeply, every problem reported with where it is.
 
+use crate::storage::block_cache::BlockCache;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -105,7 +106,9 @@ fn verify_once(dir: &Path) -> (Option<u64>, Vec<Problem>) {
     }
     for entry in &m.segments {
         let file = dir.join(&entry.file);
-        match OpenSegment::open(dir, entry) {
+        // Verification reads every block once: nothing worth keeping.
+        let cache = std::sync::Arc::new(BlockCache::new(0));
+        match OpenSegment::open(dir, entry, &cache) {
             Err(e) => problems.push(Problem::of(&e, &file)),
             Ok(seg) => {
                 if let Err(e) = seg.reader.for_each_decoded(|_, _| Ok(())) {

@@ -70,11 +70,13 @@ impl Database {
             let _ = self.refresh();
             return Err(e);
         }
+        let cache = self.snapshot().state.cache.clone();
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(State {
             dir: self.dir.clone(),
             options: self.options.clone(),
             manifest,
             segments,
+            cache,
         });
         self.collect_garbage();
         Ok(())
@@ -252,7 +254,7 @@ impl Database {
             series: ids.len() as u64,
             deletes: None,
         };
-        let seg = OpenSegment::open(&self.dir, &entry)?;
+        let seg = OpenSegment::open(&self.dir, &entry, &self.snapshot().state.cache)?;
         Ok(((entry, Arc::new(seg)), index_time, write, t.elapsed()))
     }
 

@@ -16,6 +16,7 @@ use crate::index::Index;
 use crate::search::knn;
 use crate::search::reverse::GroupEnvelopes;
 use crate::search::Source;
+use crate::storage::block_cache::{self, Block, BlockCache, BlockKind};
 use crate::storage::deletes;
 use crate::storage::manifest::SegmentEntry;
 use crate::storage::segment::layout::{self, SeriesRecord};
@@ -30,6 +31,9 @@ pub(crate) struct OpenSegment {
     pub(crate) deleted: RoaringTreemap,
     /// Decoded symbols and lossless series, made on the first search.
     pub(crate) search: Arc<OnceLock<Result<SearchData>>>,
+    /// The database's cache of decoded blocks, and this segment file's key in it.
+    pub(crate) cache: Arc<BlockCache>,
+    pub(crate) key: u64,
 }
 
 /// What verification reads: every symbol decoded once, the residual levels of error-bounded
@@ -42,11 +46,17 @@ pub(crate) struct SearchData {
     pub(crate) lossless: std::collections::HashMap<usize, Vec<f64>>,
     /// Per length group, the largest error bounds per leaf and node (exactness over originals).
     pub(crate) original_bounds: Vec<knn::OriginalBounds>,
-    /// Raw blocks decoded so far (exactness over originals reads them; kept once decoded).
-    pub(crate) raw_blocks: Vec<OnceLock<Option<Vec<f64>>>>,
     /// The series' DTW envelopes (PAA) per window used so far, by the radius of each length
     /// group; the last few windows are kept.
     pub(crate) envelopes: Mutex<Vec<KeptEnvelopes>>,
+}
+
+/// What the states holding one segment file share.
+struct Shared {
+    reader: Arc<SegmentReader>,
+    search: Arc<OnceLock<Result<SearchData>>>,
+    cache: Arc<BlockCache>,
+    key: u64,
 }
 
 /// The envelopes of one window: the radius of each length group, and the envelopes.
@@ -98,6 +108,60 @@ pub(crate) enum LevelValues {
     I64(Vec<i64>),
 }
 
+impl LevelValues {
+    /// The levels in the narrowest type that holds them all.
+    fn narrowest(v: Vec<i64>) -> LevelValues {
+        let fits = |lo: i64, hi: i64| v.iter().all(|&q| (lo..=hi).contains(&q));
+        if fits(i16::MIN.into(), i16::MAX.into()) {
+            LevelValues::I16(v.iter().map(|&q| q as i16).collect())
+        } else if fits(i32::MIN.into(), i32::MAX.into()) {
+            LevelValues::I32(v.iter().map(|&q| q as i32).collect())
+        } else {
+            LevelValues::I64(v)
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            LevelValues::I16(v) => v.len(),
+            LevelValues::I32(v) => v.len(),
+            LevelValues::I64(v) => v.len(),
+        }
+    }
+
+    fn width(&self) -> u8 {
+        match self {
+            LevelValues::I16(_) => 2,
+            LevelValues::I32(_) => 4,
+            LevelValues::I64(_) => 8,
+        }
+    }
+
+    /// The blocks' levels one after the other, in the widest type any block needs; each block
+    /// is dropped once copied.
+    fn concat(blocks: Vec<LevelValues>, total: usize) -> LevelValues {
+        let width = blocks.iter().map(LevelValues::width).max().unwrap_or(2);
+        macro_rules! join {
+            ($variant:ident, $t:ty) => {{
+                let mut out: Vec<$t> = Vec::with_capacity(total);
+                for b in blocks {
+                    match b {
+                        LevelValues::I16(v) => out.extend(v.into_iter().map(<$t>::from)),
+                        LevelValues::I32(v) => out.extend(v.into_iter().map(|q| q as $t)),
+                        LevelValues::I64(v) => out.extend(v.into_iter().map(|q| q as $t)),
+                    }
+                }
+                LevelValues::$variant(out)
+            }};
+        }
+        match width {
+            2 => join!(I16, i16),
+            4 => join!(I32, i32),
+            _ => join!(I64, i64),
+        }
+    }
+}
+
 /// Decoded residual levels of a segment (§4.10).
 #[derive(Debug)]
 pub(crate) struct Levels {
@@ -112,9 +176,11 @@ impl Levels {
         let Some(d) = seg.max_error() else {
             return Ok(None);
         };
-        let blocks: Result<Vec<Vec<i64>>> = (0..seg.residual_block_count())
+        // Each block narrowed as it is decoded, so that the 8-byte levels of the whole segment
+        // are never held at once.
+        let blocks: Result<Vec<LevelValues>> = (0..seg.residual_block_count())
             .into_par_iter()
-            .map(|b| seg.residual_block(b))
+            .map(|b| seg.residual_block(b).map(LevelValues::narrowest))
             .collect();
         let blocks = blocks?;
         let mut offsets = Vec::with_capacity(blocks.len());
@@ -129,15 +195,7 @@ impl Levels {
                     .map_or(0, |(b, skip)| offsets.get(b).copied().unwrap_or(0) + skip)
             })
             .collect();
-        let flat = blocks.concat();
-        let fits = |lo: i64, hi: i64| flat.iter().all(|&q| (lo..=hi).contains(&q));
-        let values = if fits(i16::MIN.into(), i16::MAX.into()) {
-            LevelValues::I16(flat.iter().map(|&q| q as i16).collect())
-        } else if fits(i32::MIN.into(), i32::MAX.into()) {
-            LevelValues::I32(flat.iter().map(|&q| q as i32).collect())
-        } else {
-            LevelValues::I64(flat)
-        };
+        let values = LevelValues::concat(blocks, acc);
         Ok(Some(Levels {
             values,
             start,
@@ -171,10 +229,13 @@ impl Levels {
     }
 }
 
-/// A [`Source`] over a segment and its decoded symbols.
+/// A [`Source`] over a segment and its decoded symbols; the original values (exactness over
+/// originals) come through the database's block cache.
 pub(crate) struct SegmentSource<'a> {
     pub(crate) segment: &'a SegmentReader,
     pub(crate) data: &'a SearchData,
+    pub(crate) cache: &'a BlockCache,
+    pub(crate) key: u64,
 }
 
 impl Source for SegmentSource<'_> {
@@ -218,10 +279,7 @@ impl Source for SegmentSource<'_> {
         let Ok((b, skip)) = self.segment.raw_location(pos) else {
             return false;
         };
-        let Some(slot) = self.data.raw_blocks.get(b) else {
-            return false;
-        };
-        let Some(block) = slot.get_or_init(|| self.segment.raw_block(b).ok()) else {
+        let Ok(block) = raw_block(self.cache, self.key, self.segment, b) else {
             return false;
         };
         out.clear();
@@ -252,33 +310,92 @@ impl Source for OriginalSource<'_> {
     }
 }
 
+/// Raw block `b` of `segment` (key `key`), through the cache.
+fn raw_block(
+    cache: &BlockCache,
+    key: u64,
+    segment: &SegmentReader,
+    b: usize,
+) -> Result<Arc<Vec<f64>>> {
+    match cache.get_or((key, BlockKind::Raw, b), || {
+        segment.raw_block(b).map(|v| Block::Values(Arc::new(v)))
+    })? {
+        Block::Values(v) => Ok(v),
+        _ => Err(Error::InvalidRequest("a cached block of another kind".into())),
+    }
+}
+
 impl OpenSegment {
-    pub(crate) fn open(dir: &Path, entry: &SegmentEntry) -> Result<OpenSegment> {
+    pub(crate) fn open(
+        dir: &Path,
+        entry: &SegmentEntry,
+        cache: &Arc<BlockCache>,
+    ) -> Result<OpenSegment> {
         let reader = SegmentReader::open(&dir.join(&entry.file))?;
-        Self::with_entry(dir, entry, Arc::new(reader), Arc::new(OnceLock::new()))
+        let shared = Shared {
+            reader: Arc::new(reader),
+            search: Arc::new(OnceLock::new()),
+            cache: cache.clone(),
+            key: block_cache::segment_key(),
+        };
+        Self::with_entry(dir, entry, shared)
+    }
+
+    fn shared(&self) -> Shared {
+        Shared {
+            reader: self.reader.clone(),
+            search: self.search.clone(),
+            cache: self.cache.clone(),
+            key: self.key,
+        }
     }
 
     /// The segment of `entry` from this one's reader and decoded data (the same file), with the
     /// deleted ids `entry` names.
     pub(crate) fn reopen(&self, dir: &Path, entry: &SegmentEntry) -> Result<OpenSegment> {
-        Self::with_entry(dir, entry, self.reader.clone(), self.search.clone())
+        Self::with_entry(dir, entry, self.shared())
     }
 
     /// The same segment with `deleted` as its deleted ids.
     pub(crate) fn with_deleted(&self, deleted: RoaringTreemap) -> OpenSegment {
+        let s = self.shared();
         OpenSegment {
-            reader: self.reader.clone(),
+            reader: s.reader,
             deleted,
-            search: self.search.clone(),
+            search: s.search,
+            cache: s.cache,
+            key: s.key,
         }
     }
 
-    fn with_entry(
-        dir: &Path,
-        entry: &SegmentEntry,
-        reader: Arc<SegmentReader>,
-        search: Arc<OnceLock<Result<SearchData>>>,
-    ) -> Result<OpenSegment> {
+    /// A [`Source`] over this segment and what search decoded of it.
+    pub(crate) fn source<'a>(&'a self, data: &'a SearchData) -> SegmentSource<'a> {
+        SegmentSource {
+            segment: &self.reader,
+            data,
+            cache: &self.cache,
+            key: self.key,
+        }
+    }
+
+    /// The original values of the series at `pos` (§4.9), their raw block through the cache.
+    pub(crate) fn raw_values(&self, pos: usize) -> Result<Vec<f64>> {
+        let (b, skip) = self.reader.raw_location(pos)?;
+        let n = self.reader.records()[pos].len as usize;
+        let block = raw_block(&self.cache, self.key, &self.reader, b)?;
+        block
+            .get(skip..skip + n)
+            .map(<[f64]>::to_vec)
+            .ok_or_else(|| Error::InvalidRequest("raw values outside their block".into()))
+    }
+
+    fn with_entry(dir: &Path, entry: &SegmentEntry, shared: Shared) -> Result<OpenSegment> {
+        let Shared {
+            reader,
+            search,
+            cache,
+            key,
+        } = shared;
         let path = dir.join(&entry.file);
         let recs = reader.records();
         let mismatch = |d: String| Error::Corrupt {
@@ -319,6 +436,8 @@ impl OpenSegment {
             reader,
             deleted,
             search,
+            cache,
+            key,
         })
     }
 
@@ -365,15 +484,14 @@ impl OpenSegment {
                 levels,
                 lossless,
                 original_bounds: Vec::new(),
-                raw_blocks: (0..seg.raw_block_count())
-                    .map(|_| OnceLock::new())
-                    .collect(),
                 envelopes: Mutex::new(Vec::new()),
             };
             if let Some(index) = seg.index() {
                 let source = SegmentSource {
                     segment: seg,
                     data: &data,
+                    cache: &self.cache,
+                    key: self.key,
                 };
                 data.original_bounds = knn::OriginalBounds::of(index, &source);
             }
@@ -392,7 +510,7 @@ impl OpenSegment {
         let r = &self.reader.records()[pos];
         let data = match self.search.get() {
             Some(Ok(data)) if r.kind != layout::storage_kind::LOSSLESS => data,
-            _ => return self.reader.decode(pos),
+            _ => return self.decode_through_cache(pos),
         };
         let mut x = Vec::with_capacity(r.len as usize);
         data.symbols.decode_into(r, self.reader.centres(), &mut x);
@@ -403,12 +521,47 @@ impl OpenSegment {
     }
 }
 
+impl OpenSegment {
+    /// Decodes the series at `pos` with its symbol and residual blocks from the cache.
+    fn decode_through_cache(&self, pos: usize) -> Result<Vec<f64>> {
+        let r = &self.reader.records()[pos];
+        if r.kind == layout::storage_kind::LOSSLESS {
+            return self.reader.decode(pos);
+        }
+        let symbols = match self.reader.block_of_series(pos) {
+            Some(b) => match self.cache.get_or((self.key, BlockKind::Symbols, b), || {
+                self.reader.block(b).map(|s| Block::Symbols(Arc::new(s)))
+            })? {
+                Block::Symbols(s) => Some(s),
+                _ => None,
+            },
+            None => None,
+        };
+        let levels = match self.reader.residual_location(pos) {
+            Some((b, _)) => match self.cache.get_or((self.key, BlockKind::Residuals, b), || {
+                self.reader
+                    .residual_block(b)
+                    .map(|l| Block::Levels(Arc::new(l)))
+            })? {
+                Block::Levels(l) => Some((b, l)),
+                _ => None,
+            },
+            None => None,
+        };
+        self.reader.decode_with(
+            pos,
+            symbols.as_deref(),
+            levels.as_ref().map(|(b, l)| (*b, &l[..])),
+        )
+    }
+}
+
 impl SearchData {
     /// The series' envelopes at `window` for every length group of `index` (built on first use
     /// from the reconstructions, then kept).
     pub(crate) fn envelopes(
         &self,
-        segment: &SegmentReader,
+        source: &SegmentSource,
         index: &Index,
         window: Window,
     ) -> Arc<Vec<GroupEnvelopes>> {
@@ -417,16 +570,12 @@ impl SearchData {
         if let Some((_, e)) = kept.iter().find(|(r, _)| *r == radii) {
             return e.clone();
         }
-        let source = SegmentSource {
-            segment,
-            data: self,
-        };
         let built = Arc::new(
             index
                 .groups
                 .iter()
                 .zip(&radii)
-                .map(|(g, &r)| GroupEnvelopes::build(g, &source, r))
+                .map(|(g, &r)| GroupEnvelopes::build(g, source, r))
                 .collect::<Vec<_>>(),
         );
         if kept.len() == KEPT_WINDOWS {

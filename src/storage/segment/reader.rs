@@ -385,9 +385,19 @@ impl SegmentReader {
         Ok(block.slice(r.start, r.count).to_vec())
     }
 
+    /// The symbol block holding the symbols of the series at `pos` (`None` for lossless and
+    /// length-1 series).
+    pub fn block_of_series(&self, pos: usize) -> Option<usize> {
+        let r = self.records.get(pos)?;
+        if r.kind != storage_kind::SYMBOLIC || r.count == 0 {
+            return None;
+        }
+        block_of(&self.blocks, r.start)
+    }
+
     /// Decodes the series at `pos` to original units, using `block` when it holds its symbols
     /// and `levels` (a residual block and its number) when it holds its residual levels.
-    fn decode_with(
+    pub fn decode_with(
         &self,
         pos: usize,
         block: Option<&BlockSymbols>,
@@ -585,6 +595,16 @@ impl SegmentReader {
 }
 
 impl BlockSymbols {
+    /// Number of symbols.
+    pub fn len(&self) -> usize {
+        self.symbols.len()
+    }
+
+    /// True when the block holds no symbols.
+    pub fn is_empty(&self) -> bool {
+        self.symbols.is_empty()
+    }
+
     /// The decoded symbols.
     pub fn into_symbols(self) -> Vec<u32> {
         self.symbols

@@ -53,6 +53,10 @@ pub struct Args {
     /// One JSON object per line and query.
     #[arg(long)]
     pub json: bool,
+    /// Megabytes of decoded blocks (original values read by --exact original) kept for later
+    /// queries [default: 256].
+    #[arg(long, value_name = "MB")]
+    pub cache_mb: Option<usize>,
 }
 
 /// Exactness on the command line.
@@ -91,6 +95,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let metric = args.metric()?;
     let db = Database::open_read_only(&args.db)
         .with_context(|| format!("opening {}", args.db.display()))?;
+    if let Some(mb) = args.cache_mb {
+        db.set_cache_bytes(mb.saturating_mul(1 << 20));
+    }
     let (queries, note) = read_series(&args.queries, args.format, args.header)?;
     if !args.json {
         note.eprint(&args.queries);

@@ -1,0 +1,204 @@
+//! The bounded cache of decoded blocks: what `get` and search over the originals decode from a
+//! segment (symbol blocks, residual blocks, raw blocks) is kept here up to a byte budget for the
+//! whole database, least recently used first out, instead of for the life of the segment.
+//!
+//! Entries are keyed by the segment (a number given to each opened segment file), the kind of
+//! block and its number, and shared as `Arc`s: a block in use stays valid after it is evicted.
+//! A block larger than the whole budget is decoded and returned without being kept.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
+
+use crate::error::Result;
+use crate::storage::segment::reader::BlockSymbols;
+
+/// The budget a database opens with: 256 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
+
+/// Which section a block comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum BlockKind {
+    /// SYMBOLS (§4.5).
+    Symbols,
+    /// RESIDUALS (§4.10).
+    Residuals,
+    /// RAW (§4.9).
+    Raw,
+}
+
+/// A decoded block.
+#[derive(Debug, Clone)]
+pub(crate) enum Block {
+    /// A symbol block.
+    Symbols(Arc<BlockSymbols>),
+    /// Levels of a residual block.
+    Levels(Arc<Vec<i64>>),
+    /// Values of a raw block.
+    Values(Arc<Vec<f64>>),
+}
+
+impl Block {
+    fn bytes(&self) -> usize {
+        match self {
+            Block::Symbols(s) => 4 * s.len() + 64,
+            Block::Levels(l) => 8 * l.len() + 64,
+            Block::Values(v) => 8 * v.len() + 64,
+        }
+    }
+}
+
+type Key = (u64, BlockKind, usize);
+
+/// A byte-bounded LRU cache of decoded blocks, shared by every segment of a database.
+#[derive(Debug)]
+pub struct BlockCache {
+    budget: AtomicUsize,
+    inner: Mutex<Inner>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    map: LruCache<Key, Block>,
+    bytes: usize,
+}
+
+static NEXT_SEGMENT: AtomicU64 = AtomicU64::new(1);
+
+/// A number for a newly opened segment, unique in the process (the cache's key).
+pub(crate) fn segment_key() -> u64 {
+    NEXT_SEGMENT.fetch_add(1, Ordering::Relaxed)
+}
+
+impl BlockCache {
+    /// An empty cache that keeps up to `budget` bytes of decoded blocks.
+    pub fn new(budget: usize) -> BlockCache {
+        BlockCache {
+            budget: AtomicUsize::new(budget),
+            inner: Mutex::new(Inner {
+                map: LruCache::unbounded(),
+                bytes: 0,
+            }),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The budget in bytes.
+    pub fn budget(&self) -> usize {
+        self.budget.load(Ordering::Relaxed)
+    }
+
+    /// Sets the budget, evicting what no longer fits.
+    pub fn set_budget(&self, bytes: usize) {
+        self.budget.store(bytes, Ordering::Relaxed);
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        Self::evict(&mut g, bytes);
+    }
+
+    /// Bytes of the blocks kept now.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes
+    }
+
+    /// (hits, misses) so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    fn evict(g: &mut Inner, budget: usize) {
+        while g.bytes > budget {
+            match g.map.pop_lru() {
+                Some((_, b)) => g.bytes -= b.bytes(),
+                None => break,
+            }
+        }
+    }
+
+    /// The block `(segment, kind, number)`, decoded by `decode` when it is not kept. Decoding
+    /// runs outside the lock (two threads may decode the same block at once; one copy is kept).
+    pub(crate) fn get_or(
+        &self,
+        key: (u64, BlockKind, usize),
+        decode: impl FnOnce() -> Result<Block>,
+    ) -> Result<Block> {
+        {
+            let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(b) = g.map.get(&key) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(b.clone());
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let block = decode()?;
+        let budget = self.budget();
+        let size = block.bytes();
+        if size <= budget {
+            let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(old) = g.map.put(key, block.clone()) {
+                g.bytes -= old.bytes();
+            }
+            g.bytes += size;
+            Self::evict(&mut g, budget);
+        }
+        Ok(block)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize) -> Result<Block> {
+        Ok(Block::Values(Arc::new(vec![1.0; n])))
+    }
+
+    #[test]
+    fn keeps_within_the_budget_least_recently_used_out() {
+        // Blocks of 8·100 + 64 = 864 bytes; three fit in 2,600.
+        let c = BlockCache::new(2600);
+        for b in 0..3 {
+            c.get_or((1, BlockKind::Raw, b), || values(100)).unwrap();
+        }
+        assert_eq!(c.bytes(), 3 * 864);
+        // Touch block 0, then add a fourth: block 1, the least recently used, goes.
+        c.get_or((1, BlockKind::Raw, 0), || panic!("kept")).unwrap();
+        c.get_or((1, BlockKind::Raw, 3), || values(100)).unwrap();
+        assert!(c.bytes() <= 2600);
+        let mut decoded = false;
+        c.get_or((1, BlockKind::Raw, 1), || {
+            decoded = true;
+            values(100)
+        })
+        .unwrap();
+        assert!(decoded, "block 1 was evicted");
+        c.get_or((1, BlockKind::Raw, 0), || panic!("block 0 was kept"))
+            .unwrap();
+        // A block over the budget is returned, not kept.
+        let big = c.get_or((2, BlockKind::Raw, 0), || values(1000)).unwrap();
+        assert!(matches!(big, Block::Values(v) if v.len() == 1000));
+        assert!(c.bytes() <= 2600);
+        c.set_budget(0);
+        assert_eq!(c.bytes(), 0);
+        c.get_or((3, BlockKind::Raw, 0), || values(1)).unwrap();
+        assert_eq!(c.bytes(), 0);
+        let (hits, misses) = c.counts();
+        assert_eq!((hits, misses), (2, 7));
+    }
+
+    #[test]
+    fn decode_errors_are_returned_and_nothing_is_kept() {
+        let c = BlockCache::new(1 << 20);
+        let r = c.get_or((1, BlockKind::Symbols, 0), || {
+            Err(crate::Error::InvalidRequest("bad block".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(c.bytes(), 0);
+    }
+}
