@@ -17,11 +17,12 @@ fn build(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<
     (path, seg, bytes)
 }
 
-/// Opens, and if that succeeds, reads and searches every series: the result must be an error
-/// or complete.
+/// Opens, and if that succeeds, reads every series (reconstructed and original) and searches:
+/// the result must be an error or complete.
 fn open_and_read(path: &std::path::Path) -> Result<(), Error> {
     let db = Database::open_read_only(path)?;
     let data = db.snapshot().export()?;
+    db.snapshot().export_raw()?;
     if let Some(q) = data.series.first() {
         db.snapshot()
             .search(&Query::knn(q, 2).metric(qabbadb::Metric::Euclidean))?;

@@ -113,7 +113,13 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
             u64_at(b, at + 16) as usize,
         );
         assert_eq!(off % 8, 0);
-        assert_eq!(crc32(&b[off..off + len]), u32_at(b, at + 24));
+        // Version 2: RAW (9) and RESIDUALS (10) checksum their head and 24-byte block records.
+        let covered = if version == 2 && (kind == 9 || kind == 10) {
+            16 + 24 * u32_at(b, off + 4) as usize
+        } else {
+            len
+        };
+        assert_eq!(crc32(&b[off..off + covered]), u32_at(b, at + 24));
         sec.insert(kind, &b[off..off + len]);
     }
     // §4.2 CODEBOOK
@@ -339,15 +345,18 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
         (starts, means, stds) = (st, me, sd);
     }
     assert_eq!(at, se.len());
-    // §4.10 RESIDUALS (error-bounded segments): i64 levels per block of S series.
+    // §4.10 RESIDUALS (error-bounded segments): i64 levels per block of S series; version 2
+    // block records (24 bytes) carry the CRC-32 of their payload.
+    let rec = if version == 1 { 16 } else { 24 };
     let residuals: Option<(usize, f64, Vec<Vec<i64>>)> = sec.get(&10).map(|r| {
         let (per, blocks, delta) = (u32_at(r, 0) as usize, u32_at(r, 4) as usize, f64_at(r, 8));
         let levels = (0..blocks)
             .map(|b| {
-                let (off, len) = (
-                    u64_at(r, 16 + 16 * b) as usize,
-                    u64_at(r, 24 + 16 * b) as usize,
-                );
+                let at = 16 + rec * b;
+                let (off, len) = (u64_at(r, at) as usize, u64_at(r, at + 8) as usize);
+                if version == 2 {
+                    assert_eq!(crc32(&r[off..off + len]), u32_at(r, at + 16));
+                }
                 pco::standalone::simple_decompress(&r[off..off + len]).unwrap()
             })
             .collect();

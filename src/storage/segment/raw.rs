@@ -16,9 +16,13 @@ pub fn serialize(series: &[Vec<f64>]) -> crate::Result<Vec<u8>> {
     Ok(super::block_table::serialize(&blocks, 0))
 }
 
-/// Parses the block table of a RAW section for `count` series.
-pub fn parse(sec: &[u8], count: usize) -> Result<super::block_table::BlockTable, String> {
-    let t = super::block_table::parse(sec, count)?;
+/// Parses the block table of a RAW section of a file of format `version` for `count` series.
+pub fn parse(
+    sec: &[u8],
+    count: usize,
+    version: u32,
+) -> Result<super::block_table::BlockTable, String> {
+    let t = super::block_table::parse(sec, count, version)?;
     if t.word != 0 {
         return Err("bad header".into());
     }
@@ -35,7 +39,7 @@ mod tests {
             .map(|i| (0..(i % 7 + 1)).map(|t| (i * t) as f64 * 0.1).collect())
             .collect();
         let b = serialize(&series).unwrap();
-        let t = parse(&b, series.len()).unwrap();
+        let t = parse(&b, series.len(), 2).unwrap();
         assert_eq!(t.blocks.len(), 3);
         let (off, len) = t.blocks[1];
         let n: usize = series[64..128].iter().map(Vec::len).sum();
@@ -48,7 +52,7 @@ mod tests {
                 .copied()
                 .collect::<Vec<_>>()
         );
-        assert!(parse(&b, 200).is_err());
-        assert!(parse(&b[..20], 150).is_err());
+        assert!(parse(&b, 200, 2).is_err());
+        assert!(parse(&b[..20], 150, 2).is_err());
     }
 }

@@ -182,13 +182,14 @@ impl SegmentReader {
         let raw = match section(kind::RAW) {
             Some((at, sec)) => Some((
                 at,
-                super::raw::parse(sec, records.len()).map_err(|d| corrupt("RAW", at as u64, d))?,
+                super::raw::parse(sec, records.len(), version)
+                    .map_err(|d| corrupt("RAW", at as u64, d))?,
             )),
             None => None,
         };
         let residuals = match section(kind::RESIDUALS) {
             Some((at, sec)) => {
-                let (table, max_error) = super::residuals::parse(sec, records.len())
+                let (table, max_error) = super::residuals::parse(sec, records.len(), version)
                     .map_err(|d| corrupt("RESIDUALS", at as u64, d))?;
                 let (levels, skip) = super::residuals::layout(&table, &records);
                 Some(Residuals {
@@ -486,6 +487,7 @@ impl SegmentReader {
             .ok_or_else(|| self.no_such("RESIDUALS", "residual block", b))?;
         let n = res.levels[b];
         let start = res.at + off;
+        self.check_block("RESIDUALS", &res.table, b, start, len)?;
         codec::lossless::decompress(&self.map[start..start + len], n).ok_or_else(|| {
             self.corrupt(
                 "RESIDUALS",
@@ -541,6 +543,7 @@ impl SegmentReader {
         let recs = &self.records[first..(first + table.per_block).min(self.records.len())];
         let n: usize = recs.iter().map(|r| r.len as usize).sum();
         let start = *at + off;
+        self.check_block("RAW", table, b, start, len)?;
         crate::codec::lossless::decompress(&self.map[start..start + len], n).ok_or_else(|| {
             self.corrupt(
                 "RAW",
@@ -548,6 +551,27 @@ impl SegmentReader {
                 format!("raw block {b} does not decode to {n} values"),
             )
         })
+    }
+
+    /// Version 2: the payload of block `b` of a RAW or RESIDUALS table against its CRC-32 (the
+    /// section's TOC checksum does not cover payloads, §3).
+    fn check_block(
+        &self,
+        section: &'static str,
+        table: &super::block_table::BlockTable,
+        b: usize,
+        start: usize,
+        len: usize,
+    ) -> Result<()> {
+        match table.crcs.as_ref().and_then(|c| c.get(b)) {
+            Some(&crc) if crc32fast::hash(&self.map[start..start + len]) != crc => Err(self
+                .corrupt(
+                    section,
+                    start as u64,
+                    format!("block {b} checksum mismatch"),
+                )),
+            _ => Ok(()),
+        }
     }
 
     /// The pco bytes of a lossless series (empty for a symbolic one).

@@ -44,9 +44,14 @@ pub fn layout(
     (levels, skip)
 }
 
-/// Parses a RESIDUALS section for `count` series; returns the table and δ.
-pub fn parse(sec: &[u8], count: usize) -> Result<(super::block_table::BlockTable, f64), String> {
-    let t = super::block_table::parse(sec, count)?;
+/// Parses a RESIDUALS section of a file of format `version` for `count` series; returns the
+/// table and δ.
+pub fn parse(
+    sec: &[u8],
+    count: usize,
+    version: u32,
+) -> Result<(super::block_table::BlockTable, f64), String> {
+    let t = super::block_table::parse(sec, count, version)?;
     let d = f64::from_bits(t.word);
     if !(d.is_finite() && d > 0.0 && (2.0 * d).is_finite()) {
         return Err(format!("bound δ = {d} is not a positive number"));

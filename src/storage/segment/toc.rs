@@ -118,7 +118,18 @@ pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
                 "section offset is not aligned past the header".into(),
             ));
         }
-        if crc32fast::hash(sec) != e.crc.get() {
+        // Version 2: the checksum of RAW and RESIDUALS covers their head and block records;
+        // each payload is checked against its record when it is decoded.
+        let checked = match k {
+            kind::RAW | kind::RESIDUALS if version >= 2 => {
+                let n = super::block_table::table_len(sec, version).ok_or_else(|| {
+                    corrupt(name, at, "block table outside the section".into())
+                })?;
+                &sec[..n]
+            }
+            _ => sec,
+        };
+        if crc32fast::hash(checked) != e.crc.get() {
             return Err(corrupt(name, at, "section checksum mismatch".into()));
         }
         match k {

@@ -394,7 +394,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
             flags: (*flags).into(),
             offset: (out.len() as u64).into(),
             bytes: (bytes.len() as u64).into(),
-            crc: crc32fast::hash(bytes).into(),
+            crc: crc32fast::hash(checksummed(*kind_id, bytes, FORMAT_VERSION)).into(),
             reserved: 0.into(),
         });
         report.section_bytes.push((*kind_id, bytes.len() as u64));
@@ -437,9 +437,37 @@ pub fn write_segment_with(
     Ok(report)
 }
 
-/// Recomputes the section, TOC and header checksums of segment bytes, wherever the header and
-/// TOC point inside them: for fuzzing (so that damage reaches the parsers behind the checksums)
-/// and for tools that repair files by hand.
+/// The bytes of a section its TOC checksum covers (§3): all of them, but for RAW and RESIDUALS
+/// in version 2 files their head and block records.
+fn checksummed(kind_id: u32, sec: &[u8], version: u32) -> &[u8] {
+    match kind_id {
+        kind::RAW | kind::RESIDUALS if version >= 2 => {
+            &sec[..super::block_table::table_len(sec, version).unwrap_or(sec.len())]
+        }
+        _ => sec,
+    }
+}
+
+/// Version 2 RAW and RESIDUALS: recomputes each block record's CRC-32 of its payload, where
+/// the record and payload lie inside the section.
+fn reseal_blocks(sec: &mut [u8]) {
+    let Some(n) = super::block_table::table_len(sec, 2) else {
+        return;
+    };
+    for at in (16..n).step_by(24) {
+        let off = u64::from_le_bytes(sec[at..at + 8].try_into().unwrap_or([0; 8])) as usize;
+        let len = u64::from_le_bytes(sec[at + 8..at + 16].try_into().unwrap_or([0; 8])) as usize;
+        if off.checked_add(len).is_some_and(|end| end <= sec.len()) {
+            let crc = crc32fast::hash(&sec[off..off + len]);
+            sec[at + 16..at + 20].copy_from_slice(&crc.to_le_bytes());
+        }
+    }
+}
+
+/// Recomputes the section, TOC and header checksums of segment bytes (in version 2 also the
+/// block checksums of RAW and RESIDUALS), wherever the header and TOC point inside them: for
+/// fuzzing (so that damage reaches the parsers behind the checksums) and for tools that repair
+/// files by hand.
 pub fn reseal(b: &mut [u8]) {
     if b.len() < size_of::<Header>() {
         return;
@@ -453,11 +481,16 @@ pub fn reseal(b: &mut [u8]) {
             .checked_add(32 * entries)
             .is_some_and(|e| e <= b.len())
     {
+        let version = u32::from_le_bytes(b[8..12].try_into().unwrap_or([0; 4]));
         for e in 0..entries {
             let at = toc_at + 32 * e;
+            let kind_id = u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]));
             let (off, len) = (u64_at(b, at + 8) as usize, u64_at(b, at + 16) as usize);
             if off.checked_add(len).is_some_and(|end| end <= b.len()) {
-                let crc = crc32fast::hash(&b[off..off + len]);
+                if version >= 2 && matches!(kind_id, kind::RAW | kind::RESIDUALS) {
+                    reseal_blocks(&mut b[off..off + len]);
+                }
+                let crc = crc32fast::hash(checksummed(kind_id, &b[off..off + len], version));
                 b[at + 24..at + 28].copy_from_slice(&crc.to_le_bytes());
             }
         }
