@@ -1,7 +1,8 @@
-//! An open segment of a database: its reader, its deleted ids, and what search and `get`
-//! decode from it once (every symbol, the residual levels, the lossless series, per-leaf error
-//! bounds and the raw blocks read so far). The layout knowledge of FORMAT.md stays here; the
-//! database (`crate::db`) only asks for series by position.
+//! An open segment of a database: its reader, its deleted ids, what search decodes from it once
+//! (every symbol, the residual levels, the lossless series, per-leaf error bounds, envelopes),
+//! and the database's bounded cache of decoded blocks ([`super::block_cache`]) that `get`,
+//! `get_raw` and search over the originals read through. The layout knowledge of FORMAT.md stays
+//! here; the database (`crate::db`) only asks for series by position.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
