@@ -90,8 +90,8 @@ pub mod ingest;
 
 pub use codec::{Assign, CodecParams, Digitizer, FitReport};
 pub use db::{
-    BlockCounts, BuildReport, Database, DeleteReport, Info, Options, Problem, Query, SegmentInfo,
-    SeriesInfo, Snapshot, Target,
+    BlockCounts, BuildReport, BulkLoader, BulkOptions, BulkProgress, Database, DeleteReport, Info,
+    Options, Problem, Query, SegmentInfo, SeriesInfo, Snapshot, Target,
 };
 pub use error::{Error, Result};
 pub use ids::{Generation, SeriesId};

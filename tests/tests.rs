@@ -1,5 +1,6 @@
 //! The integration test binary: one module per concern.
 
+mod bulk;
 mod cli;
 mod codec_real;
 mod corruption;

@@ -18,6 +18,7 @@
 //! reading the committed state), `write` (append, delete, commit, garbage collection),
 //! `compact`, `snapshot` (reading series), `query` (search), `info` and `verify`.
 
+mod bulk;
 mod compact;
 mod dir;
 mod info;
@@ -25,6 +26,8 @@ pub mod options;
 mod query;
 mod snapshot;
 pub mod tune;
+
+pub use bulk::{BulkLoader, BulkOptions, BulkProgress};
 mod verify;
 mod write;
 

@@ -151,17 +151,38 @@ impl Database {
                 (b.codebook().clone(), enc, fit)
             }
         };
-        let breakpoints = base.and_then(|b| b.index()).map(|i| i.breakpoints.clone());
+        let raw = self.options.keep_raw.then_some(data.series.as_slice());
+        self.commit_encoded(&snap, &codebook, &encoded, &data.labels, fit, raw)
+    }
+
+    /// Writes encoded series as a new segment (ids continuing from the last given, indexed with
+    /// the first segment's breakpoints, or breakpoints fitted to them in a database without
+    /// segments) and commits it. The caller holds the write lock; `snap` is the current state.
+    pub(super) fn commit_encoded(
+        &self,
+        snap: &super::Snapshot,
+        codebook: &Codebook,
+        encoded: &[EncodedSeries],
+        labels: &[Option<String>],
+        fit: codec::FitReport,
+        raw: Option<&[Vec<f64>]>,
+    ) -> Result<BuildReport> {
+        let base = snap.state.segments.first().map(|s| &s.reader);
+        let breakpoints = base
+            .filter(|b| b.codebook() == codebook)
+            .and_then(|b| b.index())
+            .map(|i| i.breakpoints.clone());
         let m = &snap.state.manifest;
         let ids: Vec<u64> = (m.next_id..m.next_id + encoded.len() as u64).collect();
-        let originals = |i: usize| data.series[i].clone();
-        let raw = self.options.keep_raw.then_some(data.series.as_slice());
+        let centres = codebook.centres();
+        let max_error = self.options.codec.max_error;
+        let originals = |i: usize| encoded[i].decode(&centres, max_error).unwrap_or_default();
         let (seg, index_time, write, write_time) = self.write_segment(
             m.generation + 1,
-            &codebook,
-            &encoded,
+            codebook,
+            encoded,
             &ids,
-            &data.labels,
+            labels,
             fit.alpha,
             breakpoints,
             originals,

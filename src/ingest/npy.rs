@@ -27,78 +27,109 @@ struct Header {
 
 /// Parses the bytes of an NPY file; `path` only names the file in errors.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Dataset> {
-    let bad = |reason: String| Error::Parse {
-        path: path.to_path_buf(),
-        line: 1,
-        column: 0,
-        reason,
-    };
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
-        return Err(bad("not an NPY file (magic \\x93NUMPY missing)".into()));
+    let array = Array::parse(path, bytes)?;
+    let mut out = Dataset::default();
+    for r in 0..array.rows {
+        out.series.push(array.row(r)?);
+        out.labels.push(None);
     }
-    let (header_len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
-        2 | 3 => {
-            let b = bytes
-                .get(8..12)
-                .ok_or_else(|| bad("truncated header".into()))?;
-            (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
+    Ok(out)
+}
+
+/// The rows of an NPY file read in place from a memory map, one series at a time: for inputs
+/// of any size (`qabbadb build` streams them into a bulk load).
+pub struct Rows {
+    path: std::path::PathBuf,
+    map: memmap2::Mmap,
+    /// Number of series.
+    pub rows: usize,
+    /// Length of every series.
+    pub cols: usize,
+}
+
+impl std::fmt::Debug for Rows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rows")
+            .field("path", &self.path)
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .finish()
+    }
+}
+
+impl Rows {
+    /// Maps the NPY file at `path` and checks its header and size.
+    pub fn open(path: &Path) -> Result<Rows> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        // SAFETY: the map is only read, through bounds-checked slices, and lives as long as
+        // `Rows`. An input file that another program truncates while it is being read can make
+        // the process fault on access, as with any memory-mapped reader; the README says input
+        // files must not change while `build` reads them. Exercised by the tests below and by
+        // every `qabbadb build` of an NPY file.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let array = Array::parse(path, &map)?;
+        let (rows, cols) = (array.rows, array.cols);
+        Ok(Rows {
+            path: path.to_path_buf(),
+            map,
+            rows,
+            cols,
+        })
+    }
+
+    /// Series `r` (`r < rows`).
+    pub fn row(&self, r: usize) -> Result<Vec<f64>> {
+        Array::parse(&self.path, &self.map)?.row(r)
+    }
+
+    /// Calls `f` on every series in order, with its index.
+    pub fn for_each(&self, mut f: impl FnMut(usize, Vec<f64>) -> Result<()>) -> Result<()> {
+        let array = Array::parse(&self.path, &self.map)?;
+        for r in 0..array.rows {
+            f(r, array.row(r)?)?;
         }
-        v => return Err(bad(format!("unsupported NPY version {v}"))),
-    };
-    let text = bytes
-        .get(start..start.saturating_add(header_len))
-        .ok_or_else(|| bad("truncated header".into()))?;
-    let text = std::str::from_utf8(text).map_err(|_| bad("header is not text".into()))?;
-    let header = parse_header(text).map_err(bad)?;
-    let data = &bytes[start + header_len..];
-    let (rows, cols) = match header.shape.as_slice() {
-        [n] => (1, *n),
-        [r, c] => (*r, *c),
-        s => {
-            return Err(bad(format!(
-                "expected a 1-D or 2-D array, found shape {s:?}"
-            )))
-        }
-    };
-    let count = rows
-        .checked_mul(cols)
-        .ok_or_else(|| bad("shape overflows".into()))?;
-    let need = count
-        .checked_mul(header.item_bytes)
-        .ok_or_else(|| bad("shape overflows".into()))?;
-    if data.len() < need {
-        return Err(bad(format!(
-            "data truncated: shape {:?} needs {need} bytes, file has {}",
-            header.shape,
-            data.len()
-        )));
+        Ok(())
     }
-    if cols == 0 && rows > 0 {
-        return Err(bad("series of length 0".into()));
-    }
-    let value = |k: usize| -> f64 {
-        let b = &data[k * header.item_bytes..(k + 1) * header.item_bytes];
-        match (header.item_bytes, header.big_endian) {
+}
+
+/// A checked NPY array over its file's bytes.
+struct Array<'a> {
+    path: &'a Path,
+    header: Header,
+    data: &'a [u8],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> Array<'a> {
+    fn value(&self, k: usize) -> f64 {
+        let n = self.header.item_bytes;
+        let b = &self.data[k * n..(k + 1) * n];
+        match (n, self.header.big_endian) {
             (8, false) => f64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
             (8, true) => f64::from_be_bytes(b.try_into().unwrap_or([0; 8])),
             (_, false) => f32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as f64,
             (_, true) => f32::from_be_bytes(b.try_into().unwrap_or([0; 4])) as f64,
         }
-    };
-    let mut out = Dataset::default();
-    for r in 0..rows {
+    }
+
+    /// Row `r`; NaN and infinite values are errors naming their row and column.
+    fn row(&self, r: usize) -> Result<Vec<f64>> {
+        let (rows, cols) = (self.rows, self.cols);
+        if r >= rows {
+            return Err(Error::InvalidRequest(format!("row {r} of {rows}")));
+        }
         let mut values = Vec::with_capacity(cols);
         for c in 0..cols {
-            let k = if header.fortran {
+            let k = if self.header.fortran {
                 c * rows + r
             } else {
                 r * cols + c
             };
-            let v = value(k);
+            let v = self.value(k);
             if !v.is_finite() {
                 return Err(Error::Parse {
-                    path: path.to_path_buf(),
+                    path: self.path.to_path_buf(),
                     line: r as u64 + 1,
                     column: c as u64 + 1,
                     reason: if v.is_nan() {
@@ -111,10 +142,69 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Dataset> {
             }
             values.push(v);
         }
-        out.series.push(values);
-        out.labels.push(None);
+        Ok(values)
     }
-    Ok(out)
+
+    /// Checks the magic, version, header and size of the file's bytes.
+    fn parse(path: &'a Path, bytes: &'a [u8]) -> Result<Array<'a>> {
+        let bad = |reason: String| Error::Parse {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 0,
+            reason,
+        };
+        if bytes.len() < 10 || &bytes[..6] != MAGIC {
+            return Err(bad("not an NPY file (magic \\x93NUMPY missing)".into()));
+        }
+        let (header_len, start) = match bytes[6] {
+            1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
+            2 | 3 => {
+                let b = bytes
+                    .get(8..12)
+                    .ok_or_else(|| bad("truncated header".into()))?;
+                (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
+            }
+            v => return Err(bad(format!("unsupported NPY version {v}"))),
+        };
+        let text = bytes
+            .get(start..start.saturating_add(header_len))
+            .ok_or_else(|| bad("truncated header".into()))?;
+        let text = std::str::from_utf8(text).map_err(|_| bad("header is not text".into()))?;
+        let header = parse_header(text).map_err(bad)?;
+        let data = &bytes[start + header_len..];
+        let (rows, cols) = match header.shape.as_slice() {
+            [n] => (1, *n),
+            [r, c] => (*r, *c),
+            s => {
+                return Err(bad(format!(
+                    "expected a 1-D or 2-D array, found shape {s:?}"
+                )))
+            }
+        };
+        let count = rows
+            .checked_mul(cols)
+            .ok_or_else(|| bad("shape overflows".into()))?;
+        let need = count
+            .checked_mul(header.item_bytes)
+            .ok_or_else(|| bad("shape overflows".into()))?;
+        if data.len() < need {
+            return Err(bad(format!(
+                "data truncated: shape {:?} needs {need} bytes, file has {}",
+                header.shape,
+                data.len()
+            )));
+        }
+        if cols == 0 && rows > 0 {
+            return Err(bad("series of length 0".into()));
+        }
+        Ok(Array {
+            path,
+            header,
+            data,
+            rows,
+            cols,
+        })
+    }
 }
 
 fn parse_header(text: &str) -> std::result::Result<Header, String> {
@@ -208,6 +298,40 @@ pub fn write(path: &Path, series: &[Vec<f64>]) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn rows_read_in_place_equal_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.npy");
+        let series: Vec<Vec<f64>> = (0..50)
+            .map(|i| (0..7).map(|t| (i * 7 + t) as f64 * 0.5).collect())
+            .collect();
+        write(&path, &series).unwrap();
+        let rows = Rows::open(&path).unwrap();
+        assert_eq!((rows.rows, rows.cols), (50, 7));
+        let mut got = Vec::new();
+        rows.for_each(|r, x| {
+            assert_eq!(r, got.len());
+            got.push(x);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, series);
+        assert_eq!(rows.row(49).unwrap(), series[49]);
+        assert!(rows.row(50).is_err());
+        // A NaN is reported at its row and column when that row is read.
+        let mut bad = series.clone();
+        bad[30][2] = f64::NAN;
+        write(&path, &bad).unwrap();
+        let rows = Rows::open(&path).unwrap();
+        assert!(rows.row(29).is_ok());
+        match rows.row(30) {
+            Err(Error::Parse { line, column, .. }) => assert_eq!((line, column), (31, 3)),
+            other => panic!("{other:?}"),
+        }
+        std::fs::write(&path, b"not npy").unwrap();
+        assert!(Rows::open(&path).is_err());
+    }
     use super::*;
 
     fn npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {

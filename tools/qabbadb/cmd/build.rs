@@ -299,17 +299,62 @@ pub struct Args {
     pub json: bool,
 }
 
+/// True when the input is an NPY file (by `--format` or its name).
+fn is_npy(input: &InputArgs) -> bool {
+    match input.format {
+        Some(f) => matches!(f, Format::Npy),
+        None => input
+            .input
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("npy")),
+    }
+}
+
+/// Streams the rows of an NPY file into a bulk load (memory bounded by the segment size, not
+/// by the file), with a progress bar of series, their rate and the time left.
+fn bulk_npy(
+    args: &Args,
+    options: &qabbadb::Options,
+) -> anyhow::Result<(Database, qabbadb::BuildReport)> {
+    let rows = qabbadb::ingest::npy::Rows::open(&args.input.input)
+        .with_context(|| format!("reading {}", args.input.input.display()))?;
+    let pb = output::bar(rows.rows as u64, "series", args.json);
+    let bar = pb.clone();
+    let mut loader = Database::bulk_loader(&args.db, options, qabbadb::BulkOptions::default())
+        .with_context(|| format!("building {}", args.db.display()))?
+        .on_progress(move |p| bar.set_position(p.series));
+    rows.for_each(|_, x| loader.push(x, None))
+        .with_context(|| {
+            format!(
+                "building {} from {}",
+                args.db.display(),
+                args.input.input.display()
+            )
+        })?;
+    let done = loader
+        .finish()
+        .with_context(|| format!("building {}", args.db.display()))?;
+    pb.finish_and_clear();
+    Ok(done)
+}
+
 /// Runs `build`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let options = args.codec.options()?;
-    let pb = output::spinner("reading", args.json);
-    let (data, note) = args.input.read()?;
-    pb.set_message(format!("encoding {} series", data.len()));
     let t = std::time::Instant::now();
-    let (db, report) = Database::build(&args.db, &data, &options)
-        .with_context(|| format!("building {}", args.db.display()))?;
+    let (db, report, note) = if is_npy(&args.input) && options.codec.target_rmse.is_none() {
+        let (db, report) = bulk_npy(&args, &options)?;
+        (db, report, ReadNote::default())
+    } else {
+        let pb = output::spinner("reading", args.json);
+        let (data, note) = args.input.read()?;
+        pb.set_message(format!("encoding {} series", data.len()));
+        let (db, report) = Database::build(&args.db, &data, &options)
+            .with_context(|| format!("building {}", args.db.display()))?;
+        pb.finish_and_clear();
+        (db, report, note)
+    };
     let secs = t.elapsed().as_secs_f64();
-    pb.finish_and_clear();
     if !report.cleaned.is_empty() && !args.json {
         eprintln!(
             "removed {} files left in {} by a build that never finished",
