@@ -385,7 +385,17 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let err = rows.for_each(|_, _| Ok(())).unwrap_err();
-        assert!(matches!(err, Error::Parse { line: 31, column: 3, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Parse {
+                    line: 31,
+                    column: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         std::fs::write(&path, b"not npy").unwrap();
         assert!(Rows::open(&path).is_err());
         // Rows of 2.4 MB: read three to a chunk; a NaN in the third chunk names its row.
@@ -406,8 +416,21 @@ mod tests {
             .unwrap();
         assert_eq!(n, 10);
         write(&path, &bad).unwrap();
-        let err = Rows::open(&path).unwrap().for_each(|_, _| Ok(())).unwrap_err();
-        assert!(matches!(err, Error::Parse { line: 8, column: 6, .. }), "{err}");
+        let err = Rows::open(&path)
+            .unwrap()
+            .for_each(|_, _| Ok(()))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Parse {
+                    line: 8,
+                    column: 6,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
     use super::*;
 
