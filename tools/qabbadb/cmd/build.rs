@@ -297,6 +297,10 @@ pub struct Args {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     pub json: bool,
+    /// NPY input: series per segment; each segment is committed as it fills, so a build that is
+    /// interrupted keeps the segments before [default: 1000000].
+    #[arg(long, value_name = "N")]
+    pub segment_series: Option<usize>,
 }
 
 /// True when the input is an NPY file (by `--format` or its name).
@@ -320,7 +324,13 @@ fn bulk_npy(
         .with_context(|| format!("reading {}", args.input.input.display()))?;
     let pb = output::bar(rows.rows as u64, "series", args.json);
     let bar = pb.clone();
-    let mut loader = Database::bulk_loader(&args.db, options, qabbadb::BulkOptions::default())
+    let sizes = qabbadb::BulkOptions {
+        segment_series: args
+            .segment_series
+            .unwrap_or(qabbadb::BulkOptions::default().segment_series),
+        ..Default::default()
+    };
+    let mut loader = Database::bulk_loader(&args.db, options, sizes)
         .with_context(|| format!("building {}", args.db.display()))?
         .on_progress(move |p| bar.set_position(p.series));
     rows.for_each(|_, x| loader.push(x, None))
@@ -342,6 +352,9 @@ fn bulk_npy(
 pub fn run(args: Args) -> anyhow::Result<()> {
     let options = args.codec.options()?;
     let t = std::time::Instant::now();
+    if args.segment_series.is_some() && !is_npy(&args.input) {
+        anyhow::bail!("--segment-series applies to NPY input, which build streams");
+    }
     let (db, report, note) = if is_npy(&args.input) && options.codec.target_rmse.is_none() {
         let (db, report) = bulk_npy(&args, &options)?;
         (db, report, ReadNote::default())
