@@ -113,11 +113,12 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
             u64_at(b, at + 16) as usize,
         );
         assert_eq!(off % 8, 0);
-        // Version 2: RAW (9) and RESIDUALS (10) checksum their head and 24-byte block records.
-        let covered = if version == 2 && (kind == 9 || kind == 10) {
-            16 + 24 * u32_at(b, off + 4) as usize
-        } else {
-            len
+        // Version 2: SYMBOLS (5) checksums its head and 48-byte block records, RAW (9) and
+        // RESIDUALS (10) theirs of 24 bytes; each payload has its own CRC in its record.
+        let covered = match kind {
+            5 if version == 2 => 16 + 48 * u32_at(b, off + 8) as usize,
+            9 | 10 if version == 2 => 16 + 24 * u32_at(b, off + 4) as usize,
+            _ => len,
         };
         assert_eq!(crc32(&b[off..off + covered]), u32_at(b, at + 24));
         sec.insert(kind, &b[off..off + len]);
@@ -182,6 +183,9 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 3]) {
         );
         assert_eq!(u64_at(sy, at), symbols.len() as u64);
         let p = &sy[off..off + len];
+        if version == 2 {
+            assert_eq!(crc32(p), u32_at(sy, at + 44), "block {i} checksum");
+        }
         codecs[codec as usize] += 1;
         let block: Vec<u32> = match codec {
             0 => {
@@ -520,13 +524,18 @@ fn a_reader_from_the_spec_decodes_what_the_library_decodes() {
 }
 
 /// The dataset and options of the compatibility file: labels, a constant series, a length-1
-/// series and (through a tight budget) lossless series.
+/// series and lossless series (a tight budget, and a lone spike taller than any increment of
+/// the alphabet, which no refinement can follow).
 fn compat_input() -> (Dataset, Options) {
     let mut data = ingest::read(&ucr("ItalyPowerDemand", "TRAIN"), None).unwrap();
     data.series.push(vec![7.25; 24]);
     data.labels.push(Some("constant".into()));
     data.series.push(vec![-3.5]);
     data.labels.push(None);
+    let mut spike = vec![0.0; 400];
+    spike[200] = 1.0;
+    data.series.push(spike);
+    data.labels.push(Some("spike".into()));
     (data, Options::default().max_rmse(0.15))
 }
 

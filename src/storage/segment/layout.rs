@@ -366,7 +366,9 @@ pub struct BlockRecord {
     /// 0 packed, 1 zstd, 2 LZW.
     pub codec: u8,
     /// Zero.
-    pub reserved: [u8; 7],
+    pub reserved: [u8; 3],
+    /// Version 2: CRC-32 of the payload (checked when the block is decoded). Version 1: zero.
+    pub crc: U32,
 }
 
 const _: () = {

@@ -159,7 +159,8 @@ impl SegmentReader {
             None => Vec::new(),
         };
         let (sym_at, n) = need(kind::SYMBOLS)?;
-        let (total_symbols, blocks) = symbols::parse(&bytes[sym_at..sym_at + n], codebook.len())
+        let (total_symbols, blocks) =
+            symbols::parse(&bytes[sym_at..sym_at + n], codebook.len(), version)
             .map_err(at_section(kind::SYMBOLS, sym_at))?;
         let lossless = found[kind::LOSSLESS as usize].unwrap_or((0, 0));
 
@@ -355,6 +356,13 @@ impl SegmentReader {
             .ok_or_else(|| self.corrupt("SYMBOLS", 0, format!("no block {b}")))?;
         let at = self.symbols_at + r.offset.get() as usize;
         let payload = &self.map[at..at + r.bytes.get() as usize];
+        if self.version >= 2 && crc32fast::hash(payload) != r.crc.get() {
+            return Err(self.corrupt(
+                "SYMBOLS",
+                at as u64,
+                format!("block {b} checksum mismatch"),
+            ));
+        }
         let codec = BlockCodec::from_tag(r.codec).unwrap_or(BlockCodec::Packed);
         let n = usize::try_from(r.symbols.get())
             .map_err(|_| self.corrupt("SYMBOLS", at as u64, "block too large".into()))?;

@@ -17,9 +17,20 @@ pub(super) fn block_of(blocks: &[BlockRecord], s: u64) -> Option<usize> {
     (s < r.first_symbol.get() + r.symbols.get()).then_some(b)
 }
 
+/// Bytes of the SYMBOLS section's head and block records (what its TOC checksum covers in
+/// version 2); `None` when they do not fit.
+pub(super) fn table_len(sec: &[u8]) -> Option<usize> {
+    let blocks = u32::from_le_bytes(sec.get(8..12)?.try_into().ok()?) as usize;
+    blocks
+        .checked_mul(size_of::<BlockRecord>())?
+        .checked_add(size_of::<SymbolsHeader>())
+        .filter(|&e| e <= sec.len())
+}
+
 /// The total number of symbols and the block table, for a codebook of `k` symbols: blocks
 /// follow each other without gaps, each payload lies inside the section after the table.
-pub(super) fn parse(sec: &[u8], k: usize) -> SectionResult<(u64, Vec<BlockRecord>)> {
+/// Version 1 records have a zero `crc`.
+pub(super) fn parse(sec: &[u8], k: usize, version: u32) -> SectionResult<(u64, Vec<BlockRecord>)> {
     let (sh, rest) =
         SymbolsHeader::read_from_prefix(sec).map_err(|_| (0, "shorter than its header".to_string()))?;
     let total_symbols = sh.total_symbols.get();
@@ -38,7 +49,8 @@ pub(super) fn parse(sec: &[u8], k: usize) -> SectionResult<(u64, Vec<BlockRecord
     for (b, r) in blocks.iter().enumerate() {
         let off = (size_of::<SymbolsHeader>() + b * size_of::<BlockRecord>()) as u64;
         let ok = r.first_symbol.get() == expect_first
-            && r.reserved == [0; 7]
+            && r.reserved == [0; 3]
+            && (version >= 2 || r.crc.get() == 0)
             && (r.codec == BlockCodec::Lzw as u8 || r.lzw_codes.get() == 0)
             && r.symbols.get() > 0
             && BlockCodec::from_tag(r.codec).is_some()

@@ -121,6 +121,12 @@ pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
         // Version 2: the checksum of RAW and RESIDUALS covers their head and block records;
         // each payload is checked against its record when it is decoded.
         let checked = match k {
+            kind::SYMBOLS if version >= 2 => {
+                let n = super::symbols::table_len(sec).ok_or_else(|| {
+                    corrupt(name, at, "block table outside the section".into())
+                })?;
+                &sec[..n]
+            }
             kind::RAW | kind::RESIDUALS if version >= 2 => {
                 let n = super::block_table::table_len(sec, version).ok_or_else(|| {
                     corrupt(name, at, "block table outside the section".into())

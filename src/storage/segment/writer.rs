@@ -315,7 +315,8 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
                 bytes: (b.payload.len() as u64).into(),
                 lzw_codes: b.lzw_codes.into(),
                 codec: b.codec as u8,
-                reserved: [0; 7],
+                reserved: [0; 3],
+                crc: crc32fast::hash(&b.payload).into(),
             }
             .as_bytes(),
         );
@@ -441,6 +442,7 @@ pub fn write_segment_with(
 /// in version 2 files their head and block records.
 fn checksummed(kind_id: u32, sec: &[u8], version: u32) -> &[u8] {
     match kind_id {
+        kind::SYMBOLS if version >= 2 => &sec[..super::symbols::table_len(sec).unwrap_or(sec.len())],
         kind::RAW | kind::RESIDUALS if version >= 2 => {
             &sec[..super::block_table::table_len(sec, version).unwrap_or(sec.len())]
         }
@@ -469,6 +471,26 @@ fn reseal_blocks(sec: &mut [u8]) {
 /// fuzzing (so that damage reaches the parsers behind the checksums) and for tools that repair
 /// files by hand.
 pub fn reseal(b: &mut [u8]) {
+    reseal_all(b)
+}
+
+/// Version 2 SYMBOLS: recomputes each block record's CRC-32 of its payload (offset and length at
+/// record bytes 16 and 24, the CRC at 44), where they lie inside the section.
+fn reseal_symbol_blocks(sec: &mut [u8]) {
+    let Some(n) = super::symbols::table_len(sec) else {
+        return;
+    };
+    for at in (16..n).step_by(48) {
+        let off = u64::from_le_bytes(sec[at + 16..at + 24].try_into().unwrap_or([0; 8])) as usize;
+        let len = u64::from_le_bytes(sec[at + 24..at + 32].try_into().unwrap_or([0; 8])) as usize;
+        if off.checked_add(len).is_some_and(|end| end <= sec.len()) {
+            let crc = crc32fast::hash(&sec[off..off + len]);
+            sec[at + 44..at + 48].copy_from_slice(&crc.to_le_bytes());
+        }
+    }
+}
+
+fn reseal_all(b: &mut [u8]) {
     if b.len() < size_of::<Header>() {
         return;
     }
@@ -489,6 +511,9 @@ pub fn reseal(b: &mut [u8]) {
             if off.checked_add(len).is_some_and(|end| end <= b.len()) {
                 if version >= 2 && matches!(kind_id, kind::RAW | kind::RESIDUALS) {
                     reseal_blocks(&mut b[off..off + len]);
+                }
+                if version >= 2 && kind_id == kind::SYMBOLS {
+                    reseal_symbol_blocks(&mut b[off..off + len]);
                 }
                 let crc = crc32fast::hash(checksummed(kind_id, &b[off..off + len], version));
                 b[at + 24..at + 28].copy_from_slice(&crc.to_le_bytes());
