@@ -589,6 +589,16 @@ fn files_of_every_version_still_open() {
     }
 }
 
+/// The values of one series of a compatibility file's JSON.
+fn values_of(s: &serde_json::Value) -> Vec<f64> {
+    s["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
 fn file_of_version_still_opens(version: u32) {
     let dir = compat_dir(version);
     let seg = qabbadb::storage::segment::SegmentReader::open(&dir.join("italypower.qdb")).unwrap();
@@ -624,12 +634,7 @@ fn file_of_version_still_opens(version: u32) {
     assert_eq!(series.len(), db.snapshot().len());
     for s in series {
         let id = s["id"].as_u64().unwrap();
-        let want: Vec<f64> = s["values"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let want = values_of(s);
         assert_eq!(
             db.snapshot().get(id).unwrap(),
             want,
@@ -671,12 +676,7 @@ fn file_of_version_still_opens(version: u32) {
     let after = db.snapshot().series_info();
     for s in series {
         let id = s["id"].as_u64().unwrap();
-        let want: Vec<f64> = s["values"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let want = values_of(s);
         assert_eq!(
             db.snapshot().get(id).unwrap(),
             want,

@@ -159,10 +159,10 @@ impl BulkLoader {
     pub fn push(&mut self, series: Vec<f64>, label: Option<String>) -> Result<()> {
         self.check()?;
         self.pending_values += series.len();
+        self.progress.series += 1;
+        self.progress.values += series.len() as u64;
         self.pending.series.push(series);
         self.pending.labels.push(label);
-        self.progress.series += 1;
-        self.progress.values += self.pending.series.last().map_or(0, |s| s.len() as u64);
         let ready = match self.codebook {
             None => self.pending_values >= self.sizes.sample_values,
             Some(_) => self.pending.series.len() >= self.sizes.chunk_series,

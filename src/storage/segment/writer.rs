@@ -466,14 +466,6 @@ fn reseal_blocks(sec: &mut [u8]) {
     }
 }
 
-/// Recomputes the section, TOC and header checksums of segment bytes (in version 2 also the
-/// block checksums of RAW and RESIDUALS), wherever the header and TOC point inside them: for
-/// fuzzing (so that damage reaches the parsers behind the checksums) and for tools that repair
-/// files by hand.
-pub fn reseal(b: &mut [u8]) {
-    reseal_all(b)
-}
-
 /// Version 2 SYMBOLS: recomputes each block record's CRC-32 of its payload (offset and length at
 /// record bytes 16 and 24, the CRC at 44), where they lie inside the section.
 fn reseal_symbol_blocks(sec: &mut [u8]) {
@@ -490,7 +482,11 @@ fn reseal_symbol_blocks(sec: &mut [u8]) {
     }
 }
 
-fn reseal_all(b: &mut [u8]) {
+/// Recomputes the section, TOC and header checksums of segment bytes (in version 2 also the
+/// block checksums of RAW and RESIDUALS), wherever the header and TOC point inside them: for
+/// fuzzing (so that damage reaches the parsers behind the checksums) and for tools that repair
+/// files by hand.
+pub fn reseal(b: &mut [u8]) {
     if b.len() < size_of::<Header>() {
         return;
     }
