@@ -518,3 +518,23 @@ fn options_that_do_not_apply_are_errors() {
     assert_eq!(code, 0);
     assert!(out.contains("wrote 28 reconstructed series"), "{out}");
 }
+
+/// `qabbadb sql` runs `qabbadb-sql` from beside itself or the PATH, and says how to build it
+/// when neither has it.
+#[test]
+fn sql_without_its_program_says_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("qabbadb");
+    std::fs::copy(env!("CARGO_BIN_EXE_qabbadb"), &exe).unwrap();
+    let out = std::process::Command::new(&exe)
+        .args(["sql", "SELECT 1"])
+        .env("PATH", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cargo build --release -p qabbadb-datafusion"),
+        "{err}"
+    );
+}

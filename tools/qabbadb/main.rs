@@ -42,6 +42,10 @@ enum Command {
     Query(cmd::query::Args),
     /// Build a database from a bundled real dataset and show what qabbadb does.
     Demo(cmd::demo::Args),
+    /// SQL over one or many databases: knn(db, query, k), knn_batch, qabbadb(db) (runs the
+    /// qabbadb-sql program).
+    #[command(disable_help_flag = true)]
+    Sql(cmd::sql::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,10 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(a),
         Command::Query(a) => cmd::query::run(a),
         Command::Demo(a) => cmd::demo::run(a),
+        Command::Sql(a) => match cmd::sql::run(a) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,4 +9,5 @@ pub mod export;
 pub mod get;
 pub mod info;
 pub mod query;
+pub mod sql;
 pub mod verify;
