@@ -77,6 +77,7 @@ fn properties(schema: SchemaRef, partitions: usize) -> Arc<PlanProperties> {
 
 /// The k-NN answers of every query over one shard, as a batch of [`shard_answer_schema`].
 fn search_shard(spec: &KnnSpec, shard: u32, path: &str) -> Result<RecordBatch> {
+    let start = std::time::Instant::now();
     let db = database(path)?;
     let snap = db.snapshot();
     let metric = spec.metric.metric();
@@ -100,6 +101,12 @@ fn search_shard(spec: &KnnSpec, shard: u32, path: &str) -> Result<RecordBatch> {
         }
     }
     let rows = id.len();
+    log::info!(
+        "qabbadb: searched shard {shard} ({path}) for {} queries in {:.1} ms, pid {}",
+        spec.queries.len(),
+        start.elapsed().as_secs_f64() * 1e3,
+        std::process::id()
+    );
     Ok(RecordBatch::try_new(
         shard_answer_schema(),
         vec![
