@@ -1,5 +1,6 @@
 //! Table-function arguments: SQL expressions evaluated to constants (literals, array literals
-//! such as `[0.1, 0.2]` or `make_array(…)`, arithmetic on them), then read as paths, series and
+//! such as `[0.1, 0.2]` or `make_array(…)`, arithmetic on them, scalar subqueries such as
+//! `(SELECT "values" FROM qabbadb('q.qdb') WHERE id = 3)`), then read as paths, series and
 //! numbers, with errors that name the argument.
 
 use std::sync::Arc;
@@ -9,12 +10,24 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Schema};
 use datafusion::catalog::Session;
 use datafusion::common::{plan_datafusion_err, plan_err, DFSchema, Result, ScalarValue};
-use datafusion::logical_expr::Expr;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::physical_plan::collect;
 
 /// The constant value of `expr`.
 pub fn constant(session: &dyn Session, expr: &Expr, what: &str) -> Result<ScalarValue> {
     if let Expr::Literal(v, _) = expr {
         return Ok(v.clone());
+    }
+    if let Expr::ScalarSubquery(sub) = expr {
+        let rows = subquery(session, &sub.subquery, what)?;
+        return match <[_; 1]>::try_from(rows) {
+            Ok([v]) => Ok(v),
+            Err(rows) => plan_err!(
+                "{what}: the subquery must return one row of one column, got {} rows",
+                rows.len()
+            ),
+        };
     }
     let physical = session
         .create_physical_expr(expr.clone(), &DFSchema::empty())
@@ -29,6 +42,65 @@ pub fn constant(session: &dyn Session, expr: &Expr, what: &str) -> Result<Scalar
         .map_err(|e| plan_datafusion_err!("{what} must be a constant: {e}"))?;
     let array = value.into_array(1)?;
     ScalarValue::try_from_array(&array, 0)
+}
+
+/// The constant value of `expr`, except that a subquery gives a list of its rows (one per
+/// query: the queries of `knn_batch` from a table).
+pub fn rows(session: &dyn Session, expr: &Expr, what: &str) -> Result<ScalarValue> {
+    let Expr::ScalarSubquery(sub) = expr else {
+        return constant(session, expr, what);
+    };
+    let rows = subquery(session, &sub.subquery, what)?;
+    let Some(first) = rows.first() else {
+        return plan_err!("{what}: the subquery returned no row");
+    };
+    Ok(ScalarValue::List(ScalarValue::new_list(
+        &rows,
+        &first.data_type(),
+        true,
+    )))
+}
+
+/// The rows of a one-column subquery, run while the call is planned.
+fn subquery(session: &dyn Session, plan: &LogicalPlan, what: &str) -> Result<Vec<ScalarValue>> {
+    let Some(state) = session.as_any().downcast_ref::<SessionState>() else {
+        return plan_err!("{what}: subqueries need a DataFusion session");
+    };
+    let run = async {
+        let physical = state.create_physical_plan(plan).await?;
+        collect(physical, state.task_ctx()).await
+    };
+    // Table functions are planned synchronously: the subquery runs to completion here, on the
+    // caller's runtime when it has worker threads to spare, else on a runtime of its own.
+    let batches = match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| h.block_on(run))?
+        }
+        Ok(_) => {
+            return plan_err!("{what}: a subquery argument needs a multi-threaded tokio runtime")
+        }
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| plan_datafusion_err!("{what}: {e}"))?
+            .block_on(run)?,
+    };
+    let mut out = Vec::new();
+    for b in &batches {
+        if b.num_columns() != 1 {
+            return plan_err!(
+                "{what}: the subquery must return one column, got {}",
+                b.num_columns()
+            );
+        }
+        for i in 0..b.num_rows() {
+            out.push(ScalarValue::try_from_array(b.column(0), i)?);
+        }
+    }
+    if out.is_empty() {
+        return plan_err!("{what}: the subquery returned no row");
+    }
+    Ok(out)
 }
 
 /// A string argument.

@@ -472,7 +472,8 @@ impl TableProvider for KnnTable {
 /// k [, …])`.
 ///
 /// - `db`: a database directory, or an array of them (shards; `shard` numbers them from 0);
-/// - `query`: an array of numbers (`knn`), or an array of such arrays (`knn_batch`);
+/// - `query`: an array of numbers (`knn`), or an array of such arrays (`knn_batch`); or a
+///   scalar subquery giving one (`knn`) or one per row (`knn_batch`);
 /// - `k`: neighbours per query, at least 1;
 /// - `metric`: `'euclidean'` (default) or `'dtw'`;
 /// - `window`: the DTW window as a fraction of the length (default 0.1);
@@ -575,11 +576,12 @@ impl TableFunctionImpl for KnnFunction {
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                args::constant(
-                    call.session(),
-                    e,
-                    &format!("{}: argument {}", self.name(), i + 1),
-                )
+                let what = format!("{}: argument {}", self.name(), i + 1);
+                if self.batch && i == 1 {
+                    args::rows(call.session(), e, &what)
+                } else {
+                    args::constant(call.session(), e, &what)
+                }
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Arc::new(KnnTable::new(self.spec(&values)?)))

@@ -567,3 +567,54 @@ fn the_sql_program_prints_tables_and_json_lines() {
     assert_eq!(code, Some(2));
     assert!(err.contains("NAME=DB"), "{err}");
 }
+
+/// A query taken from a database by a scalar subquery: a stored original finds itself first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_can_come_from_a_subquery() {
+    let f = fixture();
+    let ctx = ctx();
+    let sql = format!(
+        "SELECT id, distance, rank, shard FROM knn({}, (SELECT raw FROM qabbadb('{}') WHERE id = 5), 3, 'euclidean', NULL, 'original')",
+        shard_list(&f.shards),
+        f.shards[1].display()
+    );
+    let got = answers(&rows(&ctx, &sql).await, &f.offsets);
+    assert_eq!(got[0], (f.offsets[1] + 5, 0.0, 1), "{got:?}");
+    let oracle = brute(
+        &f.data,
+        &f.data.series[(f.offsets[1] + 5) as usize],
+        3,
+        None,
+    );
+    assert_eq!(
+        got.iter().map(|a| a.0).collect::<Vec<_>>(),
+        oracle.iter().map(|o| o.0).collect::<Vec<_>>()
+    );
+    let err = ctx
+        .sql(&format!(
+            "SELECT * FROM knn({}, (SELECT raw FROM qabbadb('{}') WHERE id < 5), 3)",
+            shard_list(&f.shards),
+            f.shards[1].display()
+        ))
+        .await
+        .expect_err("five rows");
+    assert!(err.to_string().contains("one row of one column"), "{err}");
+    // knn_batch takes one query per row of a subquery: a table of queries.
+    let batch = rows(
+        &ctx,
+        &format!(
+            "SELECT query, id, distance, rank, shard FROM knn_batch({}, (SELECT raw FROM qabbadb('{}') WHERE id IN (1, 2, 3)), 1, 'dtw', 0.1, 'original') ORDER BY query",
+            shard_list(&f.shards),
+            f.shards[2].display()
+        ),
+    )
+    .await;
+    let firsts = answers(&batch, &f.offsets);
+    assert_eq!(firsts.len(), 3);
+    let mut ids: Vec<u64> = firsts.iter().map(|a| a.0).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        vec![f.offsets[2] + 1, f.offsets[2] + 2, f.offsets[2] + 3]
+    );
+}
