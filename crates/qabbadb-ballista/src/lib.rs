@@ -10,6 +10,8 @@
 //! Each executor opens the shard paths it is handed, as it sees them: a shared filesystem, or a
 //! copy of each shard at the same path on every node that may run it.
 
+use std::future::Future;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use ballista::prelude::SessionContextExt;
@@ -59,4 +61,27 @@ pub fn init_logging(default: &str) {
         .with_ansi(false)
         .with_env_filter(filter)
         .try_init();
+}
+
+/// Runs a binary's `main` on a multi-threaded runtime (32 MB thread stacks, as Ballista's own
+/// scheduler uses for deep plans); an error prints as `error: …` and exits with 2.
+pub fn run_main(main: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(32 * 1024 * 1024)
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(main) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -10,11 +10,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::SessionContext;
 use qabbadb::ingest::Dataset;
 use qabbadb::{Database, Exactness, Metric, Options, Query, Window};
+
+#[path = "../../qabbadb-datafusion/tests/common/mod.rs"]
+mod common;
+
+use common::{gunpoint, sql_array, znorm};
 
 const SHARDS: usize = 4;
 
@@ -143,70 +147,17 @@ fn start_cluster(dir: &Path) -> Cluster {
     }
 }
 
-fn gunpoint() -> Dataset {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/ucr/GunPoint");
-    let mut d =
-        qabbadb::ingest::read(&root.join("GunPoint_TRAIN.tsv"), None).expect("GunPoint train");
-    let t = qabbadb::ingest::read(&root.join("GunPoint_TEST.tsv"), None).expect("GunPoint test");
-    d.series.extend(t.series);
-    d.labels.extend(t.labels);
-    d
-}
-
-fn sql_array(x: &[f64]) -> String {
-    format!(
-        "[{}]",
-        x.iter()
-            .map(|v| format!("{v:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
-
-/// (merged id, distance bits, rank) of each answer row, with no (shard, id) twice.
+/// (merged id, distance bits, rank) of each answer row, by rank, with no (shard, id) twice.
 fn answers(batches: &[RecordBatch], offsets: &[u64]) -> Vec<(u64, u64, u32)> {
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for b in batches {
-        let id = b
-            .column_by_name("id")
-            .expect("id")
-            .as_primitive::<UInt64Type>();
-        let d = b
-            .column_by_name("distance")
-            .expect("distance")
-            .as_primitive::<Float64Type>();
-        let rank = b
-            .column_by_name("rank")
-            .expect("rank")
-            .as_primitive::<UInt32Type>();
-        let shard = b
-            .column_by_name("shard")
-            .expect("shard")
-            .as_primitive::<UInt32Type>();
-        for i in 0..b.num_rows() {
-            assert!(
-                seen.insert((shard.value(i), id.value(i))),
-                "({}, {}) twice",
-                shard.value(i),
-                id.value(i)
-            );
-            out.push((
-                offsets[shard.value(i) as usize] + id.value(i),
-                d.value(i).to_bits(),
-                rank.value(i),
-            ));
-        }
-    }
+    let ids = common::shard_ids(batches);
+    let unique: std::collections::HashSet<&(u32, u64)> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "an answer twice: {ids:?}");
+    let mut out: Vec<(u64, u64, u32)> = common::answers(batches, offsets)
+        .into_iter()
+        .map(|(m, d, r)| (m, d.to_bits(), r))
+        .collect();
     out.sort_by_key(|a| a.2);
     out
-}
-
-fn znorm(x: &[f64]) -> Vec<f64> {
-    let n = x.len() as f64;
-    let m = x.iter().sum::<f64>() / n;
-    let s = (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n).sqrt();
-    x.iter().map(|v| (v - m) / s).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,7 @@ use datafusion_proto::physical_plan::{
 use serde::{Deserialize, Serialize};
 
 use crate::knn::{KnnMergeExec, KnnShardExec, KnnTable};
+use crate::shards::one_child;
 use crate::spec::{KnnSpec, ScanSpec};
 use crate::table::{SeriesScanExec, SeriesTable};
 
@@ -49,16 +50,6 @@ fn encode(node: &Node, buf: &mut Vec<u8>) -> Result<()> {
 fn decode(buf: &[u8]) -> Option<Result<Node>> {
     let body = buf.strip_prefix(MARKER)?;
     Some(serde_json::from_slice(body).map_err(|e| DataFusionError::External(Box::new(e))))
-}
-
-fn one_input(inputs: &[Arc<dyn ExecutionPlan>], what: &str) -> Result<Arc<dyn ExecutionPlan>> {
-    match inputs {
-        [input] => Ok(Arc::clone(input)),
-        _ => Err(DataFusionError::Internal(format!(
-            "{what} has one input, got {}",
-            inputs.len()
-        ))),
-    }
 }
 
 /// The logical codec: [`KnnTable`] and [`SeriesTable`], then the wrapped codec.
@@ -163,16 +154,16 @@ impl PhysicalExtensionCodec for QabbaPhysicalCodec {
         Ok(match node? {
             Node::KnnShard(spec) => Arc::new(KnnShardExec::new(
                 Arc::new(spec),
-                one_input(inputs, "KnnShardExec")?,
+                one_child(inputs, "KnnShardExec")?,
             )),
             Node::KnnMerge { spec, projection } => Arc::new(KnnMergeExec::try_new(
                 Arc::new(spec),
-                one_input(inputs, "KnnMergeExec")?,
+                one_child(inputs, "KnnMergeExec")?,
                 projection,
             )?),
             Node::SeriesScan(spec) => Arc::new(SeriesScanExec::try_new(
                 Arc::new(spec),
-                one_input(inputs, "SeriesScanExec")?,
+                one_child(inputs, "SeriesScanExec")?,
             )?),
             other => return not_impl_err!("not a qabbadb operator: {other:?}"),
         })

@@ -181,10 +181,8 @@ impl ExecutionPlan for KnnShardExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match <[_; 1]>::try_from(children) {
-            Ok([input]) => Ok(Arc::new(KnnShardExec::new(Arc::clone(&self.spec), input))),
-            Err(c) => internal_err!("KnnShardExec has one child, got {}", c.len()),
-        }
+        let input = shards::one_child(&children, "KnnShardExec")?;
+        Ok(Arc::new(KnnShardExec::new(Arc::clone(&self.spec), input)))
     }
 
     fn execute(
@@ -306,14 +304,12 @@ impl ExecutionPlan for KnnMergeExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match <[_; 1]>::try_from(children) {
-            Ok([input]) => Ok(Arc::new(KnnMergeExec::try_new(
-                Arc::clone(&self.spec),
-                input,
-                self.projection.clone(),
-            )?)),
-            Err(c) => internal_err!("KnnMergeExec has one child, got {}", c.len()),
-        }
+        let input = shards::one_child(&children, "KnnMergeExec")?;
+        Ok(Arc::new(KnnMergeExec::try_new(
+            Arc::clone(&self.spec),
+            input,
+            self.projection.clone(),
+        )?))
     }
 
     fn execute(

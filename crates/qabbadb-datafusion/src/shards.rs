@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{AsArray, RecordBatch, StringArray, UInt32Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
-use datafusion::common::{exec_err, Result};
+use datafusion::common::{exec_err, internal_err, Result};
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::physical_plan::ExecutionPlan;
 
@@ -57,4 +57,15 @@ pub fn rows(batch: &RecordBatch) -> Result<Vec<(u32, String)>> {
     Ok((0..batch.num_rows())
         .map(|i| (shards.value(i), paths.value(i).to_string()))
         .collect())
+}
+
+/// The one input of a unary operator (rebuilt with new children, or decoded).
+pub fn one_child(
+    children: &[Arc<dyn ExecutionPlan>],
+    name: &str,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    match children {
+        [child] => Ok(Arc::clone(child)),
+        _ => internal_err!("{name} has one input, got {}", children.len()),
+    }
 }

@@ -206,13 +206,11 @@ impl ExecutionPlan for SeriesScanExec {
         self: Arc<Self>,
         children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        match <[_; 1]>::try_from(children) {
-            Ok([input]) => Ok(Arc::new(SeriesScanExec::try_new(
-                Arc::clone(&self.spec),
-                input,
-            )?)),
-            Err(c) => internal_err!("SeriesScanExec has one child, got {}", c.len()),
-        }
+        let input = shards::one_child(&children, "SeriesScanExec")?;
+        Ok(Arc::new(SeriesScanExec::try_new(
+            Arc::clone(&self.spec),
+            input,
+        )?))
     }
 
     fn execute(

@@ -1,7 +1,7 @@
 //! SQL over qabbadb databases through DataFusion, checked against the Rust API over one
 //! database holding every shard's series and against brute force over the original values.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{AsArray, RecordBatch};
@@ -15,6 +15,10 @@ use qabbadb::ingest::Dataset;
 use qabbadb::{Database, Exactness, Metric, Options, Query, Window};
 use qabbadb_datafusion::QabbaPhysicalCodec;
 
+mod common;
+
+use common::{answers, gunpoint, sql_array, znorm};
+
 const SHARDS: usize = 3;
 
 struct Fixture {
@@ -24,16 +28,6 @@ struct Fixture {
     /// First id of each shard in the merged database.
     offsets: Vec<u64>,
     data: Dataset,
-}
-
-fn gunpoint() -> Dataset {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/ucr/GunPoint");
-    let mut d =
-        qabbadb::ingest::read(&root.join("GunPoint_TRAIN.tsv"), None).expect("GunPoint train");
-    let t = qabbadb::ingest::read(&root.join("GunPoint_TEST.tsv"), None).expect("GunPoint test");
-    d.series.extend(t.series);
-    d.labels.extend(t.labels);
-    d
 }
 
 /// GunPoint (train and test, 200 series) in three shards of unequal size and in one merged
@@ -72,11 +66,6 @@ fn ctx() -> SessionContext {
     ctx
 }
 
-fn sql_array(x: &[f64]) -> String {
-    let items: Vec<String> = x.iter().map(|v| format!("{v:?}")).collect();
-    format!("[{}]", items.join(", "))
-}
-
 fn shard_list(paths: &[PathBuf]) -> String {
     let items: Vec<String> = paths.iter().map(|p| format!("'{}'", p.display())).collect();
     format!("[{}]", items.join(", "))
@@ -89,46 +78,6 @@ async fn rows(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
         .collect()
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-/// (merged id, distance, rank) of a `knn` answer's `id, distance, rank, shard` columns.
-fn answers(batches: &[RecordBatch], offsets: &[u64]) -> Vec<(u64, f64, u32)> {
-    let mut out = Vec::new();
-    for b in batches {
-        let id = b
-            .column_by_name("id")
-            .expect("id")
-            .as_primitive::<UInt64Type>();
-        let d = b
-            .column_by_name("distance")
-            .expect("distance")
-            .as_primitive::<Float64Type>();
-        let rank = b
-            .column_by_name("rank")
-            .expect("rank")
-            .as_primitive::<UInt32Type>();
-        let shard = b
-            .column_by_name("shard")
-            .expect("shard")
-            .as_primitive::<UInt32Type>();
-        for i in 0..b.num_rows() {
-            out.push((
-                offsets[shard.value(i) as usize] + id.value(i),
-                d.value(i),
-                rank.value(i),
-            ));
-        }
-    }
-    out
-}
-
-fn znorm(x: &[f64]) -> Vec<f64> {
-    let n = x.len() as f64;
-    let m = x.iter().sum::<f64>() / n;
-    let s = (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n).sqrt();
-    x.iter()
-        .map(|v| if s > 0.0 { (v - m) / s } else { 0.0 })
-        .collect()
 }
 
 /// Textbook banded DTW (squared cost), the oracle.
@@ -304,21 +253,10 @@ async fn one_partition_per_shard_and_no_answer_twice() {
         "{text}"
     );
     let out = collect(plan, ctx.task_ctx()).await.expect("run");
-    let mut seen = std::collections::HashSet::new();
-    let mut n = 0;
-    for b in &out {
-        let id = b.column(0).as_primitive::<UInt64Type>();
-        let shard = b.column(1).as_primitive::<UInt32Type>();
-        for i in 0..b.num_rows() {
-            assert!(
-                seen.insert((shard.value(i), id.value(i))),
-                "({}, {}) twice",
-                shard.value(i),
-                id.value(i)
-            );
-            n += 1;
-        }
-    }
+    let ids = common::shard_ids(&out);
+    let unique: std::collections::HashSet<&(u32, u64)> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "an answer twice");
+    let n = ids.len();
     // k = the whole collection: every series of every shard once.
     assert_eq!(n, f.data.series.len());
 }

@@ -64,26 +64,13 @@ fn main() -> ExitCode {
     }
     config.override_logical_codec = Some(qabbadb_ballista::logical_codec());
     config.override_physical_codec = Some(qabbadb_ballista::physical_codec());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: starting the runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
     log::info!(
         "qabbadb-executor (pid {}) on port {}",
         std::process::id(),
         config.port
     );
-    match runtime.block_on(start_executor_process(Arc::new(config))) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    qabbadb_ballista::run_main(async move {
+        start_executor_process(Arc::new(config)).await?;
+        Ok(())
+    })
 }
