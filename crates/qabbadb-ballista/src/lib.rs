@@ -63,25 +63,7 @@ pub fn init_logging(default: &str) {
         .try_init();
 }
 
-/// Runs a binary's `main` on a multi-threaded runtime (32 MB thread stacks, as Ballista's own
-/// scheduler uses for deep plans); an error prints as `error: …` and exits with 2.
+/// Runs a binary's `main` ([`qabbadb_datafusion::cli::block_on`]).
 pub fn run_main(main: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(32 * 1024 * 1024)
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: starting the runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(main) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    qabbadb_datafusion::cli::block_on(main)
 }

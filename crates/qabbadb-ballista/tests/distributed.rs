@@ -274,6 +274,37 @@ async fn sharded_knn_through_ballista_equals_local_and_brute_force() {
         }
         checked += 1;
     }
+    // The same through the command line.
+    let sql = format!(
+        "SELECT id, shard, rank FROM knn({shard_list}, {}, 3, 'euclidean', NULL, 'original')",
+        sql_array(&data.series[99])
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_qabbadb-remote"))
+        .args(["--scheduler", &cluster.url, "--json", &sql])
+        .output()
+        .expect("run qabbadb-remote");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let here = local
+        .sql(&sql)
+        .await
+        .expect("plan")
+        .collect()
+        .await
+        .expect("local answer");
+    assert_eq!(
+        lines,
+        qabbadb_datafusion::output::json_lines(&here).expect("json")
+    );
+    assert_eq!(lines.len(), 3);
+    checked += 1;
     // Every series once when k covers the collection.
     let everything = remote
         .sql(&format!(

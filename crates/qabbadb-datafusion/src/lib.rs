@@ -19,6 +19,7 @@
 //! [`register`] adds the three table functions to a `SessionContext`.
 
 pub mod args;
+pub mod cli;
 pub mod codec;
 pub mod ids;
 pub mod knn;
