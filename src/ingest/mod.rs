@@ -1,12 +1,14 @@
 //! Ingest: input files → [`Dataset`].
 //!
-//! Readers for the UCR archive format ([`ucr`]), CSV ([`csv`]) and NumPy `.npy` ([`npy`]), plus
+//! Readers for the UCR archive format ([`ucr`]), CSV ([`csv`]) and NumPy `.npy` ([`npy`]),
+//! series streamed from raw `f32`/`f64` or UCR bytes ([`stream`], for bulk loads), plus
 //! [`validate`] for series handed over in memory. Every reader gives series ids `0..` in input
 //! order and keeps each series' label. Bad input is an [`Error::Parse`] naming file, line and
 //! column (for NPY: row and column of the array).
 
 pub mod csv;
 pub mod npy;
+pub mod stream;
 pub mod ucr;
 
 use std::path::Path;

@@ -20,12 +20,6 @@ pub fn read(path: &Path) -> Result<Dataset> {
 
 /// Parses the bytes of a UCR file; `path` only names the file in errors.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Dataset> {
-    let err = |line: usize, column: usize, reason: String| Error::Parse {
-        path: path.to_path_buf(),
-        line: line as u64,
-        column: column as u64,
-        reason,
-    };
     let mut data = Dataset::default();
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
@@ -36,41 +30,52 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Dataset> {
         lines.pop();
     }
     for (i, raw) in lines.iter().enumerate() {
-        let lineno = i + 1;
-        let line = std::str::from_utf8(raw)
-            .map_err(|_| err(lineno, 0, "line is not valid UTF-8".into()))?
-            .trim_end_matches('\r');
-        if line.trim().is_empty() {
-            return Err(err(lineno, 0, "empty line".into()));
-        }
-        let mut fields: Vec<&str> = if line.contains('\t') {
-            line.split('\t').map(str::trim).collect()
-        } else if line.contains(',') {
-            line.split(',').map(str::trim).collect()
-        } else {
-            line.split_whitespace().collect()
-        };
-        if fields.len() > 1 && fields.last().is_some_and(|f| f.is_empty()) {
-            fields.pop();
-        }
-        let label = fields[0];
-        if label.is_empty() {
-            return Err(err(lineno, 1, "empty label".into()));
-        }
-        if fields.len() < 2 {
-            return Err(err(lineno, 2, "a label but no values".into()));
-        }
-        let mut values = Vec::with_capacity(fields.len() - 1);
-        for (j, f) in fields[1..].iter().enumerate() {
-            values.push(parse_value(f).map_err(|r| err(lineno, j + 2, r))?);
-        }
-        if values.len() > super::MAX_SERIES_LEN {
-            return Err(err(lineno, 0, "series longer than 2^28 values".into()));
-        }
+        let (values, label) = parse_line(path, i + 1, raw)?;
         data.series.push(values);
-        data.labels.push(Some(label.to_string()));
+        data.labels.push(Some(label));
     }
     Ok(data)
+}
+
+/// Parses line `lineno` (1-based; without its `\n`) of a UCR file: the values and the label.
+pub fn parse_line(path: &Path, lineno: usize, raw: &[u8]) -> Result<(Vec<f64>, String)> {
+    let err = |column: usize, reason: String| Error::Parse {
+        path: path.to_path_buf(),
+        line: lineno as u64,
+        column: column as u64,
+        reason,
+    };
+    let line = std::str::from_utf8(raw)
+        .map_err(|_| err(0, "line is not valid UTF-8".into()))?
+        .trim_end_matches('\r');
+    if line.trim().is_empty() {
+        return Err(err(0, "empty line".into()));
+    }
+    let mut fields: Vec<&str> = if line.contains('\t') {
+        line.split('\t').map(str::trim).collect()
+    } else if line.contains(',') {
+        line.split(',').map(str::trim).collect()
+    } else {
+        line.split_whitespace().collect()
+    };
+    if fields.len() > 1 && fields.last().is_some_and(|f| f.is_empty()) {
+        fields.pop();
+    }
+    let label = fields[0];
+    if label.is_empty() {
+        return Err(err(1, "empty label".into()));
+    }
+    if fields.len() < 2 {
+        return Err(err(2, "a label but no values".into()));
+    }
+    let mut values = Vec::with_capacity(fields.len() - 1);
+    for (j, f) in fields[1..].iter().enumerate() {
+        values.push(parse_value(f).map_err(|r| err(j + 2, r))?);
+    }
+    if values.len() > super::MAX_SERIES_LEN {
+        return Err(err(0, "series longer than 2^28 values".into()));
+    }
+    Ok((values, label.to_string()))
 }
 
 /// Writes series in UCR format (tab-separated, label first; `0` when a series has no label).

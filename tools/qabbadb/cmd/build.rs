@@ -17,14 +17,20 @@ pub enum Format {
     Csv,
     /// NumPy .npy, 2-D float32/float64.
     Npy,
+    /// Raw little-endian float32 values, --length per series (a file or standard input).
+    F32,
+    /// Raw little-endian float64 values, --length per series (a file or standard input).
+    F64,
 }
 
-impl From<Format> for InputFormat {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Ucr => InputFormat::Ucr,
-            Format::Csv => InputFormat::Csv,
-            Format::Npy => InputFormat::Npy,
+impl Format {
+    /// The whole-file reader's format (none for the raw formats, which are streamed).
+    pub fn whole_file(self) -> Option<InputFormat> {
+        match self {
+            Format::Ucr => Some(InputFormat::Ucr),
+            Format::Csv => Some(InputFormat::Csv),
+            Format::Npy => Some(InputFormat::Npy),
+            Format::F32 | Format::F64 => None,
         }
     }
 }
@@ -243,8 +249,11 @@ pub fn read_series(
     format: Option<Format>,
     header: HeaderArg,
 ) -> anyhow::Result<(ingest::Dataset, ReadNote)> {
+    if format.is_some_and(|f| f.whole_file().is_none()) {
+        anyhow::bail!("raw float32/float64 input needs --length, which only build and append take");
+    }
     let options = ingest::ReadOptions {
-        format: format.map(Into::into),
+        format: format.and_then(Format::whole_file),
         header: header.into(),
     };
     let (data, notes) =
@@ -267,7 +276,7 @@ pub fn read_series(
 /// The file of series to read (`build`, `append`).
 #[derive(Debug, clap::Args)]
 pub struct InputArgs {
-    /// The input file.
+    /// The input file; `-` for standard input (with --format ucr, f32 or f64).
     #[arg(long, short)]
     pub input: PathBuf,
     /// Input format (default: from the file name).
@@ -276,11 +285,69 @@ pub struct InputArgs {
     /// Whether the first row of a CSV file is a header.
     #[arg(long, value_enum, default_value_t = HeaderArg::Auto)]
     pub header: HeaderArg,
+    /// Values per series of --format f32 or f64 input.
+    #[arg(long, value_name = "N")]
+    pub length: Option<usize>,
 }
 
 impl InputArgs {
+    fn is_stdin(&self) -> bool {
+        self.input.as_os_str() == "-"
+    }
+
+    /// The input read one series at a time: raw values always, UCR lines from standard input.
+    pub fn stream_format(&self) -> anyhow::Result<Option<ingest::stream::StreamFormat>> {
+        use ingest::stream::StreamFormat;
+        let length = || {
+            self.length.ok_or_else(|| {
+                anyhow::anyhow!("--format f32 and f64 need --length N (values per series)")
+            })
+        };
+        if self.length.is_some() && !matches!(self.format, Some(Format::F32 | Format::F64)) {
+            anyhow::bail!("--length applies to --format f32 and f64");
+        }
+        Ok(match (self.format, self.is_stdin()) {
+            (Some(Format::F32), _) => Some(StreamFormat::F32 { length: length()? }),
+            (Some(Format::F64), _) => Some(StreamFormat::F64 { length: length()? }),
+            (Some(Format::Ucr), true) => Some(StreamFormat::Ucr),
+            (_, true) => anyhow::bail!(
+                "standard input (--input -) is read with --format ucr, f32 or f64; CSV and NPY input are read from files"
+            ),
+            _ => None,
+        })
+    }
+
+    /// Calls `f` with every series of a streamed input ([`Self::stream_format`]).
+    pub fn for_each(
+        &self,
+        format: ingest::stream::StreamFormat,
+        f: impl FnMut(Vec<f64>, Option<String>) -> qabbadb::Result<()>,
+    ) -> anyhow::Result<u64> {
+        if self.is_stdin() {
+            let name = std::path::Path::new("standard input");
+            return Ok(ingest::stream::for_each(
+                std::io::stdin().lock(),
+                name,
+                format,
+                f,
+            )?);
+        }
+        let file = std::fs::File::open(&self.input)
+            .with_context(|| format!("reading {}", self.input.display()))?;
+        Ok(ingest::stream::for_each(file, &self.input, format, f)?)
+    }
+
     /// Reads the series, and what was taken as a CSV header.
     pub fn read(&self) -> anyhow::Result<(qabbadb::ingest::Dataset, ReadNote)> {
+        if let Some(format) = self.stream_format()? {
+            let mut data = ingest::Dataset::default();
+            self.for_each(format, |x, label| {
+                data.series.push(x);
+                data.labels.push(label);
+                Ok(())
+            })?;
+            return Ok((data, ReadNote::default()));
+        }
         read_series(&self.input, self.format, self.header)
     }
 }
@@ -297,8 +364,9 @@ pub struct Args {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     pub json: bool,
-    /// NPY input: series per segment; each segment is committed as it fills, so a build that is
-    /// interrupted keeps the segments before [default: 1000000].
+    /// Streamed input (NPY, raw f32/f64, UCR from standard input): series per segment; each
+    /// segment is committed as it fills, so a build that is interrupted keeps the segments
+    /// before [default: 1000000].
     #[arg(long, value_name = "N")]
     pub segment_series: Option<usize>,
 }
@@ -314,15 +382,29 @@ fn is_npy(input: &InputArgs) -> bool {
     }
 }
 
-/// Streams the rows of an NPY file into a bulk load (memory bounded by the segment size, not
-/// by the file), with a progress bar of series, their rate and the time left.
-fn bulk_npy(
+/// What a streaming build reads.
+enum Streamed {
+    Npy(qabbadb::ingest::npy::Rows),
+    Stream(ingest::stream::StreamFormat),
+}
+
+/// Streams the input (the rows of an NPY file, raw values, UCR lines) into a bulk load (memory
+/// bounded by the segment size, not by the input), with a progress bar of series, their rate
+/// and, when the count is known, the time left.
+fn bulk_load(
     args: &Args,
     options: &qabbadb::Options,
+    input: Streamed,
 ) -> anyhow::Result<(Database, qabbadb::BuildReport)> {
-    let rows = qabbadb::ingest::npy::Rows::open(&args.input.input)
-        .with_context(|| format!("reading {}", args.input.input.display()))?;
-    let pb = output::bar(rows.rows as u64, "series", args.json);
+    let total = match &input {
+        Streamed::Npy(rows) => rows.rows as u64,
+        Streamed::Stream(_) => 0,
+    };
+    let pb = if total > 0 {
+        output::bar(total, "series", args.json)
+    } else {
+        output::spinner("reading", args.json)
+    };
     let bar = pb.clone();
     let sizes = qabbadb::BulkOptions {
         segment_series: args
@@ -332,15 +414,29 @@ fn bulk_npy(
     };
     let mut loader = Database::bulk_loader(&args.db, options, sizes)
         .with_context(|| format!("building {}", args.db.display()))?
-        .on_progress(move |p| bar.set_position(p.series));
-    rows.for_each(|_, x| loader.push(x, None))
-        .with_context(|| {
-            format!(
-                "building {} from {}",
-                args.db.display(),
-                args.input.input.display()
-            )
-        })?;
+        .on_progress(move |p| {
+            bar.set_position(p.series);
+            if total == 0 {
+                bar.set_message(format!("{} series", p.series));
+            }
+        });
+    let context = || {
+        format!(
+            "building {} from {}",
+            args.db.display(),
+            args.input.input.display()
+        )
+    };
+    match input {
+        Streamed::Npy(rows) => rows
+            .for_each(|_, x| loader.push(x, None))
+            .with_context(context)?,
+        Streamed::Stream(format) => {
+            args.input
+                .for_each(format, |x, label| loader.push(x, label))
+                .with_context(context)?;
+        }
+    }
     let done = loader
         .finish()
         .with_context(|| format!("building {}", args.db.display()))?;
@@ -352,11 +448,23 @@ fn bulk_npy(
 pub fn run(args: Args) -> anyhow::Result<()> {
     let options = args.codec.options()?;
     let t = std::time::Instant::now();
-    if args.segment_series.is_some() && !is_npy(&args.input) {
-        anyhow::bail!("--segment-series applies to NPY input, which build streams");
+    let stream = args.input.stream_format()?;
+    let streamed = match stream {
+        Some(f) => Some(Streamed::Stream(f)),
+        None if is_npy(&args.input) && options.codec.target_rmse.is_none() => Some(Streamed::Npy(
+            qabbadb::ingest::npy::Rows::open(&args.input.input)
+                .with_context(|| format!("reading {}", args.input.input.display()))?,
+        )),
+        None => None,
+    };
+    if args.segment_series.is_some() && streamed.is_none() {
+        anyhow::bail!("--segment-series applies to the input build streams: NPY, raw f32/f64, UCR from standard input");
     }
-    let (db, report, note) = if is_npy(&args.input) && options.codec.target_rmse.is_none() {
-        let (db, report) = bulk_npy(&args, &options)?;
+    if stream.is_some() && options.codec.target_rmse.is_some() {
+        anyhow::bail!("--target-rmse needs the whole input before the build starts: give a file (UCR, CSV, NPY), not a stream");
+    }
+    let (db, report, note) = if let Some(input) = streamed {
+        let (db, report) = bulk_load(&args, &options, input)?;
         (db, report, ReadNote::default())
     } else {
         let pb = output::spinner("reading", args.json);

@@ -29,7 +29,14 @@ pub struct Args {
 
 /// Runs `export`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let format = InputFormat::resolve(args.format.map(Into::into), &args.out)?;
+    let given = match args.format {
+        Some(f) => Some(
+            f.whole_file()
+                .ok_or_else(|| anyhow::anyhow!("export writes ucr, csv or npy"))?,
+        ),
+        None => None,
+    };
+    let format = InputFormat::resolve(given, &args.out)?;
     let db = Database::open_read_only(&args.db)
         .with_context(|| format!("opening {}", args.db.display()))?;
     let snap = db.snapshot();
