@@ -142,6 +142,25 @@ fn fill(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes: an error, or whole series of the given length with finite values (raw),
+        /// never a panic; UCR lines likewise give labelled, non-empty series or an error.
+        #[test]
+        fn any_bytes_give_series_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..600), length in 1usize..9) {
+            for format in [StreamFormat::F32 { length }, StreamFormat::F64 { length }] {
+                if let Ok(got) = collect(&bytes, format) {
+                    let width = if matches!(format, StreamFormat::F32 { .. }) { 4 } else { 8 };
+                    prop_assert_eq!(got.len() * length * width, bytes.len());
+                    prop_assert!(got.iter().all(|g| g.0.len() == length && g.0.iter().all(|v| v.is_finite())));
+                }
+            }
+            if let Ok(got) = collect(&bytes, StreamFormat::Ucr) {
+                prop_assert!(got.iter().all(|g| !g.0.is_empty() && g.1.is_some()));
+            }
+        }
+    }
 
     fn collect(bytes: &[u8], format: StreamFormat) -> Result<Vec<(Vec<f64>, Option<String>)>> {
         let mut out = Vec::new();
