@@ -69,7 +69,7 @@ pub struct CodecParams {
     /// Error-bounded mode: the largest absolute error δ of any stored value, in original units,
     /// met by adding quantized residuals to the reconstruction (`codec::residual`). `None`: off.
     pub max_error: Option<f64>,
-    /// Precision of each series' first value and moments ([`meta`]): rounded where that is
+    /// Precision of each series' first value and moments (FORMAT.md §4.3.2): rounded where that is
     /// valid (the default), or exact f64 values (what databases that keep the original values use).
     pub metadata: Metadata,
     /// A target for the mean RMSE/σ of the stored series: a database build chooses `tol` on a

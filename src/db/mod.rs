@@ -296,7 +296,7 @@ impl Database {
 
     /// Bytes of decoded blocks (symbol, residual and raw blocks) that `get`, `get_raw` and
     /// search over the original values keep for later reads, for the whole database
-    /// (default [`block_cache::DEFAULT_CACHE_BYTES`], 256 MiB). Lowering it evicts at once.
+    /// (default 256 MiB). Lowering it evicts at once.
     pub fn set_cache_bytes(&self, bytes: usize) {
         self.snapshot().state.cache.set_budget(bytes);
     }
