@@ -161,3 +161,84 @@ fn empty_bulk_loads_and_bad_sizes() {
         Err(Error::InvalidOptions(_))
     ));
 }
+
+/// An append loader stores what `append` stores (same ids, same codebook, the same
+/// reconstructions), a segment at a time; one that fails keeps every earlier commit.
+#[test]
+fn an_append_loader_stores_what_append_stores() {
+    let first: Vec<Vec<f64>> = (0..400).map(|i| walk(i, 80)).collect();
+    let more: Vec<Vec<f64>> = (400..1_900).map(|i| walk(i, 80)).collect();
+    let labels: Vec<Option<String>> = (0..more.len())
+        .map(|i| Some(format!("m{}", i % 3)))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a.qdb"), tmp.path().join("b.qdb"));
+    for p in [&a, &b] {
+        Database::build(
+            p,
+            &Dataset::from_series(first.clone()),
+            &Options::default().keep_raw(true),
+        )
+        .unwrap();
+    }
+    let whole = Database::open(&a).unwrap();
+    whole
+        .append(&Dataset {
+            series: more.clone(),
+            labels: labels.clone(),
+        })
+        .unwrap();
+    let mut loader = Database::open(&b).unwrap().append_loader(sizes()).unwrap();
+    for (s, l) in more.iter().zip(&labels) {
+        loader.push(s.clone(), l.clone()).unwrap();
+    }
+    let (streamed, report) = loader.finish().unwrap();
+    assert_eq!(report.ids.first().map(|i| i.0), Some(400));
+    assert_eq!(report.ids.len(), more.len());
+    let (sa, sb) = (whole.snapshot(), streamed.snapshot());
+    assert_eq!(sb.len(), 1_900);
+    assert_eq!(
+        sb.info().segments.len(),
+        3,
+        "the build's segment, then 1,000 + 500"
+    );
+    for id in 0..1_900u64 {
+        assert_eq!(sa.get(id).unwrap(), sb.get(id).unwrap(), "series {id}");
+        assert_eq!(sa.label(id).unwrap(), sb.label(id).unwrap());
+    }
+    assert_eq!(sb.get_raw(1_234).unwrap(), more[1_234 - 400]);
+    let q = walk(99_999, 80);
+    assert_eq!(
+        sb.search(&Query::knn(&q, 5)).unwrap().neighbors,
+        sb.search(&Query::knn(&q, 5).brute_force(true))
+            .unwrap()
+            .neighbors
+    );
+    drop((sa, sb, streamed));
+
+    // A bad series after the first 1,000 appended: the segment committed before it stays.
+    let mut loader = Database::open(&b).unwrap().append_loader(sizes()).unwrap();
+    for s in more.iter().take(1_200) {
+        loader.push(s.clone(), None).unwrap();
+    }
+    let mut bad = more[0].clone();
+    bad[3] = f64::NAN;
+    // The error comes when the chunk holding the bad series is encoded.
+    let mut failed = false;
+    for s in std::iter::once(bad).chain(more.iter().take(400).cloned()) {
+        if loader.push(s, None).is_err() {
+            failed = true;
+            break;
+        }
+    }
+    let failed = if failed {
+        drop(loader);
+        true
+    } else {
+        loader.finish().is_err()
+    };
+    assert!(failed, "a NaN is an error");
+    let after = Database::open(&b).unwrap().snapshot();
+    assert_eq!(after.len(), 1_900 + 1_000);
+    assert_eq!(after.get(2_899).unwrap(), after.get(400 + 999).unwrap());
+}

@@ -56,7 +56,8 @@ pub struct BulkProgress {
     pub segments: u64,
 }
 
-/// A bulk load into a new database ([`Database::bulk_loader`]).
+/// A bulk load into a new database ([`Database::bulk_loader`]) or an existing one
+/// ([`Database::append_loader`]).
 pub struct BulkLoader {
     db: Option<Database>,
     created_dir: bool,
@@ -120,6 +121,49 @@ impl Database {
                 cleaned,
                 ..Default::default()
             },
+            on_progress: None,
+            failed: false,
+        })
+    }
+}
+
+impl Database {
+    /// Starts a bulk append to this database (opened for writing): as [`Database::append`],
+    /// the series get new ids and the codebook and breakpoints of the first segment (fitted to
+    /// the first series pushed when the database has none yet), but they are encoded chunk by
+    /// chunk and committed a segment at a time, so memory is bounded by the segment size, not
+    /// by the input. A failed append keeps the database as its last commit left it.
+    pub fn append_loader(self, sizes: BulkOptions) -> Result<BulkLoader> {
+        self.check_writer()?;
+        if sizes.chunk_series == 0 || sizes.segment_series == 0 {
+            return Err(Error::InvalidOptions(
+                "bulk load chunk and segment sizes must be at least 1".into(),
+            ));
+        }
+        let first = self
+            .snapshot()
+            .state
+            .segments
+            .first()
+            .map(|s| (s.reader.codebook().clone(), s.reader.alpha()));
+        let (codebook, alpha) = match first {
+            Some((c, a)) => (Some(c), a),
+            None => (None, None),
+        };
+        Ok(BulkLoader {
+            db: Some(self),
+            created_dir: false,
+            sizes,
+            codebook,
+            alpha,
+            pending: Dataset::default(),
+            pending_values: 0,
+            encoded: Vec::new(),
+            labels: Vec::new(),
+            raw: Vec::new(),
+            fit: codec::FitReport::default(),
+            progress: BulkProgress::default(),
+            report: BuildReport::default(),
             on_progress: None,
             failed: false,
         })

@@ -25,15 +25,38 @@ pub struct Args {
 /// Runs `append`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
-    let (data, note) = args.input.read()?;
-    if !args.json {
-        note.eprint(&args.input.input);
-    }
-    let pb = crate::output::spinner(&format!("encoding {} series", data.len()), args.json);
-    let report = db
-        .append_with(&data, args.refit)
-        .with_context(|| format!("appending to {}", args.db.display()))?;
-    pb.finish_and_clear();
+    let stream = args.input.stream_format()?;
+    let (db, report) = match stream {
+        // Raw values and standard input: encoded and committed a segment at a time.
+        Some(format) if !args.refit => {
+            let pb = crate::output::spinner("appending", args.json);
+            let bar = pb.clone();
+            let mut loader = db
+                .append_loader(qabbadb::BulkOptions::default())
+                .with_context(|| format!("appending to {}", args.db.display()))?
+                .on_progress(move |p| bar.set_message(format!("{} series", p.series)));
+            args.input
+                .for_each(format, |x, label| loader.push(x, label))
+                .with_context(|| format!("appending to {}", args.db.display()))?;
+            let done = loader
+                .finish()
+                .with_context(|| format!("appending to {}", args.db.display()))?;
+            pb.finish_and_clear();
+            done
+        }
+        _ => {
+            let (data, note) = args.input.read()?;
+            if !args.json {
+                note.eprint(&args.input.input);
+            }
+            let pb = crate::output::spinner(&format!("encoding {} series", data.len()), args.json);
+            let report = db
+                .append_with(&data, args.refit)
+                .with_context(|| format!("appending to {}", args.db.display()))?;
+            pb.finish_and_clear();
+            (db, report)
+        }
+    };
     let (first, last) = (
         report.ids.first().map_or(0, |i| i.0),
         report.ids.last().map_or(0, |i| i.0),
