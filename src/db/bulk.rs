@@ -43,6 +43,18 @@ impl Default for BulkOptions {
     }
 }
 
+impl BulkOptions {
+    /// Checks that the chunk and segment sizes are at least 1.
+    pub fn validate(&self) -> Result<()> {
+        if self.chunk_series == 0 || self.segment_series == 0 {
+            return Err(Error::InvalidOptions(
+                "bulk load chunk and segment sizes must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// How far a bulk load has come, for progress callbacks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BulkProgress {
@@ -97,33 +109,14 @@ impl Database {
                     .into(),
             ));
         }
-        if sizes.chunk_series == 0 || sizes.segment_series == 0 {
-            return Err(Error::InvalidOptions(
-                "bulk load chunk and segment sizes must be at least 1".into(),
-            ));
-        }
+        // Before anything is created in `dir`.
+        sizes.validate()?;
         let existed = dir.exists();
         let (db, cleaned) = Database::prepare(dir, options, io::real())?;
-        Ok(BulkLoader {
-            db: Some(db),
-            created_dir: !existed,
-            sizes,
-            codebook: None,
-            alpha: None,
-            pending: Dataset::default(),
-            pending_values: 0,
-            encoded: Vec::new(),
-            labels: Vec::new(),
-            raw: Vec::new(),
-            fit: codec::FitReport::default(),
-            progress: BulkProgress::default(),
-            report: BuildReport {
-                cleaned,
-                ..Default::default()
-            },
-            on_progress: None,
-            failed: false,
-        })
+        let mut loader = BulkLoader::start(db, sizes, None, None)?;
+        loader.created_dir = !existed;
+        loader.report.cleaned = cleaned;
+        Ok(loader)
     }
 }
 
@@ -135,23 +128,31 @@ impl Database {
     /// by the input. A failed append keeps the database as its last commit left it.
     pub fn append_loader(self, sizes: BulkOptions) -> Result<BulkLoader> {
         self.check_writer()?;
-        if sizes.chunk_series == 0 || sizes.segment_series == 0 {
-            return Err(Error::InvalidOptions(
-                "bulk load chunk and segment sizes must be at least 1".into(),
-            ));
-        }
         let first = self
             .snapshot()
             .state
             .segments
             .first()
             .map(|s| (s.reader.codebook().clone(), s.reader.alpha()));
-        let (codebook, alpha) = match first {
-            Some((c, a)) => (Some(c), a),
-            None => (None, None),
-        };
+        match first {
+            Some((codebook, alpha)) => BulkLoader::start(self, sizes, Some(codebook), alpha),
+            None => BulkLoader::start(self, sizes, None, None),
+        }
+    }
+}
+
+impl BulkLoader {
+    /// A load into `db` with `sizes`, encoding with `codebook` (fitted to the first series
+    /// pushed when `None`).
+    fn start(
+        db: Database,
+        sizes: BulkOptions,
+        codebook: Option<Codebook>,
+        alpha: Option<f64>,
+    ) -> Result<BulkLoader> {
+        sizes.validate()?;
         Ok(BulkLoader {
-            db: Some(self),
+            db: Some(db),
             created_dir: false,
             sizes,
             codebook,
@@ -168,9 +169,7 @@ impl Database {
             failed: false,
         })
     }
-}
 
-impl BulkLoader {
     /// Calls `f` after every chunk encoded and every segment committed.
     pub fn on_progress(mut self, f: impl FnMut(BulkProgress) + Send + 'static) -> Self {
         self.on_progress = Some(Box::new(f));
