@@ -160,7 +160,10 @@ fn empty_bulk_loads_and_bad_sizes() {
         Database::bulk_loader(&tmp.path().join("z"), &Options::default(), bad),
         Err(Error::InvalidOptions(_))
     ));
-    assert!(!tmp.path().join("z").exists(), "refused before anything is created");
+    assert!(
+        !tmp.path().join("z").exists(),
+        "refused before anything is created"
+    );
     assert!(matches!(
         Database::open(&path).unwrap().append_loader(bad),
         Err(Error::InvalidOptions(_))
