@@ -9,6 +9,7 @@
 //! Functions ending in `_sq` work with squared distances, which is what the search compares.
 
 pub mod dtw;
+pub mod dtw_lanes;
 pub mod euclid;
 pub mod lb;
 

@@ -7,6 +7,7 @@
 
 use super::{SearchStats, BOUND_SLACK};
 use crate::distance::dtw;
+use crate::distance::dtw_lanes::{LaneDtw, Lanes, LANES};
 use crate::distance::lb::{lb_improved_sq, lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope, LbScratch};
 
 /// Buffers reused across the verifications of one search worker.
@@ -18,7 +19,8 @@ pub(crate) struct Scratch {
     work: Vec<f64>,
     tx: Vec<f64>,
     tq: Vec<f64>,
-    tail: Vec<f64>,
+    /// The cumulative bound of the last candidate that passed [`screen_dtw`].
+    pub(crate) tail: Vec<f64>,
 }
 
 /// The cumulative bound of banded DTW's remaining rows: with `tx[j]` the LB_Keogh terms of the
@@ -41,6 +43,41 @@ pub(crate) fn tail_bound(tx: &[f64], tq: &[f64], r: usize, slack: f64, tail: &mu
     }
 }
 
+/// The bounds of the cascade without the DTW itself: false when LB_Kim, LB_Improved or
+/// LB_Keogh with the candidate's envelope shows that candidate `x` exceeds `limit`; when true,
+/// `scratch.tail` holds the candidate's cumulative bound ([`tail_bound`]) for the DTW.
+pub(crate) fn screen_dtw(
+    q: &[f64],
+    env: &Envelope,
+    r: usize,
+    x: &[f64],
+    limit: f64,
+    stats: &mut SearchStats,
+    scratch: &mut Scratch,
+) -> bool {
+    stats.lower_bounds += 1;
+    if lb_kim_fl(q, x) * BOUND_SLACK > limit {
+        return false;
+    }
+    stats.lower_bounds += 1;
+    if lb_improved_sq(q, env, x, r, limit / BOUND_SLACK, &mut scratch.lb) * BOUND_SLACK > limit {
+        return false;
+    }
+    let cenv = scratch.cenv.get_or_insert_with(|| Envelope {
+        upper: Vec::new(),
+        lower: Vec::new(),
+    });
+    cenv.fill(x, r, &mut scratch.work);
+    stats.lower_bounds += 1;
+    if lb_keogh_sq(cenv, q, f64::INFINITY) * BOUND_SLACK > limit {
+        return false;
+    }
+    lb_keogh_terms(env, x, &mut scratch.tx);
+    lb_keogh_terms(cenv, q, &mut scratch.tq);
+    tail_bound(&scratch.tx, &scratch.tq, r, BOUND_SLACK, &mut scratch.tail);
+    true
+}
+
 /// Exact squared DTW distance (band `r`) of candidate `x` to query `q` with envelope `env`, or
 /// `None` when a bound or the abandoned DTW shows that it exceeds `limit`.
 pub(crate) fn verify_dtw(
@@ -52,26 +89,9 @@ pub(crate) fn verify_dtw(
     stats: &mut SearchStats,
     scratch: &mut Scratch,
 ) -> Option<f64> {
-    stats.lower_bounds += 1;
-    if lb_kim_fl(q, x) * BOUND_SLACK > limit {
+    if !screen_dtw(q, env, r, x, limit, stats, scratch) {
         return None;
     }
-    stats.lower_bounds += 1;
-    if lb_improved_sq(q, env, x, r, limit / BOUND_SLACK, &mut scratch.lb) * BOUND_SLACK > limit {
-        return None;
-    }
-    let cenv = scratch.cenv.get_or_insert_with(|| Envelope {
-        upper: Vec::new(),
-        lower: Vec::new(),
-    });
-    cenv.fill(x, r, &mut scratch.work);
-    stats.lower_bounds += 1;
-    if lb_keogh_sq(cenv, q, f64::INFINITY) * BOUND_SLACK > limit {
-        return None;
-    }
-    lb_keogh_terms(env, x, &mut scratch.tx);
-    lb_keogh_terms(cenv, q, &mut scratch.tq);
-    tail_bound(&scratch.tx, &scratch.tq, r, BOUND_SLACK, &mut scratch.tail);
     stats.verified += 1;
     let (d, abandoned) = dtw::distance_sq_bounded(q, x, r, limit, Some(&scratch.tail));
     if abandoned {
@@ -79,6 +99,71 @@ pub(crate) fn verify_dtw(
         None
     } else {
         Some(d)
+    }
+}
+
+/// Candidates that passed [`screen_dtw`], waiting for their DTW, computed [`LANES`] at a time by
+/// the lane kernel ([`LaneDtw`]); each carries a payload `P` (its id, and what the caller needs
+/// to settle it). Every lane's distance is the scalar kernel's, bit for bit.
+#[derive(Debug)]
+pub(crate) struct LaneBatch<P> {
+    x: Vec<Lanes>,
+    tail: Vec<Lanes>,
+    payload: Vec<P>,
+    kernel: LaneDtw,
+}
+
+impl<P: Copy> LaneBatch<P> {
+    /// An empty batch for series of length `n`.
+    pub(crate) fn new(n: usize) -> LaneBatch<P> {
+        LaneBatch {
+            x: vec![[0.0; LANES]; n],
+            tail: vec![[0.0; LANES]; n],
+            payload: Vec::with_capacity(LANES),
+            kernel: LaneDtw::default(),
+        }
+    }
+
+    /// Adds candidate `x` with its cumulative bound `tail` (both of length `n`); true when the
+    /// batch is full and must be run.
+    pub(crate) fn push(&mut self, x: &[f64], tail: &[f64], payload: P) -> bool {
+        let l = self.payload.len();
+        for (j, (&v, &t)) in x.iter().zip(tail).enumerate() {
+            self.x[j][l] = v;
+            self.tail[j][l] = t;
+        }
+        self.payload.push(payload);
+        self.payload.len() == LANES
+    }
+
+    /// Computes every waiting candidate's DTW within band `r`, abandoning past `limit` of its
+    /// payload (read now, so it is the tightest known), and appends `(payload, distance)` for
+    /// those that finish; empties the batch.
+    pub(crate) fn run(
+        &mut self,
+        q: &[f64],
+        r: usize,
+        limit: impl Fn(&P) -> f64,
+        stats: &mut SearchStats,
+        out: &mut Vec<(P, f64)>,
+    ) {
+        let used = self.payload.len();
+        if used == 0 {
+            return;
+        }
+        let mut limits = [f64::NEG_INFINITY; LANES];
+        for (l, p) in self.payload.iter().enumerate() {
+            limits[l] = limit(p);
+        }
+        let got = self.kernel.distance_sq(q, &self.x, r, &limits, Some(&self.tail));
+        stats.verified += used as u64;
+        for (l, p) in self.payload.iter().enumerate() {
+            match got[l] {
+                Some(d) => out.push((*p, d)),
+                None => stats.abandoned += 1,
+            }
+        }
+        self.payload.clear();
     }
 }
 

@@ -242,17 +242,6 @@ pub fn search_segment(
             None => 0.0,
         }
     };
-    let lower = |b_sq: f64, e: f64| -> f64 {
-        if e <= 0.0 {
-            return b_sq;
-        }
-        let b = b_sq.sqrt() - e;
-        if b > 0.0 {
-            b * b
-        } else {
-            0.0
-        }
-    };
     let mut nodes: Vec<(f64, u32)> = group
         .tree
         .nodes
@@ -279,6 +268,8 @@ pub fn search_segment(
         let mut leaves: Vec<(f64, u32)> = Vec::new();
         let mut candidates: Vec<(f64, usize, u64)> = Vec::new();
         let mut z = Vec::new();
+        let mut batch = p.dtw.as_ref().map(|_| cascade::LaneBatch::new(group.len));
+        let mut done = Vec::new();
         loop {
             let n = next.fetch_add(1, AtomicOrdering::Relaxed);
             let Some(&(bound, node)) = nodes.get(n) else {
@@ -339,40 +330,31 @@ pub fn search_segment(
                         break;
                     }
                     source.normalized_into(pos, &mut x);
-                    if bounds.is_none() {
-                        if let Some(d) = verify(&p, &x, limit, &mut stats, &mut scratch) {
-                            shared.offer(d, id);
+                    // Over the originals: the reconstruction is within `sl` of the original; its
+                    // exact distance within the widened limit settles most candidates, the rest
+                    // are read from the raw values.
+                    let sl = bounds.map(|_| {
+                        let (eps, mx) = source.error_bounds(pos);
+                        slack(eps, mx)
+                    });
+                    let lim = sl.map_or(limit, |sl| widen_by(limit, sl));
+                    if let (Some(batch), Some((r, env))) = (batch.as_mut(), &p.dtw) {
+                        // DTW: the cheap bounds now, the DTW itself LANES candidates at a time.
+                        if cascade::screen_dtw(&p.q, env, *r, &x, lim, &mut stats, &mut scratch)
+                            && batch.push(&x, &scratch.tail, (id, pos, sl))
+                        {
+                            run_batch(batch, &p, source, shared, &mut stats, &mut scratch, &mut z, &mut done);
                         }
                         continue;
                     }
-                    // The reconstruction is within `sl` of the original: its exact distance
-                    // settles most candidates; the rest are read from the raw values.
-                    let (eps, mx) = source.error_bounds(pos);
-                    let sl = slack(eps, mx);
-                    let wide = if limit.is_finite() {
-                        (limit.sqrt() + sl).powi(2) / BOUND_SLACK
-                    } else {
-                        limit
-                    };
-                    let Some(d_hat) = verify(&p, &x, wide, &mut stats, &mut scratch) else {
-                        continue;
-                    };
-                    if sl > 0.0 && lower(d_hat, sl) * BOUND_SLACK > shared.threshold() {
-                        continue;
-                    }
-                    if sl == 0.0 {
-                        shared.offer(d_hat, id);
-                        continue;
-                    }
-                    if !source.original_into(pos, &mut z) {
-                        continue;
-                    }
-                    stats.raw_reads += 1;
-                    if let Some(d) = verify(&p, &z, shared.threshold(), &mut stats, &mut scratch) {
-                        shared.offer(d, id);
+                    if let Some(d_hat) = verify(&p, &x, lim, &mut stats, &mut scratch) {
+                        settle(&p, source, shared, d_hat, (id, pos, sl), &mut stats, &mut scratch, &mut z);
                     }
                 }
             }
+        }
+        if let Some(batch) = batch.as_mut() {
+            run_batch(batch, &p, source, shared, &mut stats, &mut scratch, &mut z, &mut done);
         }
         stats
     };
@@ -391,6 +373,92 @@ pub fn search_segment(
         .filter(|&&m| filter.allows(source.id(m as usize)))
         .count() as u64;
     stats
+}
+
+/// `(√limit + sl)²`, a little above: the largest squared distance of a reconstruction whose
+/// original, within `sl` of it, may still be within `limit`.
+fn widen_by(limit: f64, sl: f64) -> f64 {
+    if limit.is_finite() {
+        (limit.sqrt() + sl).powi(2) / BOUND_SLACK
+    } else {
+        limit
+    }
+}
+
+/// The squared lower bound `(√b_sq − e)₊²` of a distance whose representation is within `e`.
+fn lower(b_sq: f64, e: f64) -> f64 {
+    if e <= 0.0 {
+        return b_sq;
+    }
+    let b = b_sq.sqrt() - e;
+    if b > 0.0 {
+        b * b
+    } else {
+        0.0
+    }
+}
+
+/// What a verified candidate carries: id, position, and over the originals its slack.
+type Pending = (u64, usize, Option<f64>);
+
+/// Offers a candidate whose reconstruction is at squared distance `d_hat`: at once over the
+/// reconstructions (or when the reconstruction is exact); over the originals, unless `d_hat`
+/// shows that the original exceeds the threshold, after reading the original and verifying it.
+#[allow(clippy::too_many_arguments)]
+fn settle(
+    p: &Prepared,
+    source: &impl Source,
+    shared: &Shared,
+    d_hat: f64,
+    (id, pos, sl): Pending,
+    stats: &mut SearchStats,
+    scratch: &mut Scratch,
+    z: &mut Vec<f64>,
+) {
+    let Some(sl) = sl else {
+        shared.offer(d_hat, id);
+        return;
+    };
+    if sl > 0.0 && lower(d_hat, sl) * BOUND_SLACK > shared.threshold() {
+        return;
+    }
+    if sl == 0.0 {
+        shared.offer(d_hat, id);
+        return;
+    }
+    if !source.original_into(pos, z) {
+        return;
+    }
+    stats.raw_reads += 1;
+    if let Some(d) = verify(p, z, shared.threshold(), stats, scratch) {
+        shared.offer(d, id);
+    }
+}
+
+/// Runs the DTW of every candidate waiting in `batch` against the current threshold (widened by
+/// each one's slack over the originals) and settles those within it.
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    batch: &mut cascade::LaneBatch<Pending>,
+    p: &Prepared,
+    source: &impl Source,
+    shared: &Shared,
+    stats: &mut SearchStats,
+    scratch: &mut Scratch,
+    z: &mut Vec<f64>,
+    done: &mut Vec<(Pending, f64)>,
+) {
+    let Some((r, _)) = &p.dtw else {
+        return;
+    };
+    let limit = |&(_, _, sl): &Pending| {
+        let t = shared.threshold();
+        sl.map_or(t, |sl| widen_by(t, sl))
+    };
+    batch.run(&p.q, *r, limit, stats, done);
+    for (pending, d_hat) in done.drain(..) {
+        settle(p, source, shared, d_hat, pending, stats, scratch, z);
+    }
 }
 
 /// Per leaf and per node of one length group, the largest error bounds of their series
