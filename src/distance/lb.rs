@@ -73,19 +73,21 @@ impl Envelope {
         let mut s = 0;
         while s < len {
             let e = (s + w).min(len);
-            pmax[s] = pad[s];
-            pmin[s] = pad[s];
-            for k in s + 1..e {
-                let v = pad[k];
-                pmax[k] = if v > pmax[k - 1] { v } else { pmax[k - 1] };
-                pmin[k] = if v < pmin[k - 1] { v } else { pmin[k - 1] };
-            }
-            smax[e - 1] = pad[e - 1];
-            smin[e - 1] = pad[e - 1];
-            for k in (s..e - 1).rev() {
-                let v = pad[k];
-                smax[k] = if v > smax[k + 1] { v } else { smax[k + 1] };
-                smin[k] = if v < smin[k + 1] { v } else { smin[k + 1] };
+            // Prefix extremes forward from `s` and suffix extremes backward from `e − 1` in one
+            // loop: four independent running values, kept in registers.
+            let (mut hi_p, mut lo_p) = (f64::NEG_INFINITY, f64::INFINITY);
+            let (mut hi_s, mut lo_s) = (f64::NEG_INFINITY, f64::INFINITY);
+            for m in 0..e - s {
+                let (f, b) = (s + m, e - 1 - m);
+                let (v, u) = (pad[f], pad[b]);
+                hi_p = if v > hi_p { v } else { hi_p };
+                lo_p = if v < lo_p { v } else { lo_p };
+                hi_s = if u > hi_s { u } else { hi_s };
+                lo_s = if u < lo_s { u } else { lo_s };
+                pmax[f] = hi_p;
+                pmin[f] = lo_p;
+                smax[b] = hi_s;
+                smin[b] = lo_s;
             }
             s = e;
         }

@@ -317,6 +317,9 @@ pub fn search_segment(
                         0.0
                     };
                     let word = p.table.word_bound_sq(group.word(e));
+                    if lower(word, sl) * BOUND_SLACK > limit {
+                        continue;
+                    }
                     let both = word.max(rev.map_or(0.0, |r| rev_bound(&r.series_lo, &r.series_hi, e)));
                     let b = lower(both, sl) * BOUND_SLACK;
                     if b <= limit {
