@@ -57,24 +57,27 @@ impl LaneDtw {
         if n == 0 {
             return [Some(0.0); LANES];
         }
-        self.prev.clear();
-        self.prev.resize(n, [f64::INFINITY; LANES]);
-        self.cur.clear();
-        self.cur.resize(n, [f64::INFINITY; LANES]);
+        // Every cell a row reads was written by the row before it (or is the +∞ written right of
+        // its band), so the rows need no reset between calls.
+        if self.prev.len() < n {
+            self.prev.resize(n, [f64::INFINITY; LANES]);
+            self.cur.resize(n, [f64::INFINITY; LANES]);
+        }
+        let (prev, cur) = (&mut self.prev[..n], &mut self.cur[..n]);
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the processor has AVX-512F, checked just above; that is the only
                 // requirement of `kernel_avx512`.
-                return unsafe { kernel_avx512(q, x, r, limit, tail, &mut self.prev, &mut self.cur) };
+                return unsafe { kernel_avx512(q, x, r, limit, tail, prev, cur) };
             }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the processor has AVX2, checked just above; that is the only
                 // requirement of `kernel_avx2`.
-                return unsafe { kernel_avx2(q, x, r, limit, tail, &mut self.prev, &mut self.cur) };
+                return unsafe { kernel_avx2(q, x, r, limit, tail, prev, cur) };
             }
         }
-        kernel(q, x, r, limit, tail, &mut self.prev, &mut self.cur)
+        kernel(q, x, r, limit, tail, prev, cur)
     }
 
     /// As [`LaneDtw::distance_sq`], always with the baseline instructions (for tests that
@@ -92,11 +95,11 @@ impl LaneDtw {
         if n == 0 {
             return [Some(0.0); LANES];
         }
-        self.prev.clear();
-        self.prev.resize(n, [f64::INFINITY; LANES]);
-        self.cur.clear();
-        self.cur.resize(n, [f64::INFINITY; LANES]);
-        kernel(q, x, r, limit, tail, &mut self.prev, &mut self.cur)
+        if self.prev.len() < n {
+            self.prev.resize(n, [f64::INFINITY; LANES]);
+            self.cur.resize(n, [f64::INFINITY; LANES]);
+        }
+        kernel(q, x, r, limit, tail, &mut self.prev[..n], &mut self.cur[..n])
     }
 }
 
@@ -143,7 +146,8 @@ fn abandon(row_min: &Lanes, rest: Option<&Lanes>, limit: &Lanes, dead: &mut [boo
 }
 
 /// The kernel: the scalar program of `distance_sq_bounded` with every scalar a lane vector.
-/// `prev` and `cur` hold `n` rows of +∞.
+/// `prev` and `cur` hold `n` cells each, of any value: a row reads only cells that the row
+/// before it wrote.
 #[inline(always)]
 fn kernel(
     q: &[f64],
@@ -283,7 +287,11 @@ mod tests {
             let mut limit = [f64::NEG_INFINITY; LANES];
             limit[..used].copy_from_slice(&limits[..used]);
             let tail = with_tail.then_some(tail_lanes.as_slice());
+            // A kernel whose rows still hold a longer, unrelated batch.
             let mut k = LaneDtw::default();
+            let junk: Vec<Lanes> = (0..n + 7).map(|_| [rng.gen_range(-9.0..9.0); LANES]).collect();
+            let junk_q: Vec<f64> = (0..n + 7).map(|_| rng.gen_range(-9.0..9.0)).collect();
+            k.distance_sq(&junk_q, &junk, r / 2, &[f64::INFINITY; LANES], None);
             let got = k.distance_sq(&q, &x, r, &limit, tail);
             let base = k.distance_sq_baseline(&q, &x, r, &limit, tail);
             for l in 0..LANES {

@@ -61,9 +61,11 @@ impl Envelope {
         let r = r.min(n);
         let w = 2 * r + 1;
         let len = n + 2 * r;
-        work.clear();
-        work.resize(5 * len, 0.0);
-        let (pad, rest) = work.split_at_mut(len);
+        // Every cell of the five rows is written below before it is read: no reset needed.
+        if work.len() < 5 * len {
+            work.resize(5 * len, 0.0);
+        }
+        let (pad, rest) = work[..5 * len].split_at_mut(len);
         let (pmax, rest) = rest.split_at_mut(len);
         let (pmin, rest) = rest.split_at_mut(len);
         let (smax, smin) = rest.split_at_mut(len);

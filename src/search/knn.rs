@@ -18,7 +18,7 @@ use super::topk::TopK;
 use super::{Metric, Neighbor, SearchResult, SearchStats, Source, Target};
 use crate::codec::Moments;
 use super::cascade::{self, Scratch};
-use super::reverse::{self, GroupEnvelopes};
+use super::dtw_summaries::{DtwQuery, DtwSummaries};
 use super::BOUND_SLACK;
 use crate::distance::euclid;
 use crate::distance::lb::Envelope;
@@ -201,7 +201,7 @@ pub fn search_segment(
     filter: IdFilter,
     workers: usize,
     original: Option<&[OriginalBounds]>,
-    reverse: Option<&[GroupEnvelopes]>,
+    dtw_summaries: Option<&[DtwSummaries]>,
 ) -> SearchStats {
     let mut stats = SearchStats::default();
     let Some(gi) = index
@@ -231,15 +231,17 @@ pub fn search_segment(
         }
     };
     let bounds = original.and_then(|o| o.get(gi));
-    // DTW: the reverse bound (the series' envelopes against the query's PAA) beside the word
-    // bound; the larger of two lower bounds is one.
-    let rev = reverse.and_then(|r| r.get(gi)).filter(|_| p.dtw.is_some());
-    let q_paa = rev.map(|_| paa::paa(&p.q, group.w));
-    let w = group.w;
-    let rev_bound = |lo: &[f32], hi: &[f32], i: usize| -> f64 {
-        match &q_paa {
-            Some(qp) => reverse::bound_sq(qp, &group.seg_len, &lo[i * w..(i + 1) * w], &hi[i * w..(i + 1) * w]),
-            None => 0.0,
+    // DTW: the finer summaries' forward and reverse bounds beside the word bound; the largest
+    // of lower bounds is one.
+    let summaries = dtw_summaries.and_then(|r| r.get(gi));
+    let fine = match (&p.dtw, summaries) {
+        (Some((_, env)), Some(s)) => Some((s, DtwQuery::new(&p.q, env, s, bp))),
+        _ => None,
+    };
+    let hull = |h: Option<&[Vec<u8>; 4]>| -> f64 {
+        match (&fine, h) {
+            (Some((_, dq)), Some(h)) => dq.hull_sq(h, bp),
+            _ => 0.0,
         }
     };
     let mut nodes: Vec<(f64, u32)> = group
@@ -253,7 +255,7 @@ pub fn search_segment(
                 lower(
                     p.table
                         .envelope_bound_sq(&node.min, &node.max, bp)
-                        .max(rev.map_or(0.0, |r| rev_bound(&r.node_lo, &r.node_hi, i))),
+                        .max(hull(fine.as_ref().map(|(s, _)| &s.node[i]))),
                     e,
                 ) * BOUND_SLACK,
                 i as u32,
@@ -286,7 +288,7 @@ pub fn search_segment(
                 stats.lower_bounds += 1;
                 let e = bounds.map_or(0.0, |o| slack(o.leaf[l as usize].0, o.leaf[l as usize].1));
                 let one_way = p.table.envelope_bound_sq(&leaf.min, &leaf.max, bp);
-                let both = one_way.max(rev.map_or(0.0, |r| rev_bound(&r.leaf_lo, &r.leaf_hi, l as usize)));
+                let both = one_way.max(hull(fine.as_ref().map(|(s, _)| &s.leaf[l as usize])));
                 let b = lower(both, e) * BOUND_SLACK;
                 if b <= shared.threshold() {
                     leaves.push((b, l));
@@ -303,26 +305,39 @@ pub fn search_segment(
                 let leaf = &group.tree.leaves[l as usize];
                 candidates.clear();
                 let limit = shared.threshold();
+                // The words and summaries are arrays in index order; a series' record (its id,
+                // its error bounds) is read only once its word bound, with the leaf's slack
+                // (the largest of its members'), does not already rule it out.
+                let leaf_sl = bounds.map_or(0.0, |o| {
+                    let (eps, mx) = o.leaf[l as usize];
+                    slack(eps, mx)
+                });
                 for e in leaf.start as usize..leaf.end as usize {
-                    let pos = group.members[e] as usize;
-                    let id = source.id(pos);
-                    if !filter.allows(id) {
+                    stats.lower_bounds += 1;
+                    let word = p.table.word_bound_sq(group.word(e));
+                    if lower(word, leaf_sl) * BOUND_SLACK > limit {
                         continue;
                     }
-                    stats.lower_bounds += 1;
+                    let pos = group.members[e] as usize;
                     let sl = if bounds.is_some() {
                         let (eps, mx) = source.error_bounds(pos);
                         slack(eps, mx)
                     } else {
                         0.0
                     };
-                    let word = p.table.word_bound_sq(group.word(e));
-                    if lower(word, sl) * BOUND_SLACK > limit {
+                    let both = match &fine {
+                        Some((s, dq)) => {
+                            let wide = if sl > 0.0 { widen_by(limit, sl) } else { limit };
+                            word.max(dq.series_sq(s, e, wide))
+                        }
+                        None => word,
+                    };
+                    let b = lower(both, sl) * BOUND_SLACK;
+                    if b > limit {
                         continue;
                     }
-                    let both = word.max(rev.map_or(0.0, |r| rev_bound(&r.series_lo, &r.series_hi, e)));
-                    let b = lower(both, sl) * BOUND_SLACK;
-                    if b <= limit {
+                    let id = source.id(pos);
+                    if filter.allows(id) {
                         candidates.push((b, pos, id));
                     }
                 }
@@ -370,11 +385,15 @@ pub fn search_segment(
     for s in per_worker {
         stats.add(&s);
     }
-    stats.candidates = group
-        .members
-        .iter()
-        .filter(|&&m| filter.allows(source.id(m as usize)))
-        .count() as u64;
+    stats.candidates = if filter.include.is_none() && filter.exclude.is_none() {
+        group.members.len() as u64
+    } else {
+        group
+            .members
+            .iter()
+            .filter(|&&m| filter.allows(source.id(m as usize)))
+            .count() as u64
+    };
     stats
 }
 

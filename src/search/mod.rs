@@ -12,8 +12,8 @@
 
 pub mod brute;
 pub mod cascade;
+pub mod dtw_summaries;
 pub mod knn;
-pub mod reverse;
 #[cfg(any(test, feature = "baselines"))]
 pub mod scan;
 pub mod topk;

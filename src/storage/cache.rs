@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::distance::Window;
 use crate::index::Index;
 use crate::search::knn;
-use crate::search::reverse::GroupEnvelopes;
+use crate::search::dtw_summaries::DtwSummaries;
 use crate::search::Source;
 use crate::storage::block_cache::{self, Block, BlockCache, BlockKind};
 use crate::storage::deletes;
@@ -61,7 +61,7 @@ struct Shared {
 }
 
 /// The envelopes of one window: the radius of each length group, and the envelopes.
-pub(crate) type KeptEnvelopes = (Vec<usize>, Arc<Vec<GroupEnvelopes>>);
+pub(crate) type KeptEnvelopes = (Vec<usize>, Arc<Vec<DtwSummaries>>);
 
 /// How many windows' envelopes a segment keeps.
 const KEPT_WINDOWS: usize = 4;
@@ -565,7 +565,7 @@ impl SearchData {
         source: &SegmentSource,
         index: &Index,
         window: Window,
-    ) -> Arc<Vec<GroupEnvelopes>> {
+    ) -> Arc<Vec<DtwSummaries>> {
         let radii: Vec<usize> = index.groups.iter().map(|g| window.radius(g.len)).collect();
         let mut kept = self.envelopes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, e)) = kept.iter().find(|(r, _)| *r == radii) {
@@ -576,7 +576,7 @@ impl SearchData {
                 .groups
                 .iter()
                 .zip(&radii)
-                .map(|(g, &r)| GroupEnvelopes::build(g, source, r))
+                .map(|(g, &r)| DtwSummaries::build(g, source, r, &index.breakpoints))
                 .collect::<Vec<_>>(),
         );
         if kept.len() == KEPT_WINDOWS {
