@@ -3,11 +3,12 @@
 //! one vector operation across the lanes. A scalar kernel is latency-bound on the chain
 //! `min → add` along a row; across lanes the same chain carries eight independent cells.
 //!
-//! Each lane computes exactly what [`super::dtw::distance_sq_bounded`] computes for its candidate,
-//! in the same order of operations, so its value is bit for bit the scalar one: a lane abandons at
-//! the first row whose smallest cell plus the lane's bound of the rows still to come (UCR Suite's
-//! cumulative bound, Rakthanmanon et al. 2012) exceeds the lane's limit, and the batch stops as
-//! soon as every lane has abandoned.
+//! A lane whose DTW is within its limit gets exactly what [`super::dtw::distance_sq`] computes
+//! for its candidate, in the same order of operations, so bit for bit the scalar value; a lane
+//! whose DTW exceeds its limit gets `None`. Cells that no path within any lane's limit can pass
+//! through are pruned (EAPrunedDTW, Herrmann & Webb 2021), judged by each lane's cost so far plus
+//! its bound of the rows still to come (UCR Suite's cumulative bound, Rakthanmanon et al. 2012),
+//! and the batch stops as soon as a row has no live cell left.
 //!
 //! The same source is compiled for AVX-512 and AVX2 where the processor has them (detected at
 //! run time) and for the baseline otherwise; the three give identical results (no fused
@@ -37,10 +38,11 @@ fn min(a: f64, b: f64) -> f64 {
 }
 
 impl LaneDtw {
-    /// Squared DTW within band `r` of `q` against the candidates in `x` (`x.len() == q.len()`),
-    /// lane `l` abandoning past `limit[l]` with `tail[i][l]` bounding the cost of rows after `i`
-    /// (when given). Lane `l` of the answer is `Some(d)` where the scalar kernel returns `d`
-    /// unabandoned, `None` where it abandons. A lane with limit `-∞` is unused.
+    /// Squared DTW within band `r` of `q` against the candidates in `x` (`x.len() == q.len()`):
+    /// lane `l` of the answer is `Some(d)` when the DTW `d` is at most `limit[l]`, else `None`.
+    /// `tail[i][l]`, when given, must bound from below the cost of the rows after `i` of every
+    /// path of lane `l` (as [`crate::search::cascade`]'s cumulative bound does); it decides which
+    /// cells are pruned. A lane with limit `-∞` is unused.
     pub fn distance_sq(
         &mut self,
         q: &[f64],
@@ -131,23 +133,58 @@ fn kernel_avx2(
     kernel(q, x, r, limit, tail, prev, cur)
 }
 
-/// Marks the lanes whose row minimum plus tail exceeds their limit; true when none is left.
+/// Whether any lane of cell `c` is live: `c + t ≤ limit` (`t` the lane's bound of the rows
+/// still to come).
 #[inline(always)]
-fn abandon(row_min: &Lanes, rest: Option<&Lanes>, limit: &Lanes, dead: &mut [bool; LANES]) -> bool {
-    let mut all = true;
+fn any_live(c: &Lanes, t: &Lanes, limit: &Lanes) -> bool {
+    let mut live = false;
     for l in 0..LANES {
-        let t = rest.map_or(0.0, |t| t[l]);
-        if row_min[l] + t > limit[l] {
-            dead[l] = true;
-        }
-        all &= dead[l];
+        live |= c[l] + t[l] <= limit[l];
     }
-    all
+    live
 }
 
-/// The kernel: the scalar program of `distance_sq_bounded` with every scalar a lane vector.
-/// `prev` and `cur` hold `n` cells each, of any value: a row reads only cells that the row
-/// before it wrote.
+/// Cell `j` of the row of query value `ai`: its cost from the cell left of it and the two above
+/// (cells of the row before outside `start..end`, those it did not compute or left dead before
+/// its first live one, count as +∞).
+#[inline(always)]
+fn cell(
+    j: usize,
+    ai: f64,
+    x: &[Lanes],
+    prev: &[Lanes],
+    (start, end): (usize, usize),
+    left: &Lanes,
+) -> Lanes {
+    let inf = [f64::INFINITY; LANES];
+    let pj = if j < end { &prev[j] } else { &inf };
+    let pm = if j > start && j - 1 < end {
+        &prev[j - 1]
+    } else {
+        &inf
+    };
+    let xj = &x[j];
+    let mut c = [0.0; LANES];
+    for l in 0..LANES {
+        let d = ai - xj[l];
+        let best = min(min(pj[l], pm[l]), left[l]);
+        c[l] = best + d * d;
+    }
+    c
+}
+
+/// The kernel: the dynamic program of `distance_sq_bounded` with every scalar a lane vector,
+/// pruned as EAPrunedDTW does (Herrmann & Webb 2021), across the lanes.
+///
+/// A cell is *dead* when in every lane its cost plus the lane's bound of the rows still to come
+/// exceeds the lane's limit: no path through it can finish within any limit. A row starts at the
+/// first live cell of the row before (every cell left of it can only be reached through dead
+/// cells) and ends at the first dead cell past the cells the row before computed (from there on
+/// only steps to the right remain). Cells on a path whose total is within a lane's limit are
+/// live, and keep their exact values: a pruned predecessor only ever had a larger cost. So a
+/// lane whose DTW is within its limit gets it bit for bit; a lane whose DTW exceeds it gets
+/// `None`. `prev` and `cur` hold `n` cells each, of any value: a row reads only cells that the
+/// row before it wrote.
 #[inline(always)]
 fn kernel(
     q: &[f64],
@@ -162,75 +199,99 @@ fn kernel(
     let r = r.min(n - 1);
     let (mut prev, mut cur) = (prev, cur);
     let inf = [f64::INFINITY; LANES];
-    let mut dead = [false; LANES];
-    let rest = |i: usize| tail.and_then(|t| t.get(i));
-    // Row 0: only steps to the right.
+    let zero = [0.0; LANES];
+    // Row 0: only steps to the right; it ends at its first dead cell.
+    let t0 = tail.map_or(&zero, |t| &t[0]);
     let mut acc = [0.0; LANES];
-    let mut row_min = inf;
     let a0 = q[0];
+    let mut end = 0;
     for j in 0..=r {
         let xj = &x[j];
         for l in 0..LANES {
             let d = a0 - xj[l];
             acc[l] += d * d;
-            row_min[l] = min(row_min[l], acc[l]);
         }
         cur[j] = acc;
+        end = j + 1;
+        if !any_live(&acc, t0, limit) {
+            break;
+        }
     }
-    if r + 1 < n {
-        cur[r + 1] = inf;
-    }
-    if abandon(&row_min, rest(0), limit, &mut dead) {
+    if !any_live(&cur[0], t0, limit) {
         return [None; LANES];
     }
+    // The previous row's computed cells are `start..end`, `start` its first live one.
+    let mut start = 0;
     std::mem::swap(&mut prev, &mut cur);
     for i in 1..n {
-        let lo = i.saturating_sub(r);
+        let lo = i.saturating_sub(r).max(start);
         let hi = (i + r).min(n - 1);
         let ai = q[i];
-        let mut row_min = inf;
-        let mut left;
+        let ti = tail.map_or(&zero, |t| &t[i]);
+        let (p_start, p_end) = (start, end);
+        end = hi + 1;
+        let mut left = inf;
         let mut j = lo;
-        if lo == 0 {
-            let (p0, x0) = (&prev[0], &x[0]);
-            let mut c = [0.0; LANES];
-            for l in 0..LANES {
-                let d = ai - x0[l];
-                c[l] = p0[l] + d * d;
-            }
-            cur[0] = c;
-            left = c;
-            row_min = c;
-            j = 1;
-        } else {
-            left = inf;
-        }
+        // Up to the first live cell, each cell is checked.
+        let mut first = None;
         while j <= hi {
-            let (pj, pm, xj) = (&prev[j], &prev[j - 1], &x[j]);
-            let mut c = [0.0; LANES];
-            for l in 0..LANES {
-                let d = ai - xj[l];
-                let best = min(min(pj[l], pm[l]), left[l]);
-                c[l] = best + d * d;
-                row_min[l] = min(row_min[l], c[l]);
-            }
+            let c = cell(j, ai, x, prev, (p_start, p_end), &left);
             cur[j] = c;
             left = c;
             j += 1;
+            if any_live(&c, ti, limit) {
+                first = Some(j - 1);
+                break;
+            }
+            if j > p_end {
+                // Dead, and past the cells above: the rest of the row is dead too.
+                end = j;
+                break;
+            }
         }
-        if hi + 1 < n {
-            cur[hi + 1] = inf;
+        if first.is_some() {
+            // Below cells the row before computed, no check: the row goes on anyway.
+            let inner = hi.min(p_end.saturating_sub(1));
+            while j <= inner {
+                let pm = &prev[j - 1];
+                let pj = &prev[j];
+                let xj = &x[j];
+                let mut c = [0.0; LANES];
+                for l in 0..LANES {
+                    let d = ai - xj[l];
+                    let best = min(min(pj[l], pm[l]), left[l]);
+                    c[l] = best + d * d;
+                }
+                cur[j] = c;
+                left = c;
+                j += 1;
+            }
+            // Past them, only steps to the right: the row ends at its first dead cell.
+            while j <= hi {
+                let c = cell(j, ai, x, prev, (p_start, p_end), &left);
+                cur[j] = c;
+                left = c;
+                j += 1;
+                if !any_live(&c, ti, limit) {
+                    end = j;
+                    break;
+                }
+            }
         }
-        if abandon(&row_min, rest(i), limit, &mut dead) {
+        let Some(f) = first else {
+            // No live cell: every lane's DTW exceeds its limit.
             return [None; LANES];
-        }
+        };
+        start = f;
         std::mem::swap(&mut prev, &mut cur);
     }
-    let last = prev[n - 1];
     let mut out = [None; LANES];
-    for l in 0..LANES {
-        if !dead[l] {
-            out[l] = Some(last[l]);
+    if end == n {
+        let last = prev[n - 1];
+        for l in 0..LANES {
+            if last[l] <= limit[l] {
+                out[l] = Some(last[l]);
+            }
         }
     }
     out
@@ -255,8 +316,10 @@ mod tests {
     }
 
     proptest! {
-        /// Every lane equals the scalar kernel bit for bit (abandoned or not), which equals the
-        /// textbook DTW; the dispatched and the baseline variants agree.
+        /// Every lane whose DTW is within its limit gets the scalar kernel's value bit for bit,
+        /// every other lane `None`, with and without the cumulative bound of the search (which
+        /// prunes cells); the dispatched and the baseline variants agree, also on rows left
+        /// dirty by an earlier, longer batch.
         #[test]
         fn lanes_equal_the_scalar_kernel(
             n in 1usize..48,
@@ -266,19 +329,23 @@ mod tests {
             limits in prop::collection::vec(prop_oneof![Just(f64::INFINITY), 0.0f64..40.0], LANES),
             with_tail in any::<bool>(),
         ) {
+            use crate::distance::lb::{lb_keogh_terms, Envelope};
+            use crate::search::cascade::tail_bound;
             use rand::{Rng, SeedableRng};
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let q: Vec<f64> = (0..n).map(|_| rng.gen_range(-3.0..3.0)).collect();
             let cands: Vec<Vec<f64>> = (0..used)
                 .map(|_| (0..n).map(|_| rng.gen_range(-3.0..3.0)).collect())
                 .collect();
+            let rr = r.min(n - 1);
+            let env = Envelope::new(&q, rr);
             let tails: Vec<Vec<f64>> = cands
                 .iter()
-                .map(|_| {
-                    let mut t: Vec<f64> = (0..n).map(|_| rng.gen_range(0.0..0.5)).collect();
-                    for i in (0..n.saturating_sub(1)).rev() {
-                        t[i] += t[i + 1];
-                    }
+                .map(|c| {
+                    let (mut tx, mut tq, mut t) = (Vec::new(), Vec::new(), Vec::new());
+                    lb_keogh_terms(&env, c, &mut tx);
+                    lb_keogh_terms(&Envelope::new(c, rr), &q, &mut tq);
+                    tail_bound(&tx, &tq, rr, crate::search::BOUND_SLACK, &mut t);
                     t
                 })
                 .collect();
@@ -298,14 +365,13 @@ mod tests {
                 prop_assert_eq!(got[l].map(f64::to_bits), base[l].map(f64::to_bits));
             }
             for l in 0..used {
-                let t = with_tail.then_some(tails[l].as_slice());
-                let (d, abandoned) = dtw::distance_sq_bounded(&q, &cands[l], r, limits[l], t);
-                if abandoned {
-                    prop_assert_eq!(got[l], None, "lane {} should abandon", l);
-                } else {
+                let d = dtw::distance_sq(&q, &cands[l], r);
+                if d <= limits[l] {
                     prop_assert_eq!(got[l].map(f64::to_bits), Some(d.to_bits()), "lane {}", l);
-                    let naive = dtw::distance_sq_naive(&q, &cands[l], r.min(n));
+                    let naive = dtw::distance_sq_naive(&q, &cands[l], rr);
                     prop_assert!((d - naive).abs() <= 1e-9 * (1.0 + naive));
+                } else {
+                    prop_assert_eq!(got[l], None, "lane {} exceeds its limit", l);
                 }
             }
             for l in used..LANES {

@@ -424,15 +424,22 @@ def report(results, commands):
         ivf = [x for x in e["faiss"] if "IVF" in x["system"]]
         for x in ivf:
             L.append(f"| faiss {x['system'][6:]} | {x['k']} | {x['median_ms']:.2f} / {x['p99_ms']:.2f} | recall {x['recall']:.2f} | | | | | | |")
-        L += ["", "| DTW, window 10 %, 1-NN, 1 thread | qabbadb median / p99 ms | DTW computed | UCR-Suite cascade scan median ms | dtaidistance median ms | speed-up over the scan |",
-              "|---|---|---|---|---|---|"]
+        L += ["", "DTW, one thread each: qabbadb's index over its reconstructions against the UCR-Suite cascade scan "
+              "(LB_Kim, LB_Keogh both ways, early-abandoning DTW) over the raw values; *DTW computed* is the fraction of "
+              "the collection whose DTW was started. dtaidistance: its pruned `distance_fast` over every row, 10 % window, "
+              "3 fresh queries.", "",
+              "| queries | window | k | qabbadb median / p99 ms | DTW computed | UCR-Suite scan median ms | scan DTW computed | dtaidistance median ms | speed-up over the scan |",
+              "|---|---|---|---|---|---|---|---|---|"]
         for r in q["dtw"]:
-            dt = e["dtaidistance"]["median_ms"] if r["queries"].startswith("fresh") else None
+            w = r.get("window", 0.1)
+            k = r.get("k", 1)
+            dt = e["dtaidistance"]["median_ms"] if r["queries"].startswith("fresh") and w == 0.1 and k == 1 else None
             ratio = r["ucr_suite_scan_median_ms"] / r["median_ms"]
-            L.append(f"| {r['queries']} ({r['rows']:,} series) | {r['median_ms']:.1f} / {r['p99_ms']:.1f} | {100 * r['fraction_verified']:.2f}% | "
-                     f"{r['ucr_suite_scan_median_ms']:.1f} | {fmt(dt, '.1f')} | {ratio:.2f}× |")
-            if ratio < 10:
-                behind.append(f"DTW 1-NN on {r['rows']:,} series ({r['queries']}): {ratio:.2f}× the UCR-Suite cascade scan, below the target of 10×")
+            L.append(f"| {r['queries']} ({r['rows']:,} series) | {100 * w:.0f} % | {k} | {r['median_ms']:.1f} / {r['p99_ms']:.1f} | "
+                     f"{100 * r['fraction_verified']:.2f}% | {r['ucr_suite_scan_median_ms']:.1f} | "
+                     f"{100 * r.get('ucr_suite_fraction_dtw', float('nan')):.2f}% | {fmt(dt, '.1f')} | {ratio:.2f}× |")
+            if w == 0.1 and k == 1 and ratio < 10:
+                behind.append(f"DTW 1-NN at a 10 % window on {r['rows']:,} series ({r['queries']}): {ratio:.2f}× the UCR-Suite cascade scan, below the target of 10×")
         L.append("")
     L += ["![Latency against collection size](docs/bench/latency_vs_size.png)", ""]
     # TLB.
@@ -619,7 +626,7 @@ def main():
     log(f"storage sweep done ({time.time() - t0:.0f} s)")
     # 3. Search.
     sizes = [10_000, 100_000] if quick else [100_000, 1_000_000]
-    results["search"] = saved.get("search") or search_runs(sys.executable, args.examples, sizes, 20_000 if quick else 100_000, args.out)
+    results["search"] = saved.get("search") or search_runs(sys.executable, args.examples, sizes, 20_000 if quick else 1_000_000, args.out)
     checkpoint()
     log(f"search done ({time.time() - t0:.0f} s)")
     # 4. TLB.
