@@ -85,6 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     abandoned += res.stats.abandoned;
                     let qn = norm(q);
                     let t = Instant::now();
+                    if std::env::var("QB_NO_SCAN").is_ok() { continue; }
                     let (s, cascade) = scan::dtw_scan(&recon, &qn, r, k);
                     scan_lat.push(t.elapsed().as_secs_f64() * 1e3);
                     scan_frac.push(cascade.dtw as f64 / rows as f64);

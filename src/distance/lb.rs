@@ -131,6 +131,7 @@ pub fn lb_keogh_sq(env: &Envelope, b: &[f64], limit: f64) -> f64 {
 #[derive(Debug, Clone, Default)]
 pub struct LbScratch {
     projection: Vec<f64>,
+    terms: Vec<f64>,
     envelope: Option<Envelope>,
     work: Vec<f64>,
 }
@@ -145,12 +146,32 @@ pub fn lb_improved_sq(
     limit: f64,
     scratch: &mut LbScratch,
 ) -> f64 {
+    let mut terms = std::mem::take(&mut scratch.terms);
+    let s = lb_improved_terms_sq(a, env, b, r, limit, scratch, &mut terms);
+    scratch.terms = terms;
+    s
+}
+
+/// As [`lb_improved_sq`], also leaving in `terms` the LB_Keogh terms of its first part (those of
+/// [`lb_keogh_terms`] for `env` and `b`, bit for bit) when it does not abandon there.
+pub fn lb_improved_terms_sq(
+    a: &[f64],
+    env: &Envelope,
+    b: &[f64],
+    r: usize,
+    limit: f64,
+    scratch: &mut LbScratch,
+    terms: &mut Vec<f64>,
+) -> f64 {
     let mut s = 0.0;
     let projection = &mut scratch.projection;
     projection.clear();
+    terms.clear();
     for (j, &v) in b.iter().enumerate() {
         let h = v.clamp(env.lower[j], env.upper[j]);
-        s += (v - h) * (v - h);
+        let t = (v - h) * (v - h);
+        s += t;
+        terms.push(t);
         projection.push(h);
     }
     if s > limit {
@@ -218,6 +239,14 @@ mod tests {
             let imp = lb_improved_sq(&a, &env, &b, r, f64::INFINITY, &mut scratch);
             prop_assert!(imp <= d + 1e-9, "LB_Improved {imp} > DTW {d}");
             prop_assert!(imp + 1e-12 >= lb_keogh_sq(&env, &b, f64::INFINITY));
+            let (mut terms, mut want) = (Vec::new(), Vec::new());
+            let imp2 = lb_improved_terms_sq(&a, &env, &b, r, f64::INFINITY, &mut scratch, &mut terms);
+            prop_assert_eq!(imp2.to_bits(), imp.to_bits());
+            lb_keogh_terms(&env, &b, &mut want);
+            prop_assert_eq!(
+                terms.iter().map(|t| t.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|t| t.to_bits()).collect::<Vec<_>>()
+            );
         }
     }
 }

@@ -8,7 +8,7 @@
 use super::{SearchStats, BOUND_SLACK};
 use crate::distance::dtw;
 use crate::distance::dtw_lanes::{LaneDtw, Lanes, LANES};
-use crate::distance::lb::{lb_improved_sq, lb_keogh_sq, lb_keogh_terms, lb_kim_fl, Envelope, LbScratch};
+use crate::distance::lb::{lb_improved_terms_sq, lb_keogh_terms, lb_kim_fl, Envelope, LbScratch};
 
 /// Buffers reused across the verifications of one search worker.
 #[derive(Debug, Default)]
@@ -60,7 +60,9 @@ pub(crate) fn screen_dtw(
         return false;
     }
     stats.lower_bounds += 1;
-    if lb_improved_sq(q, env, x, r, limit / BOUND_SLACK, &mut scratch.lb) * BOUND_SLACK > limit {
+    // LB_Improved; its first part's terms are the candidate's LB_Keogh terms of the tail bound.
+    let lb = lb_improved_terms_sq(q, env, x, r, limit / BOUND_SLACK, &mut scratch.lb, &mut scratch.tx);
+    if lb * BOUND_SLACK > limit {
         return false;
     }
     let cenv = scratch.cenv.get_or_insert_with(|| Envelope {
@@ -69,11 +71,11 @@ pub(crate) fn screen_dtw(
     });
     cenv.fill(x, r, &mut scratch.work);
     stats.lower_bounds += 1;
-    if lb_keogh_sq(cenv, q, f64::INFINITY) * BOUND_SLACK > limit {
+    // LB_Keogh with the candidate's envelope, summed from the terms the tail bound needs.
+    lb_keogh_terms(cenv, q, &mut scratch.tq);
+    if scratch.tq.iter().sum::<f64>() * BOUND_SLACK > limit {
         return false;
     }
-    lb_keogh_terms(env, x, &mut scratch.tx);
-    lb_keogh_terms(cenv, q, &mut scratch.tq);
     tail_bound(&scratch.tx, &scratch.tq, r, BOUND_SLACK, &mut scratch.tail);
     true
 }
