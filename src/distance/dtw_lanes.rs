@@ -51,21 +51,10 @@ impl LaneDtw {
         limit: &Lanes,
         tail: Option<&[Lanes]>,
     ) -> [Option<f64>; LANES] {
-        assert_eq!(q.len(), x.len(), "query and candidates differ in length");
-        if let Some(t) = tail {
-            assert_eq!(t.len(), q.len(), "the tail bound has one row per query point");
-        }
-        let n = q.len();
-        if n == 0 {
+        let (prev, cur) = self.rows(q, x, tail);
+        if q.is_empty() {
             return [Some(0.0); LANES];
         }
-        // Every cell a row reads was written by the row before it (or is the +∞ written right of
-        // its band), so the rows need no reset between calls.
-        if self.prev.len() < n {
-            self.prev.resize(n, [f64::INFINITY; LANES]);
-            self.cur.resize(n, [f64::INFINITY; LANES]);
-        }
-        let (prev, cur) = (&mut self.prev[..n], &mut self.cur[..n]);
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f") {
@@ -92,16 +81,27 @@ impl LaneDtw {
         limit: &Lanes,
         tail: Option<&[Lanes]>,
     ) -> [Option<f64>; LANES] {
-        assert_eq!(q.len(), x.len(), "query and candidates differ in length");
-        let n = q.len();
-        if n == 0 {
+        let (prev, cur) = self.rows(q, x, tail);
+        if q.is_empty() {
             return [Some(0.0); LANES];
         }
+        kernel(q, x, r, limit, tail, prev, cur)
+    }
+
+    /// Checks the lengths and gives the two rows of the program, `n` cells each. Every cell a
+    /// row reads was written by the row before it (or is the +∞ written right of its band), so
+    /// the rows need no reset between calls.
+    fn rows(&mut self, q: &[f64], x: &[Lanes], tail: Option<&[Lanes]>) -> (&mut [Lanes], &mut [Lanes]) {
+        assert_eq!(q.len(), x.len(), "query and candidates differ in length");
+        if let Some(t) = tail {
+            assert_eq!(t.len(), q.len(), "the tail bound has one row per query point");
+        }
+        let n = q.len();
         if self.prev.len() < n {
             self.prev.resize(n, [f64::INFINITY; LANES]);
             self.cur.resize(n, [f64::INFINITY; LANES]);
         }
-        kernel(q, x, r, limit, tail, &mut self.prev[..n], &mut self.cur[..n])
+        (&mut self.prev[..n], &mut self.cur[..n])
     }
 }
 
