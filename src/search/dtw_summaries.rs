@@ -25,7 +25,7 @@ use super::Source;
 use crate::distance::lb::Envelope;
 use crate::index::breakpoints::{Breakpoints, CARDINALITY};
 use crate::index::mindist::MindistTable;
-use crate::index::{paa, Index, LengthGroup};
+use crate::index::{paa, LengthGroup};
 
 /// Segments of the DTW summaries (fewer for shorter series: one point per segment at most).
 ///
@@ -154,20 +154,6 @@ impl DtwSummaries {
             })
             .collect();
         s
-    }
-
-    /// The summaries of every group of `index` at window radius `r(n)` of each group's length.
-    pub fn of(index: &Index, source: &impl Source, r: impl Fn(usize) -> usize) -> Vec<DtwSummaries> {
-        index
-            .groups
-            .iter()
-            .map(|g| DtwSummaries::build(g, source, r(g.len), &index.breakpoints))
-            .collect()
-    }
-
-    /// Bytes held per member (the three rows of cells and the flag).
-    pub fn bytes_per_series(&self) -> usize {
-        3 * self.w + 1
     }
 }
 
