@@ -114,9 +114,111 @@ fn datasets() -> Vec<(String, Dataset)> {
     out
 }
 
+/// Empirical entropy in bits of the counts `c` (total `n`): Σ c·log2(n/c).
+fn entropy_bits(counts: impl Iterator<Item = u64>) -> f64 {
+    let c: Vec<u64> = counts.filter(|&c| c > 0).collect();
+    let n: u64 = c.iter().sum();
+    c.iter()
+        .map(|&c| c as f64 * (n as f64 / c as f64).log2())
+        .sum()
+}
+
+/// Part 3 (`--entropy`): the symbol streams' empirical entropies against the bits the SYMBOLS
+/// section spends per symbol. Order 0 over the whole segment and per block (no table costs);
+/// order 1 conditioned on the previous symbol of the same series (the first symbol of a series on
+/// a context of its own).
+fn symbol_entropy(
+    sets: &[(String, Dataset)],
+    tmp: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use qabbadb::storage::segment::SegmentReader;
+    println!("Symbol streams: bits per symbol (default options, tol 0.1/0.2/0.4):\n");
+    println!("| dataset | tol | k | symbols | SYMBOLS + SYMBOL_MODEL | H0 segment | H0 per block | H1 (previous symbol) | C=2 | C=4 | C=8 | C=16 |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (i, (name, data)) in sets.iter().enumerate() {
+        for tol in [0.1, 0.2, 0.4] {
+            let path = tmp.join(format!("e{i}-{tol}"));
+            let (db, _) = Database::build(&path, data, &Options::default().tol(tol))?;
+            let info = db.snapshot().info();
+            let seg = SegmentReader::open(&path.join(&info.segments[0].file))?;
+            let k = seg.codebook().len();
+            let mut all = vec![0u64; k];
+            let mut pair: std::collections::HashMap<(u32, u32), u64> = Default::default();
+            let mut h0_blocks = 0.0;
+            let mut total = 0u64;
+            for b in 0..seg.block_count() {
+                let mut counts = vec![0u64; k];
+                let syms = seg.block(b)?.into_symbols();
+                for &s in &syms {
+                    counts[s as usize] += 1;
+                    all[s as usize] += 1;
+                }
+                total += syms.len() as u64;
+                h0_blocks += entropy_bits(counts.into_iter());
+            }
+            for pos in 0..seg.len() {
+                let syms = seg.symbols(pos)?;
+                let mut prev = u32::MAX;
+                for s in syms {
+                    *pair.entry((prev, s)).or_default() += 1;
+                    prev = s;
+                }
+            }
+            // H(X | previous) = H(previous, X) − H(previous).
+            let mut ctx: std::collections::HashMap<u32, u64> = Default::default();
+            for (&(p, _), &c) in &pair {
+                *ctx.entry(p).or_default() += c;
+            }
+            let h1 = entropy_bits(pair.values().copied()) - entropy_bits(ctx.values().copied());
+            let section = ["symbols", "symbol_model"]
+                .iter()
+                .map(|s| info.sections.get(*s).copied().unwrap_or(0) as f64 * 8.0)
+                .sum::<f64>();
+            let t = total.max(1) as f64;
+            // Context classes: quantiles of the previous symbol's increment, by occurrence;
+            // the class tables (counts, pco) are counted.
+            let centres = seg.codebook().centres();
+            let mut order: Vec<u32> = (0..k as u32).collect();
+            order.sort_by(|&a, &b| centres[a as usize][1].total_cmp(&centres[b as usize][1]));
+            let mut classes = Vec::new();
+            for c in [2usize, 4, 8, 16] {
+                let mut class = vec![0usize; k];
+                let mut acc = 0u64;
+                for &s in &order {
+                    class[s as usize] = ((acc * c as u64) / total.max(1)) as usize;
+                    acc += all[s as usize];
+                }
+                let mut table = vec![0i64; (c + 1) * k];
+                for (&(p, x), &n) in &pair {
+                    let ctx = if p == u32::MAX { c } else { class[p as usize] };
+                    table[ctx * k + x as usize] += n as i64;
+                }
+                let bits: f64 = table
+                    .chunks(k)
+                    .map(|row| entropy_bits(row.iter().map(|&v| v as u64)))
+                    .sum();
+                let table_bits = codec::lossless::compress(&table)?.len() as f64 * 8.0;
+                classes.push(format!("{:.2}+{:.2}", bits / t, table_bits / t));
+            }
+            println!(
+                "| {name} | {tol} | {k} | {total} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
+                section / t,
+                entropy_bits(all.iter().copied()) / t,
+                h0_blocks / t,
+                h1 / t,
+                classes.join(" | ")
+            );
+        }
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sets = datasets();
     let tmp = tempfile::tempdir()?;
+    if std::env::args().any(|a| a == "--entropy") {
+        return symbol_entropy(&sets, tmp.path());
+    }
     println!("Bytes per series by section (default options, with the index):\n");
     println!("| dataset | series | length | SERIES (metadata) | INDEX | SYMBOLS | CODEBOOK | rest | file |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");

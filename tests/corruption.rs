@@ -255,3 +255,73 @@ fn decode_errors_name_their_section() {
         );
     }
 }
+
+/// The SYMBOL_MODEL section and rANS-coded blocks, damaged behind valid checksums (resealed):
+/// opening and reading give an error or series of valid symbols, never a panic; a model whose
+/// bytes are cut is always an error.
+#[test]
+fn damaged_symbol_models_behind_valid_checksums() {
+    use qabbadb::storage::segment::{layout::kind, writer::reseal, SegmentReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.qdb");
+    let data = ingest::read(&ucr("CBF", "TEST"), None).unwrap();
+    let (db, _) = Database::build(&path, &data, &Options::default().keep_raw(true)).unwrap();
+    assert!(
+        db.snapshot().info().blocks.rans > 0,
+        "CBF's blocks are rANS-coded"
+    );
+    drop(db);
+    let seg = segment_file(&path);
+    let bytes = std::fs::read(&seg).unwrap();
+    let reader = SegmentReader::open(&seg).unwrap();
+    let toc_at = u64::from_le_bytes(bytes[24..32].try_into().unwrap()) as usize;
+    let entries = u32::from_le_bytes(bytes[32..36].try_into().unwrap()) as usize;
+    let span = |k: u32| {
+        (0..entries)
+            .map(|e| toc_at + 32 * e)
+            .find(|&at| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) == k)
+            .map(|at| {
+                let off = u64::from_le_bytes(bytes[at + 8..at + 16].try_into().unwrap()) as usize;
+                let len = u64::from_le_bytes(bytes[at + 16..at + 24].try_into().unwrap()) as usize;
+                (off, len)
+            })
+            .unwrap()
+    };
+    drop(reader);
+    let (model_at, model_len) = span(kind::SYMBOL_MODEL);
+    let (sym_at, sym_len) = span(kind::SYMBOLS);
+    let mut tried = 0;
+    for at in (model_at..model_at + model_len)
+        .step_by(3)
+        .chain((sym_at..sym_at + sym_len).step_by(97))
+    {
+        let mut b = bytes.clone();
+        b[at] ^= 0x24;
+        reseal(&mut b);
+        std::fs::write(&seg, &b).unwrap();
+        // An error, or a complete read (a flip that still decodes to valid symbols).
+        let _ = open_and_read(&path);
+        tried += 1;
+    }
+    assert!(tried > 100);
+    // Fields outside their valid values (§4.11): 9 classes, precision 15, 5 symbols.
+    for (field, value) in [(0, 9u32), (4, 15), (8, 5)] {
+        let mut b = bytes.clone();
+        b[model_at + field..model_at + field + 4].copy_from_slice(&value.to_le_bytes());
+        reseal(&mut b);
+        std::fs::write(&seg, &b).unwrap();
+        let e = open_and_read(&path).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Corrupt {
+                    section: "SYMBOL_MODEL",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+    std::fs::write(&seg, &bytes).unwrap();
+    open_and_read(&path).unwrap();
+}

@@ -27,6 +27,7 @@ pub mod lzw;
 pub mod meta;
 pub mod normalize;
 pub mod quantize;
+pub mod rans;
 pub mod reconstruct;
 pub mod residual;
 pub mod symbols;

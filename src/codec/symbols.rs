@@ -1,7 +1,9 @@
-//! Symbol strings in blocks: fixed-width bit-packing, with zstd or LZW on top where smaller.
+//! Symbol strings in blocks: fixed-width bit-packing, with zstd, LZW or rANS where smaller.
 //!
-//! A block holds the symbols of consecutive series. Each block is stored in whichever of three
-//! encodings is smallest: [`BlockCodec::Packed`] (`width_for(k)` bits a symbol, see
+//! A block holds the symbols of consecutive series. Each block is stored in whichever encoding is
+//! smallest: [`BlockCodec::Rans`] (entropy coding under the segment's model, see [`super::rans`];
+//! chosen by the segment writer, which weighs the model's own bytes) or one of three that need no
+//! model: [`BlockCodec::Packed`] (`width_for(k)` bits a symbol, see
 //! [`super::bitpack`]), [`BlockCodec::Zstd`] (zstd level 19 over the symbols written as
 //! little-endian integers of [`byte_width`] bytes: byte-aligned symbols compress far better than
 //! bit-packed ones) or [`BlockCodec::Lzw`] (see [`super::lzw`]). Decoding checks that every
@@ -19,6 +21,8 @@ pub enum BlockCodec {
     Zstd = 1,
     /// LZW codes of growing width.
     Lzw = 2,
+    /// rANS under the segment's SYMBOL_MODEL.
+    Rans = 3,
 }
 
 impl BlockCodec {
@@ -28,6 +32,7 @@ impl BlockCodec {
             0 => Some(BlockCodec::Packed),
             1 => Some(BlockCodec::Zstd),
             2 => Some(BlockCodec::Lzw),
+            3 => Some(BlockCodec::Rans),
             _ => None,
         }
     }
@@ -38,6 +43,7 @@ impl BlockCodec {
             BlockCodec::Packed => "packed",
             BlockCodec::Zstd => "zstd",
             BlockCodec::Lzw => "lzw",
+            BlockCodec::Rans => "rans",
         }
     }
 }
@@ -84,8 +90,9 @@ pub struct EncodedBlock {
     pub payload: Vec<u8>,
     /// LZW code count (0 unless `codec` is LZW).
     pub lzw_codes: u64,
-    /// Size of each encoding tried: packed, zstd, LZW (zstd: 0 when it failed).
-    pub sizes: [u64; 3],
+    /// Size of each encoding tried: packed, zstd, LZW, rANS (zstd: 0 when it failed; rANS: 0
+    /// unless the segment writer tried it).
+    pub sizes: [u64; 4],
 }
 
 /// Encodes `symbols` (all `< k`) in the smallest of the three encodings.
@@ -94,7 +101,7 @@ pub fn encode_block(symbols: &[u32], k: usize) -> EncodedBlock {
     let packed = bitpack::pack(symbols, bits);
     let zstd = zstd::bulk::compress(&to_bytes(symbols, k), ZSTD_LEVEL).unwrap_or_default();
     let (lzw, codes) = lzw::encode(symbols, k);
-    let sizes = [packed.len() as u64, zstd.len() as u64, lzw.len() as u64];
+    let sizes = [packed.len() as u64, zstd.len() as u64, lzw.len() as u64, 0];
     // Ties go to the cheaper decoder: packed, then zstd, then LZW.
     if !zstd.is_empty() && zstd.len() < packed.len() && zstd.len() <= lzw.len() {
         EncodedBlock {
@@ -120,13 +127,15 @@ pub fn encode_block(symbols: &[u32], k: usize) -> EncodedBlock {
     }
 }
 
-/// Decodes `count` symbols; `None` when the bytes do not hold `count` symbols `< k`.
+/// Decodes `count` symbols; `None` when the bytes do not hold `count` symbols `< k` (or a rANS
+/// block comes without the segment's model).
 pub fn decode_block(
     codec: BlockCodec,
     payload: &[u8],
     k: usize,
     count: usize,
     lzw_codes: u64,
+    rans: Option<&super::rans::Decoder>,
 ) -> Option<Vec<u32>> {
     let bits = bitpack::width_for(k);
     let symbols = match codec {
@@ -140,6 +149,7 @@ pub fn decode_block(
             from_bytes(&bytes, k)
         }
         BlockCodec::Lzw => lzw::decode(payload, usize::try_from(lzw_codes).ok()?, k, count)?,
+        BlockCodec::Rans => rans?.decode(payload, count)?,
     };
     if count > 0 && symbols.iter().any(|&s| s as usize >= k) {
         return None;
@@ -157,9 +167,9 @@ mod tests {
         let s: Vec<u32> = (0..20000).map(|i| ((i / 3) % 5) as u32).collect();
         let b = encode_block(&s, 40);
         assert_ne!(b.codec, BlockCodec::Packed);
-        assert!(b.payload.len() as u64 == *b.sizes.iter().min().unwrap());
+        assert!(b.payload.len() as u64 == *b.sizes[..3].iter().min().unwrap());
         assert_eq!(
-            decode_block(b.codec, &b.payload, 40, s.len(), b.lzw_codes),
+            decode_block(b.codec, &b.payload, 40, s.len(), b.lzw_codes, None),
             Some(s)
         );
     }
@@ -167,8 +177,8 @@ mod tests {
     #[test]
     fn out_of_range_symbols_are_rejected() {
         let packed = bitpack::pack(&[0, 1, 2, 3], 2);
-        assert!(decode_block(BlockCodec::Packed, &packed, 3, 4, 0).is_none());
-        assert!(decode_block(BlockCodec::Packed, &packed, 4, 4, 0).is_some());
+        assert!(decode_block(BlockCodec::Packed, &packed, 3, 4, 0, None).is_none());
+        assert!(decode_block(BlockCodec::Packed, &packed, 4, 4, 0, None).is_some());
     }
 
     proptest! {
@@ -176,7 +186,7 @@ mod tests {
         fn round_trip(k in 1usize..300, raw in prop::collection::vec(any::<u32>(), 0..3000)) {
             let s: Vec<u32> = raw.iter().map(|v| v % k as u32).collect();
             let b = encode_block(&s, k);
-            prop_assert_eq!(decode_block(b.codec, &b.payload, k, s.len(), b.lzw_codes), Some(s));
+            prop_assert_eq!(decode_block(b.codec, &b.payload, k, s.len(), b.lzw_codes, None), Some(s));
         }
     }
 }

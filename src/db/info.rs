@@ -67,6 +67,8 @@ pub struct BlockCounts {
     pub zstd: u64,
     /// LZW.
     pub lzw: u64,
+    /// rANS under the segment's symbol model.
+    pub rans: u64,
 }
 
 /// One segment of a database.
@@ -107,7 +109,7 @@ impl Snapshot {
             .sum();
         let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
         let mut bytes = size(manifest::FILE);
-        let mut blocks = [0u64; 3];
+        let mut blocks = [0u64; 4];
         let mut sections: BTreeMap<String, u64> = BTreeMap::new();
         let mut segs = Vec::new();
         for (entry, seg) in st.manifest.segments.iter().zip(&st.segments) {
@@ -173,6 +175,7 @@ impl Snapshot {
                 packed: blocks[0],
                 zstd: blocks[1],
                 lzw: blocks[2],
+                rans: blocks[3],
             },
             sections,
             segments: segs,

@@ -120,8 +120,8 @@ pub fn print_info(info: &qabbadb::Info) -> anyhow::Result<()> {
     }
     writeln!(
         o,
-        "symbol blocks     {} packed, {} zstd, {} LZW",
-        info.blocks.packed, info.blocks.zstd, info.blocks.lzw
+        "symbol blocks     {} packed, {} zstd, {} LZW, {} rANS",
+        info.blocks.packed, info.blocks.zstd, info.blocks.lzw, info.blocks.rans
     )?;
     writeln!(
         o,

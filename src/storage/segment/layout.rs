@@ -40,6 +40,8 @@ pub mod kind {
     pub const RAW: u32 = 9;
     /// §4.10 residual levels of error-bounded segments.
     pub const RESIDUALS: u32 = 10;
+    /// §4.11 entropy model of rANS-coded symbol blocks.
+    pub const SYMBOL_MODEL: u32 = 11;
 
     /// The name FORMAT.md gives a kind.
     pub fn name(kind: u32) -> &'static str {
@@ -54,6 +56,7 @@ pub mod kind {
             INDEX => "INDEX",
             RAW => "RAW",
             RESIDUALS => "RESIDUALS",
+            SYMBOL_MODEL => "SYMBOL_MODEL",
             _ => "unknown section",
         }
     }

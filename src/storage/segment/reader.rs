@@ -39,6 +39,10 @@ pub struct SegmentReader {
     labels: Vec<String>,
     symbols_at: usize,
     blocks: Vec<BlockRecord>,
+    /// The SYMBOL_MODEL (§4.11), when blocks are rANS-coded; its decoding tables are built at
+    /// the first such block.
+    symbol_model: Option<crate::codec::rans::Model>,
+    rans: std::sync::OnceLock<crate::codec::rans::Decoder>,
     lossless: (usize, usize),
     report: serde_json::Value,
 }
@@ -162,6 +166,25 @@ impl SegmentReader {
         let (total_symbols, blocks) =
             symbols::parse(&bytes[sym_at..sym_at + n], codebook.len(), version)
             .map_err(at_section(kind::SYMBOLS, sym_at))?;
+        let symbol_model = match section(kind::SYMBOL_MODEL) {
+            Some((at, sec)) => {
+                let incs: Vec<i32> = codebook.symbols.iter().map(|c| c[1]).collect();
+                Some(
+                    crate::codec::rans::Model::from_bytes(sec, &incs)
+                        .map_err(|d| corrupt("SYMBOL_MODEL", at as u64, d))?,
+                )
+            }
+            None => None,
+        };
+        if symbol_model.is_none() {
+            if let Some(b) = blocks.iter().position(|r| r.codec == BlockCodec::Rans as u8) {
+                return Err(corrupt(
+                    "SYMBOLS",
+                    sym_at as u64,
+                    format!("block {b} is rANS-coded but the file has no SYMBOL_MODEL"),
+                ));
+            }
+        }
         let lossless = found[kind::LOSSLESS as usize].unwrap_or((0, 0));
 
         let (series_at, n) = need(kind::SERIES)?;
@@ -234,6 +257,8 @@ impl SegmentReader {
             labels,
             symbols_at: sym_at,
             blocks,
+            symbol_model,
+            rans: std::sync::OnceLock::new(),
             lossless,
             report,
             map,
@@ -288,11 +313,11 @@ impl SegmentReader {
             .collect()
     }
 
-    /// Blocks stored with each codec: packed, zstd, LZW.
-    pub fn blocks_by_codec(&self) -> [u64; 3] {
-        let mut out = [0u64; 3];
+    /// Blocks stored with each codec: packed, zstd, LZW, rANS.
+    pub fn blocks_by_codec(&self) -> [u64; 4] {
+        let mut out = [0u64; 4];
         for b in &self.blocks {
-            out[(b.codec as usize).min(2)] += 1;
+            out[(b.codec as usize).min(3)] += 1;
         }
         out
     }
@@ -366,7 +391,11 @@ impl SegmentReader {
         let codec = BlockCodec::from_tag(r.codec).unwrap_or(BlockCodec::Packed);
         let n = usize::try_from(r.symbols.get())
             .map_err(|_| self.corrupt("SYMBOLS", at as u64, "block too large".into()))?;
-        let symbols = decode_block(codec, payload, self.codebook.len(), n, r.lzw_codes.get())
+        let rans = match (codec, &self.symbol_model) {
+            (BlockCodec::Rans, Some(m)) => Some(self.rans.get_or_init(|| m.decoder())),
+            _ => None,
+        };
+        let symbols = decode_block(codec, payload, self.codebook.len(), n, r.lzw_codes.get(), rans)
             .ok_or_else(|| {
                 self.corrupt(
                     "SYMBOLS",

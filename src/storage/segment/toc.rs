@@ -17,7 +17,7 @@ pub(super) struct Frame {
     /// The table of contents as stored.
     pub toc: Vec<TocEntry>,
     /// (offset, length) of each known section kind present.
-    pub found: [Option<(usize, usize)>; 11],
+    pub found: [Option<(usize, usize)>; 12],
 }
 
 /// `bytes[at..at+len]` when it exists.
@@ -93,7 +93,7 @@ pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
     let toc: Vec<TocEntry> = <[TocEntry]>::ref_from_bytes(toc_bytes)
         .map_err(|_| corrupt("toc", toc_at, "bad TOC size".into()))?
         .to_vec();
-    let mut found: [Option<(usize, usize)>; 11] = [None; 11];
+    let mut found: [Option<(usize, usize)>; 12] = [None; 12];
     for (i, e) in toc.iter().enumerate() {
         let (k, at, n) = (e.kind.get(), e.offset.get(), e.bytes.get());
         let name = kind::name(k);
@@ -139,7 +139,7 @@ pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
             return Err(corrupt(name, at, "section checksum mismatch".into()));
         }
         match k {
-            kind::PARAMS..=kind::RESIDUALS => {
+            kind::PARAMS..=kind::SYMBOL_MODEL => {
                 let slot = &mut found[k as usize];
                 if slot.is_some() {
                     return Err(corrupt(name, at, "section appears twice".into()));

@@ -50,10 +50,13 @@ pub struct WriteReport {
     pub file_bytes: u64,
     /// Bytes per section kind.
     pub section_bytes: Vec<(u32, u64)>,
-    /// Number of blocks stored with each codec: packed, zstd, LZW.
-    pub blocks_by_codec: [u64; 3],
-    /// Total symbol bytes had every block used packed, zstd, LZW.
-    pub symbol_bytes_by_codec: [u64; 3],
+    /// Number of blocks stored with each codec: packed, zstd, LZW, rANS.
+    pub blocks_by_codec: [u64; 4],
+    /// Total symbol bytes had every block used packed, zstd, LZW, rANS (rANS: the blocks it can
+    /// code, 0 when the segment has no model).
+    pub symbol_bytes_by_codec: [u64; 4],
+    /// Bytes of the SYMBOL_MODEL section (0 when no block is rANS-coded).
+    pub symbol_model_bytes: u64,
 }
 
 fn pad_to_align(buf: &mut Vec<u8>) {
@@ -167,21 +170,22 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         }
     }
     groups.push((start, c.series.len()));
-    let blocks: Vec<(u64, EncodedBlock)> = groups
+    let block_symbols: Vec<Vec<u32>> = groups
         .par_iter()
         .map(|&(a, b)| {
-            let syms: Vec<u32> = c.series[a..b]
+            c.series[a..b]
                 .iter()
                 .flat_map(|e| match &e.storage {
                     Storage::Symbolic(s) => s.as_slice(),
                     Storage::Lossless(_) => &[],
                 })
                 .copied()
-                .collect();
-            (syms.len() as u64, encode_block(&syms, k))
+                .collect::<Vec<u32>>()
         })
-        .filter(|(n, _)| *n > 0)
+        .filter(|s| !s.is_empty())
         .collect();
+    let (blocks, model) = encode_blocks(&block_symbols, &cb.symbols, k)?;
+    drop(block_symbols);
 
     // §4.3 SERIES (columns, version 2) and §4.6 LOSSLESS
     let n = c.series.len();
@@ -323,7 +327,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         first += n;
         payload_at += b.payload.len() as u64;
         report.blocks_by_codec[b.codec as usize] += 1;
-        for j in 0..3 {
+        for j in 0..4 {
             report.symbol_bytes_by_codec[j] += b.sizes[j];
         }
     }
@@ -331,6 +335,11 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         buf.extend_from_slice(&b.payload);
     }
     sections.push((kind::SYMBOLS, FLAG_REQUIRED, buf));
+    // §4.11 SYMBOL_MODEL: required, the rANS blocks cannot be decoded without it.
+    if let Some(model) = model {
+        report.symbol_model_bytes = model.len() as u64;
+        sections.push((kind::SYMBOL_MODEL, FLAG_REQUIRED, model));
+    }
 
     if !lossless.is_empty() {
         sections.push((kind::LOSSLESS, FLAG_REQUIRED, lossless));
@@ -420,6 +429,49 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     out[..size_of::<Header>()].copy_from_slice(header.as_bytes());
     report.file_bytes = out.len() as u64;
     Ok((out, report))
+}
+
+/// Encodes the symbol blocks: each in the smallest of packed, zstd and LZW, or rANS under a
+/// model fitted to all of them (§4.11) where that is smaller, the model's bytes included: the
+/// model is kept only when the blocks it wins save more than it costs. Returns (symbol count,
+/// block) pairs and the SYMBOL_MODEL bytes when kept.
+#[allow(clippy::type_complexity)]
+fn encode_blocks(
+    block_symbols: &[Vec<u32>],
+    centres: &[[i32; 2]],
+    k: usize,
+) -> Result<(Vec<(u64, EncodedBlock)>, Option<Vec<u8>>)> {
+    let incs: Vec<i32> = centres.iter().map(|c| c[1]).collect();
+    let refs: Vec<&[u32]> = block_symbols.iter().map(Vec::as_slice).collect();
+    let model = crate::codec::rans::Model::fit(&refs, &incs);
+    let model_bytes = model.as_ref().map(|m| m.to_bytes()).transpose()?;
+    let mut blocks: Vec<(u64, EncodedBlock, Option<Vec<u8>>)> = block_symbols
+        .par_iter()
+        .map(|syms| {
+            let mut b = encode_block(syms, k);
+            let r = model.as_ref().and_then(|m| m.encode(syms));
+            b.sizes[3] = r.as_ref().map_or(0, |r| r.len() as u64);
+            (syms.len() as u64, b, r)
+        })
+        .collect();
+    let saved: u64 = blocks
+        .iter()
+        .filter_map(|(_, b, r)| {
+            let r = r.as_ref()?.len();
+            (r < b.payload.len()).then(|| (b.payload.len() - r) as u64)
+        })
+        .sum();
+    let keep = model_bytes.filter(|m| saved > m.len() as u64);
+    if keep.is_some() {
+        for (_, b, r) in &mut blocks {
+            if let Some(r) = r.take().filter(|r| r.len() < b.payload.len()) {
+                b.codec = crate::codec::symbols::BlockCodec::Rans;
+                b.payload = r;
+                b.lzw_codes = 0;
+            }
+        }
+    }
+    Ok((blocks.into_iter().map(|(n, b, _)| (n, b)).collect(), keep))
 }
 
 /// Writes a segment atomically to `path`.

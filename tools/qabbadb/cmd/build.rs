@@ -506,6 +506,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "packed": report.write.symbol_bytes_by_codec[0],
             "zstd": report.write.symbol_bytes_by_codec[1],
             "lzw": report.write.symbol_bytes_by_codec[2],
+            "rans": report.write.symbol_bytes_by_codec[3],
         });
         return output::json_line(&v);
     }
