@@ -121,3 +121,115 @@ fn the_command_line_takes_a_target() {
     assert_eq!(code, 2);
     assert!(err.contains("--tol"), "{err}");
 }
+
+/// Error-bounded builds choose the tolerance with the fewest bytes by default: every tolerance
+/// tried, built for real, is no smaller, every value stays within δ, and a tolerance given is
+/// kept as given.
+#[test]
+fn error_bounded_builds_take_the_cheapest_tolerance() {
+    let data = ingest::read(&ucr("ECG200", "TRAIN"), None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let delta = 0.05;
+    let o = Options::default().max_error(Some(delta)).index(None);
+    let (db, report) = Database::build(&dir.path().join("auto"), &data, &o).unwrap();
+    let tuning = report
+        .tuning
+        .expect("error-bounded builds choose the tolerance");
+    assert_eq!(tuning.sample_series, data.len());
+    assert!(tuning.tried.len() >= 16);
+    let info = db.snapshot().info();
+    assert_eq!(info.params.codec.tol, tuning.tol);
+    assert_eq!(info.params.codec.tol_auto, Some(true));
+    let chosen = info.bytes;
+    let back = db.snapshot().export().unwrap();
+    for (x, y) in data.series.iter().zip(&back.series) {
+        assert!(x.iter().zip(y).all(|(a, b)| (a - b).abs() <= delta));
+    }
+    for &(tol, ..) in &tuning.tried {
+        let o = Options::default()
+            .tol(tol)
+            .max_error(Some(delta))
+            .index(None);
+        let (_, b) = built(dir.path(), &format!("g{tol}"), &data, &o);
+        assert!(b + 64 >= chosen, "tol {tol}: {b} bytes < {chosen}");
+    }
+    // The default tolerance of symbolic builds costs more here.
+    let o = Options::default()
+        .tol(0.2)
+        .max_error(Some(delta))
+        .index(None);
+    let (db, report) = Database::build(&dir.path().join("given"), &data, &o).unwrap();
+    assert!(report.tuning.is_none());
+    assert_eq!(db.snapshot().info().params.codec.tol, 0.2);
+    assert!(db.snapshot().info().bytes > chosen);
+    // Asked for without an error bound: the fewest bytes within the error budget.
+    let o = Options::default().tol_auto(true).index(None);
+    let (db, report) = Database::build(&dir.path().join("sym"), &data, &o).unwrap();
+    assert_eq!(
+        db.snapshot().info().params.codec.tol,
+        report.tuning.unwrap().tol
+    );
+    assert!(db.snapshot().info().mean_relative_rmse <= 0.5);
+    // An empty database has no series to choose from; a target chooses for itself.
+    let r = Database::create(&dir.path().join("c"), &Options::default().tol_auto(true));
+    assert!(matches!(r, Err(Error::InvalidOptions(m)) if m.contains("tol_auto")));
+    let r = Database::build(
+        &dir.path().join("d"),
+        &data,
+        &Options::default().tol_auto(true).target_rmse(Some(0.1)),
+    );
+    assert!(matches!(r, Err(Error::InvalidOptions(_))));
+}
+
+/// A bulk load chooses the same tolerance on its sample as a build of the same series.
+#[test]
+fn bulk_loads_choose_the_tolerance_on_their_sample() {
+    let data = ingest::read(&ucr("ECG200", "TRAIN"), None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = Options::default().max_error(Some(0.05));
+    let (built, report) = Database::build(&dir.path().join("b"), &data, &o).unwrap();
+    let want = report.tuning.unwrap().tol;
+    let mut loader =
+        Database::bulk_loader(&dir.path().join("l"), &o, qabbadb::BulkOptions::default()).unwrap();
+    loader.push_batch(&data).unwrap();
+    let (loaded, report) = loader.finish().unwrap();
+    assert_eq!(report.tuning.unwrap().tol, want);
+    assert_eq!(loaded.snapshot().info().params.codec.tol, want);
+    assert_eq!(
+        loaded.snapshot().export().unwrap(),
+        built.snapshot().export().unwrap()
+    );
+    drop(loaded);
+    let reopened = Database::open_read_only(&dir.path().join("l")).unwrap();
+    assert_eq!(reopened.snapshot().info().params.codec.tol, want);
+}
+
+#[test]
+fn the_command_line_takes_tol_auto() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = ucr("GunPoint", "TRAIN");
+    let i = input.to_str().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let db = dir.path().join(name);
+        let mut args = vec!["build", db.to_str().unwrap(), "--input", i];
+        args.extend_from_slice(extra);
+        let (code, out, err) = qabbadb(&args);
+        let (_, info, _) = qabbadb(&["info", db.to_str().unwrap(), "--json"]);
+        let v: serde_json::Value = serde_json::from_str(info.trim()).unwrap_or_default();
+        (code, out, err, v["params"]["tol"].as_f64())
+    };
+    let (code, out, err, tol) = run("a", &["--max-error", "0.05"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chosen for the fewest bytes"), "{out}");
+    assert_ne!(tol, Some(0.2));
+    let (code, out, err, tol) = run("b", &["--max-error", "0.05", "--tol", "0.3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("chosen"), "{out}");
+    assert_eq!(tol, Some(0.3));
+    let (code, out, err, _) = run("c", &["--tol", "auto"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("chosen for the fewest bytes"), "{out}");
+    let (code, _, err, _) = run("d", &["--tol", "coarse"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("a number or `auto`"), "{err}");
+}

@@ -76,6 +76,11 @@ pub struct CodecParams {
     /// A target for the mean RMSE/σ of the stored series: a database build chooses `tol` on a
     /// sample of its series to meet it with the fewest bytes (`db::tune`). `None`: `tol` as set.
     pub target_rmse: Option<f64>,
+    /// Whether a database build chooses `tol` itself, as the one with the fewest bytes on a sample
+    /// of its series (`db::tune`): `Some` as asked, `None` for the default, which is to choose it
+    /// in error-bounded mode (where the residuals bound every value whatever `tol` is, and the
+    /// cheapest `tol` is usually coarse) and to keep `tol` otherwise.
+    pub tol_auto: Option<bool>,
 }
 
 impl Default for CodecParams {
@@ -92,11 +97,18 @@ impl Default for CodecParams {
             max_error: None,
             metadata: Metadata::Rounded,
             target_rmse: None,
+            tol_auto: None,
         }
     }
 }
 
 impl CodecParams {
+    /// Whether a build chooses `tol` for the fewest bytes (see [`CodecParams::tol_auto`]); never
+    /// with a `target_rmse`, which chooses it for the target.
+    pub fn tunes_tol(&self) -> bool {
+        self.target_rmse.is_none() && self.tol_auto.unwrap_or(self.max_error.is_some())
+    }
+
     /// Checks ranges; every violation is an [`Error::InvalidOptions`].
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidOptions(m));
@@ -129,6 +141,12 @@ impl CodecParams {
             if self.max_error.is_some() {
                 return bad(
                     "target_rmse does not apply with max_error (the residuals bound every value)"
+                        .into(),
+                );
+            }
+            if self.tol_auto == Some(true) {
+                return bad(
+                    "target_rmse chooses the tolerance for its target: it does not go with tol_auto"
                         .into(),
                 );
             }

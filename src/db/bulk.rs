@@ -246,6 +246,23 @@ impl BulkLoader {
         self.pending_values = 0;
         let encoded = match &self.codebook {
             None => {
+                // A new database that chooses its tolerance: on the series of the codebook's
+                // sample, before anything is committed.
+                let p = if p.tunes_tol() {
+                    let tuning = super::tune::tol_for_fewest_bytes(&pending.series, &p)?;
+                    let db = self
+                        .db
+                        .as_mut()
+                        .ok_or_else(|| Error::InvalidRequest("the bulk load has ended".into()))?;
+                    let mut options = db.options.clone();
+                    options.codec.tol = tuning.tol;
+                    options.codec.tol_auto = Some(true);
+                    db.choose_options_before_first_commit(options.clone());
+                    self.report.tuning = Some(tuning);
+                    options.encoding()
+                } else {
+                    p
+                };
                 let (codebook, enc, fit) = codec::fit_encode(&pending.series, &p)?;
                 self.alpha = fit.alpha;
                 self.fit = fit;

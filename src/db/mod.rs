@@ -98,6 +98,12 @@ impl Database {
                     .into(),
             ));
         }
+        if options.codec.tol_auto == Some(true) {
+            return Err(Error::InvalidOptions(
+                "tol_auto chooses the tolerance from the series: build the database with them"
+                    .into(),
+            ));
+        }
         let (db, _) = Self::prepare(dir, options, io::real())?;
         let m = db.snapshot().state.manifest.clone();
         db.commit(m, Vec::new())?;
@@ -137,6 +143,14 @@ impl Database {
                 crate::ingest::validate(&data.series)?;
                 let tuning = tune::tol_for_target(&data.series, &options.encoding(), t)?;
                 (options.clone().tol(tuning.tol), Some(tuning))
+            }
+            None if options.codec.tunes_tol() && !data.series.is_empty() => {
+                crate::ingest::validate(&data.series)?;
+                let tuning = tune::tol_for_fewest_bytes(&data.series, &options.encoding())?;
+                let mut chosen = options.clone();
+                chosen.codec.tol = tuning.tol;
+                chosen.codec.tol_auto = Some(true);
+                (chosen, Some(tuning))
             }
             _ => (options.clone(), None),
         };

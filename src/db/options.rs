@@ -31,9 +31,18 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Compression tolerance (papers' convention).
+    /// Compression tolerance (papers' convention), used as given.
     pub fn tol(mut self, tol: f64) -> Self {
         self.codec.tol = tol;
+        self.codec.tol_auto = Some(false);
+        self
+    }
+
+    /// Whether `build` chooses the tolerance with the fewest bytes on a sample of its series
+    /// (`db::tune`). The default chooses it in error-bounded mode ([`Options::max_error`]), where
+    /// every value stays within δ whatever the tolerance, and keeps the tolerance otherwise.
+    pub fn tol_auto(mut self, auto: bool) -> Self {
+        self.codec.tol_auto = Some(auto);
         self
     }
 
@@ -150,6 +159,10 @@ pub struct OptionsRepr {
     /// The mean RMSE/σ the build chose `tol` for; absent: `tol` as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     target_rmse: Option<f64>,
+    /// `true`: the build chose `tol` for the fewest bytes; `false`: `tol` as given; absent: the
+    /// default (chosen in error-bounded mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tol_auto: Option<bool>,
 }
 
 /// The MANIFEST form of [`IndexParams`].
@@ -197,6 +210,7 @@ impl From<Options> for OptionsRepr {
             keep_raw: o.keep_raw,
             metadata: (p.metadata == codec::Metadata::Exact).then(|| "exact".into()),
             target_rmse: p.target_rmse,
+            tol_auto: p.tol_auto,
             index: o.index.map(|i| IndexRepr {
                 word_len: i.word_len as u64,
                 breakpoints: match i.breakpoints {
@@ -250,6 +264,7 @@ impl TryFrom<OptionsRepr> for Options {
                 Some(other) => return Err(bad("metadata", &other)),
             },
             target_rmse: r.target_rmse,
+            tol_auto: r.tol_auto,
         };
         let index = match r.index {
             None => None,

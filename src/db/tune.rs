@@ -1,4 +1,5 @@
-//! Targets instead of knobs: the tolerance that meets an error target with the fewest bytes.
+//! Targets instead of knobs: the tolerance that meets an error target with the fewest bytes,
+//! or simply the one with the fewest bytes where the error is bounded anyway.
 //!
 //! `Options::target_rmse(Some(t))` asks for a mean RMSE/σ of at most `t` over the stored series.
 //! The tolerance is chosen on a sample of the build's series (all of them up to
@@ -11,6 +12,15 @@
 //! than the largest tolerance meeting the target taken.
 
 use crate::codec::{self, CodecParams};
+
+/// Tolerances [`tol_for_fewest_bytes`] starts from: [`GRID`] of them spaced by √2 from 0.05 to
+/// 9.05 (in error-bounded mode the cheapest tolerance is often coarse: the residuals carry the
+/// detail, and a coarse alphabet costs few symbols).
+fn coarse_grid() -> Vec<f64> {
+    (0..GRID)
+        .map(|i| 0.05 * 2f64.powf(i as f64 / 2.0))
+        .collect()
+}
 use crate::error::Result;
 use crate::storage::segment::{writer, SegmentContents};
 
@@ -61,17 +71,73 @@ fn measure(series: &[Vec<f64>], p: &CodecParams) -> Result<(f64, u64)> {
     Ok((rel / series.len() as f64, bytes.len() as u64))
 }
 
-/// The tolerance for `series` that meets `target` (mean RMSE/σ) with the fewest bytes, with
-/// every other parameter as in `p`. When no tolerance tried meets the target, the one of the
-/// smallest error.
-pub fn tol_for_target(series: &[Vec<f64>], p: &CodecParams, target: f64) -> Result<Tuning> {
-    let sample: Vec<Vec<f64>> = if series.len() <= SAMPLE_SERIES {
+/// Up to [`SAMPLE_SERIES`] of `series`, evenly spaced.
+fn sample_of(series: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    if series.len() <= SAMPLE_SERIES {
         series.to_vec()
     } else {
         (0..SAMPLE_SERIES)
             .map(|i| series[i * series.len() / SAMPLE_SERIES].clone())
             .collect()
+    }
+}
+
+/// The tolerance for `series` with the fewest bytes, every other parameter as in `p`: the
+/// sample is measured at the [`GRID`] tolerances of `coarse_grid`, then the best is refined by
+/// [`REFINE_STEPS`] more measurements, in rounds that try the geometric midpoints towards both
+/// neighbours of the best so far (half a grid step, then a quarter, …) and keep the
+/// cheapest. Meant for error-bounded mode (every value within δ whatever the tolerance) and for
+/// builds whose error budget bounds every series.
+pub fn tol_for_fewest_bytes(series: &[Vec<f64>], p: &CodecParams) -> Result<Tuning> {
+    let sample = sample_of(series);
+    let mut tried: Vec<(f64, f64, u64)> = Vec::new();
+    let at = |tol: f64, tried: &mut Vec<(f64, f64, u64)>| -> Result<u64> {
+        let q = CodecParams {
+            tol,
+            target_rmse: None,
+            tol_auto: Some(false),
+            ..p.clone()
+        };
+        let (rmse, bytes) = measure(&sample, &q)?;
+        tried.push((tol, rmse, bytes));
+        Ok(bytes)
     };
+    let grid = coarse_grid();
+    for &tol in &grid {
+        at(tol, &mut tried)?;
+    }
+    let cheapest = |tried: &[(f64, f64, u64)]| {
+        tried
+            .iter()
+            .min_by(|a, b| a.2.cmp(&b.2).then(a.0.total_cmp(&b.0)))
+            .copied()
+    };
+    // Half a grid step on each side, then a quarter, …, around the best so far.
+    let mut step = 2f64.sqrt().ln() / 2.0;
+    for _ in 0..REFINE_STEPS / 2 {
+        let Some((best, ..)) = cheapest(&tried) else {
+            break;
+        };
+        for t in [(best.ln() - step).exp(), (best.ln() + step).exp()] {
+            at(t, &mut tried)?;
+        }
+        step /= 2.0;
+    }
+    let (tol, sample_rmse, sample_bytes) = cheapest(&tried).unwrap_or((p.tol, f64::NAN, 0));
+    Ok(Tuning {
+        tol,
+        sample_rmse,
+        sample_bytes,
+        sample_series: sample.len(),
+        tried,
+    })
+}
+
+/// The tolerance for `series` that meets `target` (mean RMSE/σ) with the fewest bytes, with
+/// every other parameter as in `p`. When no tolerance tried meets the target, the one of the
+/// smallest error.
+pub fn tol_for_target(series: &[Vec<f64>], p: &CodecParams, target: f64) -> Result<Tuning> {
+    let sample = sample_of(series);
     let mut tried = Vec::new();
     let at = |tol: f64, tried: &mut Vec<(f64, f64, u64)>| -> Result<(f64, u64)> {
         let q = CodecParams {

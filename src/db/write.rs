@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use roaring::RoaringTreemap;
 use serde::Serialize;
 
-use super::{Database, State};
+use super::{Database, Options, State};
 use crate::codec::{self, Codebook, EncodedSeries, Storage};
 use crate::error::{Error, Result};
 use crate::ids::SeriesId;
@@ -80,6 +80,23 @@ impl Database {
         });
         self.collect_garbage();
         Ok(())
+    }
+
+    /// The options of a new database that has committed nothing yet, replaced (a bulk load that
+    /// chose its tolerance on its first series): its first commit writes them.
+    pub(super) fn choose_options_before_first_commit(&mut self, options: Options) {
+        let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let mut manifest = st.manifest.clone();
+        manifest.options = options.to_json();
+        *st = Arc::new(State {
+            dir: st.dir.clone(),
+            options: options.clone(),
+            manifest,
+            segments: st.segments.clone(),
+            cache: st.cache.clone(),
+        });
+        drop(st);
+        self.options = options;
     }
 
     /// Removes the segment, delete and temporary files of this database that the current

@@ -41,6 +41,7 @@ pub(super) fn parse(sec: &[u8]) -> SectionResult<(CodecParams, Option<f64>)> {
         max_error: None,
         metadata: Default::default(),
         target_rmse: None,
+        tol_auto: None,
     };
     let alpha = Some(pr.alpha.get()).filter(|a| a.is_finite());
     Ok((params, alpha))

@@ -53,12 +53,32 @@ pub enum AssignArg {
     Nearest,
 }
 
+/// `--tol`: a number or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TolArg {
+    /// As given.
+    Value(f64),
+    /// Chosen by the build for the fewest bytes.
+    Auto,
+}
+
+fn parse_tol(s: &str) -> Result<TolArg, String> {
+    if s.eq_ignore_ascii_case("auto") {
+        return Ok(TolArg::Auto);
+    }
+    s.parse::<f64>()
+        .map(TolArg::Value)
+        .map_err(|_| format!("expected a number or `auto`, got {s:?}"))
+}
+
 /// Codec options shared by `build` and `demo`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CodecArgs {
-    /// Compression tolerance (papers' convention: fABBA's tol is this squared).
-    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
-    pub tol: f64,
+    /// Compression tolerance (papers' convention: fABBA's tol is this squared), or `auto`: the
+    /// tolerance with the fewest bytes on a sample of up to 1,000 series. Default: 0.2, and
+    /// `auto` with --max-error (every value stays within δ whatever the tolerance).
+    #[arg(long, value_name = "F|auto", value_parser = parse_tol, allow_negative_numbers = true)]
+    pub tol: Option<TolArg>,
     /// Instead of --tol: the mean RMSE/σ the stored series may have; the build picks the
     /// tolerance that meets it with the fewest bytes, on a sample of up to 1,000 series.
     #[arg(long, value_name = "F", conflicts_with_all = ["tol", "max_error"], allow_negative_numbers = true)]
@@ -159,7 +179,6 @@ impl CodecArgs {
             }
         };
         let mut o = Options::default()
-            .tol(self.tol)
             .digitizer(digitizer)
             .max_rmse(self.max_rmse.unwrap_or(0.5))
             .max_error(self.max_error)
@@ -167,6 +186,11 @@ impl CodecArgs {
                 AssignArg::ClosedLoop => Assign::ClosedLoop,
                 AssignArg::Nearest => Assign::Nearest,
             });
+        match self.tol {
+            Some(TolArg::Value(t)) => o = o.tol(t),
+            Some(TolArg::Auto) => o = o.tol_auto(true),
+            None => {}
+        }
         o.codec.max_len = self.max_len;
         o.codec.target_rmse = self.target_rmse;
         o.codec.scl = self.scl;
@@ -530,6 +554,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     if let Some(h) = &note.header {
         outln!("{}: {h}", args.input.input.display());
+    }
+    if let (Some(t), None) = (&report.tuning, options.codec.target_rmse) {
+        outln!(
+            "tol {:.4} chosen for the fewest bytes ({} tolerances tried on {} series)",
+            t.tol,
+            t.tried.len(),
+            t.sample_series
+        );
     }
     if let (Some(t), Some(target)) = (&report.tuning, options.codec.target_rmse) {
         outln!(
