@@ -74,7 +74,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             blocks
                 .iter()
-                .map(|s| encode_block(s, k).payload.len())
+                .map(|s| encode_block(s, k, None).payload.len())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("encode/best-with-rans-model", |b| {
+        b.iter(|| {
+            blocks
+                .iter()
+                .map(|s| encode_block(s, k, Some(&model)).payload.len())
                 .sum::<usize>()
         })
     });

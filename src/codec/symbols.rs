@@ -90,41 +90,82 @@ pub struct EncodedBlock {
     pub payload: Vec<u8>,
     /// LZW code count (0 unless `codec` is LZW).
     pub lzw_codes: u64,
-    /// Size of each encoding tried: packed, zstd, LZW, rANS (zstd: 0 when it failed; rANS: 0
-    /// unless the segment writer tried it).
+    /// Size of each encoding tried: packed, zstd, LZW, rANS (0 for one not tried or failed).
     pub sizes: [u64; 4],
 }
 
-/// Encodes `symbols` (all `< k`) in the smallest of the three encodings.
-pub fn encode_block(symbols: &[u32], k: usize) -> EncodedBlock {
+/// zstd level that screens whether level [`ZSTD_LEVEL`] is worth its time.
+const ZSTD_SCREEN_LEVEL: i32 = 3;
+/// Level 19 is tried only when the screening level comes within this factor of the best other
+/// encoding. Measured on every bundled UCR set at tol 0.1, 0.2 and 0.4 and on random walks:
+/// level 19 took at most 1.76× fewer bytes than level 3 on a block, and gating it at 1.25 cost
+/// at most 0.5 % of a segment's symbol bytes (ECG5000 at tol 0.4) while random walks, where rANS
+/// takes 25 % fewer bytes than zstd, skip it (it was 40 % of their build time).
+const ZSTD_GATE: f64 = 1.25;
+/// LZW is tried only when zstd at the screening level comes within this factor of packing and
+/// rANS: it wins on short repetitive blocks, where zstd does well too (no block of the
+/// measurements above lost anything to this gate).
+const LZW_GATE: f64 = 1.5;
+
+/// Encodes `symbols` (all `< k`) in the smallest encoding: packed, rANS under `model` (when
+/// given), zstd and LZW. zstd at level 19 and LZW, the slow ones, are tried only when zstd at a
+/// fast level suggests they can win (`ZSTD_GATE`, `LZW_GATE`); without a model every encoding is
+/// tried.
+pub fn encode_block(symbols: &[u32], k: usize, model: Option<&super::rans::Model>) -> EncodedBlock {
     let bits = bitpack::width_for(k);
     let packed = bitpack::pack(symbols, bits);
-    let zstd = zstd::bulk::compress(&to_bytes(symbols, k), ZSTD_LEVEL).unwrap_or_default();
-    let (lzw, codes) = lzw::encode(symbols, k);
-    let sizes = [packed.len() as u64, zstd.len() as u64, lzw.len() as u64, 0];
-    // Ties go to the cheaper decoder: packed, then zstd, then LZW.
-    if !zstd.is_empty() && zstd.len() < packed.len() && zstd.len() <= lzw.len() {
-        EncodedBlock {
-            codec: BlockCodec::Zstd,
-            payload: zstd,
-            lzw_codes: 0,
-            sizes,
-        }
-    } else if lzw.len() < packed.len() {
-        EncodedBlock {
-            codec: BlockCodec::Lzw,
-            payload: lzw,
-            lzw_codes: codes as u64,
-            sizes,
-        }
+    let rans = model.and_then(|m| m.encode(symbols));
+    let bytes = to_bytes(symbols, k);
+    let mut base = packed.len();
+    if let Some(r) = &rans {
+        base = base.min(r.len());
+    }
+    let screen = match rans {
+        Some(_) => zstd::bulk::compress(&bytes, ZSTD_SCREEN_LEVEL).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let worth = |gate: f64, against: usize| {
+        rans.is_none() || (!screen.is_empty() && (screen.len() as f64) < gate * against as f64)
+    };
+    let (lzw, codes) = if worth(LZW_GATE, base) {
+        lzw::encode(symbols, k)
     } else {
-        EncodedBlock {
-            codec: BlockCodec::Packed,
-            payload: packed,
-            lzw_codes: 0,
-            sizes,
+        (Vec::new(), 0)
+    };
+    let other = if lzw.is_empty() { base } else { base.min(lzw.len()) };
+    let zstd = if worth(ZSTD_GATE, other) {
+        zstd::bulk::compress(&bytes, ZSTD_LEVEL).unwrap_or_default()
+    } else {
+        screen
+    };
+    let sizes = [
+        packed.len() as u64,
+        zstd.len() as u64,
+        lzw.len() as u64,
+        rans.as_ref().map_or(0, |r| r.len() as u64),
+    ];
+    // Ties go to the cheaper decoder: packed, then rANS, then zstd, then LZW.
+    let mut best = EncodedBlock {
+        codec: BlockCodec::Packed,
+        payload: packed,
+        lzw_codes: 0,
+        sizes,
+    };
+    for (codec, payload, codes) in [
+        (BlockCodec::Rans, rans.unwrap_or_default(), 0),
+        (BlockCodec::Zstd, zstd, 0),
+        (BlockCodec::Lzw, lzw, codes as u64),
+    ] {
+        if !payload.is_empty() && payload.len() < best.payload.len() {
+            best = EncodedBlock {
+                codec,
+                payload,
+                lzw_codes: codes,
+                sizes,
+            };
         }
     }
+    best
 }
 
 /// Decodes `count` symbols; `None` when the bytes do not hold `count` symbols `< k` (or a rANS
@@ -165,7 +206,7 @@ mod tests {
     #[test]
     fn repetitive_blocks_pick_a_compressor() {
         let s: Vec<u32> = (0..20000).map(|i| ((i / 3) % 5) as u32).collect();
-        let b = encode_block(&s, 40);
+        let b = encode_block(&s, 40, None);
         assert_ne!(b.codec, BlockCodec::Packed);
         assert!(b.payload.len() as u64 == *b.sizes[..3].iter().min().unwrap());
         assert_eq!(
@@ -182,10 +223,34 @@ mod tests {
     }
 
     proptest! {
+        /// With a model, the block is the smallest encoding tried and decodes to its symbols.
+        #[test]
+        fn round_trip_with_a_model(
+            k in 1usize..300,
+            raw in prop::collection::vec(any::<u32>(), 1..3000),
+            period in 0usize..40,
+        ) {
+            let s: Vec<u32> = raw
+                .iter()
+                .enumerate()
+                .map(|(i, v)| if period > 0 { raw[i % period.min(raw.len())] % k as u32 } else { v % k as u32 })
+                .collect();
+            let incs: Vec<i32> = (0..k as i32).map(|i| i % 17 - 8).collect();
+            let model = super::super::rans::Model::fit(&[&s], &incs).unwrap();
+            let b = encode_block(&s, k, Some(&model));
+            let tried = b.sizes.iter().enumerate().filter(|&(c, &n)| n > 0 || c == 0);
+            prop_assert_eq!(b.payload.len() as u64, tried.map(|(_, &n)| n).min().unwrap());
+            let dec = model.decoder();
+            prop_assert_eq!(
+                decode_block(b.codec, &b.payload, k, s.len(), b.lzw_codes, Some(&dec)),
+                Some(s)
+            );
+        }
+
         #[test]
         fn round_trip(k in 1usize..300, raw in prop::collection::vec(any::<u32>(), 0..3000)) {
             let s: Vec<u32> = raw.iter().map(|v| v % k as u32).collect();
-            let b = encode_block(&s, k);
+            let b = encode_block(&s, k, None);
             prop_assert_eq!(decode_block(b.codec, &b.payload, k, s.len(), b.lzw_codes, None), Some(s));
         }
     }

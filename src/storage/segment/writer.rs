@@ -431,9 +431,9 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     Ok((out, report))
 }
 
-/// Encodes the symbol blocks: each in the smallest of packed, zstd and LZW, or rANS under a
-/// model fitted to all of them (§4.11) where that is smaller, the model's bytes included: the
-/// model is kept only when the blocks it wins save more than it costs. Returns (symbol count,
+/// Encodes the symbol blocks: each in the smallest of packed, zstd, LZW and rANS under a model
+/// fitted to all of them (§4.11). The model is kept only when the blocks it wins save more than
+/// its own bytes; otherwise the blocks are encoded again without it. Returns (symbol count,
 /// block) pairs and the SYMBOL_MODEL bytes when kept.
 #[allow(clippy::type_complexity)]
 fn encode_blocks(
@@ -444,34 +444,29 @@ fn encode_blocks(
     let incs: Vec<i32> = centres.iter().map(|c| c[1]).collect();
     let refs: Vec<&[u32]> = block_symbols.iter().map(Vec::as_slice).collect();
     let model = crate::codec::rans::Model::fit(&refs, &incs);
-    let model_bytes = model.as_ref().map(|m| m.to_bytes()).transpose()?;
-    let mut blocks: Vec<(u64, EncodedBlock, Option<Vec<u8>>)> = block_symbols
-        .par_iter()
-        .map(|syms| {
-            let mut b = encode_block(syms, k);
-            let r = model.as_ref().and_then(|m| m.encode(syms));
-            b.sizes[3] = r.as_ref().map_or(0, |r| r.len() as u64);
-            (syms.len() as u64, b, r)
-        })
-        .collect();
-    let saved: u64 = blocks
-        .iter()
-        .filter_map(|(_, b, r)| {
-            let r = r.as_ref()?.len();
-            (r < b.payload.len()).then(|| (b.payload.len() - r) as u64)
-        })
-        .sum();
-    let keep = model_bytes.filter(|m| saved > m.len() as u64);
-    if keep.is_some() {
-        for (_, b, r) in &mut blocks {
-            if let Some(r) = r.take().filter(|r| r.len() < b.payload.len()) {
-                b.codec = crate::codec::symbols::BlockCodec::Rans;
-                b.payload = r;
-                b.lzw_codes = 0;
-            }
+    let encode = |model: Option<&crate::codec::rans::Model>| -> Vec<(u64, EncodedBlock)> {
+        block_symbols
+            .par_iter()
+            .map(|syms| (syms.len() as u64, encode_block(syms, k, model)))
+            .collect()
+    };
+    if let Some(m) = &model {
+        let bytes = m.to_bytes()?;
+        let blocks = encode(Some(m));
+        // What the rANS blocks save against the best other encoding tried for them.
+        let saved: u64 = blocks
+            .iter()
+            .filter(|(_, b)| b.codec == crate::codec::symbols::BlockCodec::Rans)
+            .map(|(_, b)| {
+                let other = b.sizes[..3].iter().filter(|&&s| s > 0).min().copied();
+                other.unwrap_or(b.sizes[0]).saturating_sub(b.sizes[3])
+            })
+            .sum();
+        if saved > bytes.len() as u64 {
+            return Ok((blocks, Some(bytes)));
         }
     }
-    Ok((blocks.into_iter().map(|(n, b, _)| (n, b)).collect(), keep))
+    Ok((encode(None), None))
 }
 
 /// Writes a segment atomically to `path`.
