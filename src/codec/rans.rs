@@ -102,18 +102,32 @@ impl Model {
     /// classes with the fewest estimated bits (payload entropy under the quantized tables plus the
     /// serialized tables). `None` when there is nothing to code or the alphabet is too large.
     pub fn fit(blocks: &[&[u32]], incs: &[i32]) -> Option<Model> {
+        Self::fit_blocks(|| blocks.iter().map(|b| b.iter().copied()), incs)
+    }
+
+    /// [`Model::fit`] over blocks given by a function that yields them afresh (they are read
+    /// twice), so that a segment's blocks need not be held at once.
+    pub fn fit_blocks<F, I, B>(blocks: F, incs: &[i32]) -> Option<Model>
+    where
+        F: Fn() -> I,
+        I: Iterator<Item = B>,
+        B: IntoIterator<Item = u32>,
+    {
         let k = incs.len();
-        if k == 0 || k > MAX_SYMBOLS || blocks.iter().all(|b| b.is_empty()) {
+        if k == 0 || k > MAX_SYMBOLS {
             return None;
         }
         // Thresholds of the finest classes: increment quantiles over the symbol occurrences.
         let mut seen = vec![0u64; k];
-        for b in blocks {
-            for &s in *b {
+        for b in blocks() {
+            for s in b {
                 *seen.get_mut(s as usize)? += 1;
             }
         }
         let total: u64 = seen.iter().sum();
+        if total == 0 {
+            return None;
+        }
         let mut by_inc: Vec<usize> = (0..k).collect();
         by_inc.sort_by_key(|&s| (incs[s], s));
         let finest = CLASS_CHOICES[CLASS_CHOICES.len() - 1];
@@ -138,9 +152,9 @@ impl Model {
         // Counts per (finest class of the previous symbol or block start, symbol).
         let ctxs = finest + 1;
         let mut counts = vec![0u64; ctxs * k];
-        for b in blocks {
+        for b in blocks() {
             let mut ctx = finest;
-            for &s in *b {
+            for s in b {
                 counts[ctx * k + s as usize] += 1;
                 ctx = fine_class[s as usize] as usize;
             }

@@ -170,22 +170,20 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         }
     }
     groups.push((start, c.series.len()));
-    let block_symbols: Vec<Vec<u32>> = groups
-        .par_iter()
-        .map(|&(a, b)| {
-            c.series[a..b]
-                .iter()
-                .flat_map(|e| match &e.storage {
-                    Storage::Symbolic(s) => s.as_slice(),
-                    Storage::Lossless(_) => &[],
-                })
-                .copied()
-                .collect::<Vec<u32>>()
-        })
-        .filter(|s| !s.is_empty())
+    let symbols_of = |&(a, b): &(usize, usize)| {
+        c.series[a..b]
+            .iter()
+            .flat_map(|e| match &e.storage {
+                Storage::Symbolic(s) => s.as_slice(),
+                Storage::Lossless(_) => &[],
+            })
+            .copied()
+    };
+    let groups: Vec<(usize, usize)> = groups
+        .into_iter()
+        .filter(|g| symbols_of(g).next().is_some())
         .collect();
-    let (blocks, model) = encode_blocks(&block_symbols, &cb.symbols, k)?;
-    drop(block_symbols);
+    let (blocks, model) = encode_blocks(&groups, symbols_of, &cb.symbols, k)?;
 
     // §4.3 SERIES (columns, version 2) and §4.6 LOSSLESS
     let n = c.series.len();
@@ -431,23 +429,31 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     Ok((out, report))
 }
 
-/// Encodes the symbol blocks: each in the smallest of packed, zstd, LZW and rANS under a model
-/// fitted to all of them (§4.11). The model is kept only when the blocks it wins save more than
-/// its own bytes; otherwise the blocks are encoded again without it. Returns (symbol count,
-/// block) pairs and the SYMBOL_MODEL bytes when kept.
+/// Encodes the symbol blocks (the symbols `symbols_of` gives for each group of series): each
+/// in the smallest of packed, zstd, LZW and rANS under a model fitted to all of them (§4.11).
+/// The model is kept only when the blocks it wins save more than its own bytes; otherwise the
+/// blocks are encoded again without it. A block's symbols are gathered only while it is
+/// encoded. Returns (symbol count, block) pairs and the SYMBOL_MODEL bytes when kept.
 #[allow(clippy::type_complexity)]
-fn encode_blocks(
-    block_symbols: &[Vec<u32>],
+fn encode_blocks<'a, S>(
+    groups: &[(usize, usize)],
+    symbols_of: impl Fn(&(usize, usize)) -> S + Sync,
     centres: &[[i32; 2]],
     k: usize,
-) -> Result<(Vec<(u64, EncodedBlock)>, Option<Vec<u8>>)> {
+) -> Result<(Vec<(u64, EncodedBlock)>, Option<Vec<u8>>)>
+where
+    S: Iterator<Item = u32> + 'a,
+{
     let incs: Vec<i32> = centres.iter().map(|c| c[1]).collect();
-    let refs: Vec<&[u32]> = block_symbols.iter().map(Vec::as_slice).collect();
-    let model = crate::codec::rans::Model::fit(&refs, &incs);
+    let model =
+        crate::codec::rans::Model::fit_blocks(|| groups.iter().map(&symbols_of), &incs);
     let encode = |model: Option<&crate::codec::rans::Model>| -> Vec<(u64, EncodedBlock)> {
-        block_symbols
+        groups
             .par_iter()
-            .map(|syms| (syms.len() as u64, encode_block(syms, k, model)))
+            .map(|g| {
+                let syms: Vec<u32> = symbols_of(g).collect();
+                (syms.len() as u64, encode_block(&syms, k, model))
+            })
             .collect()
     };
     if let Some(m) = &model {
