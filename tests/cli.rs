@@ -662,8 +662,8 @@ fn build_streams_raw_values_and_standard_input() {
     assert!(!db3.join("MANIFEST").exists());
     for (args, expect) in [
         (
-            vec!["--format", "csv"],
-            "read with --format ucr, f32 or f64",
+            vec!["--format", "npy"],
+            "read with --format ucr, csv, f32 or f64",
         ),
         (vec!["--format", "f64"], "need --length"),
         (
@@ -677,6 +677,27 @@ fn build_streams_raw_values_and_standard_input() {
         assert_eq!(code, 2);
         assert!(err.contains(expect), "{err}");
     }
+    // CSV rows from standard input, a row at a time: the header names the label column, and a
+    // bad row in the middle names its line and column and leaves no database.
+    let csv = b"label,t0,t1,t2\na,1,2,4\nb,3,1,0.5\nc,2,2,7\n";
+    let db4 = dir.path().join("csv.qdb");
+    let (code, out, err) = qabbadb_with_input(
+        &["build", db4.to_str().unwrap(), "-i", "-", "--format", "csv"],
+        csv,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("first row taken as a header"), "{out}");
+    let snap = qabbadb::Database::open_read_only(&db4).unwrap().snapshot();
+    assert_eq!(snap.len(), 3);
+    assert_eq!(snap.label(2).unwrap().as_deref(), Some("c"));
+    let db5 = dir.path().join("csv-bad.qdb");
+    let (code, _, err) = qabbadb_with_input(
+        &["build", db5.to_str().unwrap(), "-i", "-", "--format", "csv"],
+        b"1,2,3\n4,5,6\n7,x,9\n1,1,1\n",
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("standard input:3:2"), "{err}");
+    assert!(!db5.join("MANIFEST").exists());
     // UCR lines from standard input keep their labels.
     let text = std::fs::read(crate::util::ucr("GunPoint", "TRAIN")).unwrap();
     let (code, _, err) = qabbadb_with_input(
@@ -687,4 +708,74 @@ fn build_streams_raw_values_and_standard_input() {
     let snap = qabbadb::Database::open(&db3).unwrap().snapshot();
     assert_eq!(snap.len(), 50);
     assert!(snap.label(0).unwrap().is_some());
+}
+
+/// A CSV file with a bad row past the first committed segments: the build fails naming the row,
+/// keeps the committed segments (and says how many series they hold and where to continue), and
+/// an append of the rest of the input, fixed, completes the database with every series.
+#[test]
+fn a_bad_row_keeps_the_committed_segments_and_append_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("big.csv");
+    let rows: Vec<Vec<f64>> = (0..200_000u64)
+        .map(|i| {
+            crate::util::walk(i, 32)
+                .iter()
+                .map(|v| (v * 1e3).round() / 1e3)
+                .collect()
+        })
+        .collect();
+    let line = |r: &[f64]| {
+        r.iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut text = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        if i == 189_999 {
+            text.push_str("1,2,3,4,5,oops\n");
+        } else {
+            text.push_str(&line(r));
+            text.push('\n');
+        }
+    }
+    std::fs::write(&csv, &text).unwrap();
+    let db = dir.path().join("db");
+    let d = db.to_str().unwrap();
+    let (code, _, err) = qabbadb(&[
+        "build",
+        d,
+        "-i",
+        csv.to_str().unwrap(),
+        "--segment-series",
+        "50000",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("big.csv:190000:6"), "{err}");
+    assert!(err.contains("keeps the 150000 series"), "{err}");
+    assert!(err.contains("from series 150001 on"), "{err}");
+    let snap = qabbadb::Database::open_read_only(&db).unwrap().snapshot();
+    assert_eq!(snap.len(), 150_000);
+    assert!(qabbadb::Database::verify(&db).is_empty());
+    // The rest of the input, fixed, through standard input.
+    let mut rest = String::new();
+    for r in &rows[150_000..] {
+        rest.push_str(&line(r));
+        rest.push('\n');
+    }
+    let (code, _, err) = qabbadb_with_input(
+        &["append", d, "-i", "-", "--format", "csv"],
+        rest.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let snap = qabbadb::Database::open_read_only(&db).unwrap().snapshot();
+    assert_eq!(snap.len(), 200_000);
+    for id in [0u64, 149_999, 150_000, 189_999, 199_999] {
+        let got = snap.get(id).unwrap();
+        let want = &rows[id as usize];
+        let (e, _) = qabbadb::codec::error_of(want, &got);
+        let sigma = qabbadb::codec::Moments::of(want).std;
+        assert!(e / (32f64).sqrt() <= 0.5 * sigma + 1e-9, "series {id}");
+    }
 }

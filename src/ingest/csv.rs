@@ -17,6 +17,7 @@
 //! length. [`write()`] writes the header `label,t0,t1,...` so that its output reads back with
 //! its labels.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use super::{parse_value, Dataset};
@@ -65,8 +66,8 @@ pub fn read(path: &Path, labels: LabelColumn) -> Result<Dataset> {
 
 /// Reads a CSV file with the given header choice; also says what was taken as header.
 pub fn read_with(path: &Path, labels: LabelColumn, header: Header) -> Result<(Dataset, CsvLayout)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_with(path, &bytes, labels, header)
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    collect(path, file, labels, header)
 }
 
 /// Parses the bytes of a CSV file; `path` only names the file in errors.
@@ -125,27 +126,70 @@ fn header_kind(fields: &[&str]) -> Option<bool> {
 }
 
 /// Parses the bytes of a CSV file with the given header choice; also says what was decided.
+/// `path` only names the file in errors.
 pub fn parse_with(
     path: &Path,
     bytes: &[u8],
     labels: LabelColumn,
     header: Header,
 ) -> Result<(Dataset, CsvLayout)> {
+    collect(path, bytes, labels, header)
+}
+
+/// Every series of `input` in a [`Dataset`] ([`for_each`]).
+fn collect(
+    path: &Path,
+    input: impl Read,
+    labels: LabelColumn,
+    header: Header,
+) -> Result<(Dataset, CsvLayout)> {
+    let mut data = Dataset::default();
+    let (_, layout) = for_each(path, input, labels, header, |x, label| {
+        data.series.push(x);
+        data.labels.push(label);
+        Ok(())
+    })?;
+    Ok((data, layout))
+}
+
+/// Bytes read from the input at a time.
+const BUFFER: usize = 8 << 20;
+
+/// Calls `f` with every series of CSV `input` and its label, in order, reading one row at a time
+/// (memory bounded by the longest row, not by the input), and returns their number and what was
+/// decided about the layout. The separator is sniffed from the first line. `path` names the
+/// input in errors, which give its line and column and stop the reading; an error from `f` stops
+/// it too.
+pub fn for_each(
+    path: &Path,
+    input: impl Read,
+    labels: LabelColumn,
+    header: Header,
+    mut f: impl FnMut(Vec<f64>, Option<String>) -> Result<()>,
+) -> Result<(u64, CsvLayout)> {
     let err = |line: u64, column: u64, reason: String| Error::Parse {
         path: path.to_path_buf(),
         line,
         column,
         reason,
     };
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let delimiter = sniff_delimiter(bytes);
+    let mut input = BufReader::with_capacity(BUFFER, input);
+    let mut first = Vec::new();
+    input
+        .read_until(b'\n', &mut first)
+        .map_err(|e| Error::io(path, e))?;
+    let first = match first.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => rest.to_vec(),
+        None => first,
+    };
+    let delimiter = sniff_delimiter(&first);
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
         .trim(::csv::Trim::All)
-        .from_reader(bytes);
-    let mut data = Dataset::default();
+        .from_reader(std::io::Cursor::new(first).chain(input));
+    let mut count = 0u64;
     let mut layout = CsvLayout {
         delimiter: delimiter as char,
         ..CsvLayout::default()
@@ -230,12 +274,12 @@ pub fn parse_with(
             };
             values.push(parse_value(f).map_err(|r| err(line, j as u64 + shift, hint(r)))?);
         }
-        data.series.push(values);
-        data.labels.push(label);
+        f(values, label)?;
+        count += 1;
     }
     layout.index_column = index_column;
     layout.labels = label_first;
-    if data.series.is_empty() {
+    if count == 0 {
         let reason = match &layout.header {
             Some(h) => format!(
                 "the file holds only a header row ({h}) and no series; --header no reads that row as a series"
@@ -244,7 +288,7 @@ pub fn parse_with(
         };
         return Err(err(1, 0, reason));
     }
-    Ok((data, layout))
+    Ok((count, layout))
 }
 
 /// Writes series as CSV: a header, then one row per series (label first when any series has one).
@@ -391,6 +435,42 @@ mod tests {
         assert!(e.to_string().contains("not a number"), "{e}");
         let e = pw("a;b\n1,5;2\n", Header::Auto).unwrap_err();
         assert!(e.to_string().contains("decimal commas"), "{e}");
+    }
+
+    /// A reader that hands out one byte at a time (a slow pipe): the same series, layout and
+    /// errors as the bytes parsed at once.
+    #[test]
+    fn a_trickling_input_reads_as_the_whole_bytes() {
+        struct Trickle<'a>(&'a [u8]);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                match (self.0.split_first(), buf.first_mut()) {
+                    (Some((&b, rest)), Some(out)) => {
+                        *out = b;
+                        self.0 = rest;
+                        Ok(1)
+                    }
+                    _ => Ok(0),
+                }
+            }
+        }
+        let path = Path::new("t.csv");
+        for text in [
+            "\u{feff},0,1,2\n0,1.5,2,3\n1,4,5,6\n",
+            "label;a;b\nx;1;2\ny;3;4\n",
+            "1,2,3\n4,5\n6,nan\n",
+            "only\n",
+            "",
+        ] {
+            let whole = parse_with(path, text.as_bytes(), LabelColumn::Auto, Header::Auto);
+            let trickled = collect(
+                path,
+                Trickle(text.as_bytes()),
+                LabelColumn::Auto,
+                Header::Auto,
+            );
+            assert_eq!(format!("{whole:?}"), format!("{trickled:?}"), "{text:?}");
+        }
     }
 
     #[test]

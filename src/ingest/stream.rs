@@ -1,6 +1,6 @@
 //! Series read one at a time from a byte stream (a file or standard input), so that a bulk load
 //! holds one chunk of series, never the whole input: raw little-endian `f32` or `f64` values
-//! with a fixed series length, and UCR lines ([`super::ucr`]).
+//! with a fixed series length, UCR lines ([`super::ucr`]) and CSV rows ([`super::csv`]).
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -23,6 +23,12 @@ pub enum StreamFormat {
     },
     /// UCR lines: label, then values.
     Ucr,
+    /// CSV rows ([`super::csv::for_each`]), labels in the first column when the header names
+    /// it.
+    Csv {
+        /// Whether the first row is a header.
+        header: super::csv::Header,
+    },
 }
 
 /// Bytes read from the input at a time.
@@ -46,6 +52,10 @@ pub fn for_each(
     };
     let io = |e| Error::io(name, e);
     match format {
+        StreamFormat::Csv { header } => {
+            let labels = super::csv::LabelColumn::Auto;
+            Ok(super::csv::for_each(name, reader, labels, header, f)?.0)
+        }
         StreamFormat::F32 { length } | StreamFormat::F64 { length } => {
             if length == 0 || length > MAX_SERIES_LEN {
                 return Err(Error::InvalidOptions(format!(

@@ -27,7 +27,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
     let stream = args.input.stream_format()?;
     let (db, report) = match stream {
-        // Raw values and standard input: encoded and committed a segment at a time.
+        // Raw values, CSV and standard input: encoded and committed a segment at a time.
         Some(format) if !args.refit => {
             let pb = crate::output::spinner("appending", args.json);
             let bar = pb.clone();
@@ -35,9 +35,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .append_loader(qabbadb::BulkOptions::default())
                 .with_context(|| format!("appending to {}", args.db.display()))?
                 .on_progress(move |p| bar.set_message(format!("{} series", p.series)));
-            args.input
+            let (_, note) = args
+                .input
                 .for_each(format, |x, label| loader.push(x, label))
                 .with_context(|| format!("appending to {}", args.db.display()))?;
+            if !args.json {
+                note.eprint(&args.input.input);
+            }
             let done = loader
                 .finish()
                 .with_context(|| format!("appending to {}", args.db.display()))?;

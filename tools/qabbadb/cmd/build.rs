@@ -255,6 +255,21 @@ pub struct ReadNote {
 }
 
 impl ReadNote {
+    /// What to say of a CSV input's layout.
+    fn of_csv(layout: &ingest::csv::CsvLayout) -> ReadNote {
+        ReadNote {
+            header: layout.header.as_ref().map(|h| {
+                let what = match (layout.index_column, layout.labels) {
+                    (true, _) => "; its first column is a row index and was dropped",
+                    (false, true) => "; the first column holds labels",
+                    _ => "",
+                };
+                format!("first row taken as a header ({h}){what}; --header no reads it as a series")
+            }),
+            delimiter: (layout.delimiter != ',').then_some(layout.delimiter),
+        }
+    }
+
     /// Prints the note on stderr.
     pub fn eprint(&self, path: &std::path::Path) {
         for line in self.header.iter() {
@@ -282,25 +297,14 @@ pub fn read_series(
     };
     let (data, notes) =
         ingest::read_with(path, &options).with_context(|| format!("reading {}", path.display()))?;
-    let mut note = ReadNote::default();
-    if let Some(layout) = &notes.csv {
-        note.header = layout.header.as_ref().map(|h| {
-            let what = match (layout.index_column, layout.labels) {
-                (true, _) => "; its first column is a row index and was dropped",
-                (false, true) => "; the first column holds labels",
-                _ => "",
-            };
-            format!("first row taken as a header ({h}){what}; --header no reads it as a series")
-        });
-        note.delimiter = (layout.delimiter != ',').then_some(layout.delimiter);
-    }
+    let note = notes.csv.as_ref().map(ReadNote::of_csv).unwrap_or_default();
     Ok((data, note))
 }
 
 /// The file of series to read (`build`, `append`).
 #[derive(Debug, clap::Args)]
 pub struct InputArgs {
-    /// The input file; `-` for standard input (with --format ucr, f32 or f64).
+    /// The input file; `-` for standard input (with --format ucr, csv, f32 or f64).
     #[arg(long, short)]
     pub input: PathBuf,
     /// Input format (default: from the file name).
@@ -334,43 +338,63 @@ impl InputArgs {
             (Some(Format::F32), _) => Some(StreamFormat::F32 { length: length()? }),
             (Some(Format::F64), _) => Some(StreamFormat::F64 { length: length()? }),
             (Some(Format::Ucr), true) => Some(StreamFormat::Ucr),
+            (Some(Format::Csv), _) => Some(StreamFormat::Csv {
+                header: self.header.into(),
+            }),
             (_, true) => anyhow::bail!(
-                "standard input (--input -) is read with --format ucr, f32 or f64; CSV and NPY input are read from files"
+                "standard input (--input -) is read with --format ucr, csv, f32 or f64; NPY input is read from files"
             ),
+            (None, false)
+                if ingest::InputFormat::from_path(&self.input) == Some(ingest::InputFormat::Csv) =>
+            {
+                Some(StreamFormat::Csv {
+                    header: self.header.into(),
+                })
+            }
             _ => None,
         })
     }
 
-    /// Calls `f` with every series of a streamed input ([`Self::stream_format`]).
+    /// Calls `f` with every series of a streamed input ([`Self::stream_format`]), and says what
+    /// was decided about a CSV input's layout.
     pub fn for_each(
         &self,
         format: ingest::stream::StreamFormat,
         f: impl FnMut(Vec<f64>, Option<String>) -> qabbadb::Result<()>,
-    ) -> anyhow::Result<u64> {
-        if self.is_stdin() {
-            let name = std::path::Path::new("standard input");
-            return Ok(ingest::stream::for_each(
-                std::io::stdin().lock(),
-                name,
-                format,
-                f,
-            )?);
-        }
-        let file = std::fs::File::open(&self.input)
-            .with_context(|| format!("reading {}", self.input.display()))?;
-        Ok(ingest::stream::for_each(file, &self.input, format, f)?)
+    ) -> anyhow::Result<(u64, ReadNote)> {
+        let (name, input): (&std::path::Path, Box<dyn std::io::Read>) = if self.is_stdin() {
+            (
+                std::path::Path::new("standard input"),
+                Box::new(std::io::stdin().lock()),
+            )
+        } else {
+            let file = std::fs::File::open(&self.input)
+                .with_context(|| format!("reading {}", self.input.display()))?;
+            (&self.input, Box::new(file))
+        };
+        Ok(match format {
+            ingest::stream::StreamFormat::Csv { header } => {
+                let labels = ingest::csv::LabelColumn::Auto;
+                let (n, layout) = ingest::csv::for_each(name, input, labels, header, f)?;
+                (n, ReadNote::of_csv(&layout))
+            }
+            other => (
+                ingest::stream::for_each(input, name, other, f)?,
+                ReadNote::default(),
+            ),
+        })
     }
 
     /// Reads the series, and what was taken as a CSV header.
     pub fn read(&self) -> anyhow::Result<(qabbadb::ingest::Dataset, ReadNote)> {
         if let Some(format) = self.stream_format()? {
             let mut data = ingest::Dataset::default();
-            self.for_each(format, |x, label| {
+            let (_, note) = self.for_each(format, |x, label| {
                 data.series.push(x);
                 data.labels.push(label);
                 Ok(())
             })?;
-            return Ok((data, ReadNote::default()));
+            return Ok((data, note));
         }
         read_series(&self.input, self.format, self.header)
     }
@@ -388,7 +412,7 @@ pub struct Args {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Streamed input (NPY, raw f32/f64, UCR from standard input): series per segment; each
+    /// Streamed input (NPY, CSV, raw f32/f64, UCR from standard input): series per segment; each
     /// segment is committed as it fills, so a build that is interrupted keeps the segments
     /// before [default: 1000000].
     #[arg(long, value_name = "N")]
@@ -419,7 +443,7 @@ fn bulk_load(
     args: &Args,
     options: &qabbadb::Options,
     input: Streamed,
-) -> anyhow::Result<(Database, qabbadb::BuildReport)> {
+) -> anyhow::Result<(Database, qabbadb::BuildReport, ReadNote)> {
     let total = match &input {
         Streamed::Npy(rows) => rows.rows as u64,
         Streamed::Stream(_) => 0,
@@ -451,21 +475,38 @@ fn bulk_load(
             args.input.input.display()
         )
     };
-    match input {
+    let read = match input {
         Streamed::Npy(rows) => rows
             .for_each(|_, x| loader.push(x, None))
-            .with_context(context)?,
-        Streamed::Stream(format) => {
-            args.input
-                .for_each(format, |x, label| loader.push(x, label))
-                .with_context(context)?;
+            .map(|_| ReadNote::default())
+            .map_err(anyhow::Error::from),
+        Streamed::Stream(format) => args
+            .input
+            .for_each(format, |x, label| loader.push(x, label))
+            .map(|(_, note)| note),
+    };
+    let note = match read {
+        Ok(note) => note,
+        Err(e) => {
+            let committed = loader.progress().committed;
+            drop(loader);
+            pb.finish_and_clear();
+            let e = e.context(context());
+            if committed == 0 {
+                return Err(e);
+            }
+            return Err(e.context(format!(
+                "{} keeps the {committed} series of the segments it committed (input series 1 to {committed}); append the input from series {} on to continue",
+                args.db.display(),
+                committed + 1
+            )));
         }
-    }
-    let done = loader
+    };
+    let (db, report) = loader
         .finish()
         .with_context(|| format!("building {}", args.db.display()))?;
     pb.finish_and_clear();
-    Ok(done)
+    Ok((db, report, note))
 }
 
 /// Runs `build`.
@@ -473,7 +514,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let options = args.codec.options()?;
     let t = std::time::Instant::now();
     let stream = args.input.stream_format()?;
+    let whole = options.codec.target_rmse.is_some();
     let streamed = match stream {
+        // A target needs every series first: a CSV file is then read whole.
+        Some(ingest::stream::StreamFormat::Csv { .. }) if whole && !args.input.is_stdin() => None,
         Some(f) => Some(Streamed::Stream(f)),
         None if is_npy(&args.input) && options.codec.target_rmse.is_none() => Some(Streamed::Npy(
             qabbadb::ingest::npy::Rows::open(&args.input.input)
@@ -482,14 +526,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     if args.segment_series.is_some() && streamed.is_none() {
-        anyhow::bail!("--segment-series applies to the input build streams: NPY, raw f32/f64, UCR from standard input");
+        anyhow::bail!("--segment-series applies to the input build streams: NPY, CSV, raw f32/f64, UCR from standard input");
     }
-    if stream.is_some() && options.codec.target_rmse.is_some() {
+    if matches!(streamed, Some(Streamed::Stream(_))) && whole {
         anyhow::bail!("--target-rmse needs the whole input before the build starts: give a file (UCR, CSV, NPY), not a stream");
     }
     let (db, report, note) = if let Some(input) = streamed {
-        let (db, report) = bulk_load(&args, &options, input)?;
-        (db, report, ReadNote::default())
+        bulk_load(&args, &options, input)?
     } else {
         let pb = output::spinner("reading", args.json);
         let (data, note) = args.input.read()?;
