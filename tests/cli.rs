@@ -779,3 +779,25 @@ fn a_bad_row_keeps_the_committed_segments_and_append_continues() {
         assert!(e / (32f64).sqrt() <= 0.5 * sigma + 1e-9, "series {id}");
     }
 }
+
+/// UCR and CSV files are streamed into builds: files without series are still errors that leave
+/// no database, and an empty line inside a UCR file names its line.
+#[test]
+fn streamed_text_files_without_series_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text, expect) in [
+        ("empty.tsv", "", "holds no series"),
+        ("blank.tsv", "\n\n", "holds no series"),
+        ("mid.tsv", "1 1 2 3\n\n2 3 4 5\n", "mid.tsv:2:0: empty line"),
+        ("header.csv", "a,b,c\n", "only a header row"),
+    ] {
+        let input = dir.path().join(name);
+        std::fs::write(&input, text).unwrap();
+        let db = dir.path().join(format!("{name}.qdb"));
+        let (code, _, err) =
+            qabbadb(&["build", db.to_str().unwrap(), "-i", input.to_str().unwrap()]);
+        assert_ne!(code, 0, "{name}: {err}");
+        assert!(err.contains(expect), "{name}: {err}");
+        assert!(!db.exists(), "{name}: no database left");
+    }
+}

@@ -112,6 +112,10 @@ pub fn for_each(
             loop {
                 line.clear();
                 if reader.read_until(b'\n', &mut line).map_err(io)? == 0 {
+                    // As the whole-file reader: lines without a series are not a collection.
+                    if n == 0 {
+                        return Err(err(1, 0, "the file holds no series".into()));
+                    }
                     return Ok(n);
                 }
                 lineno += 1;

@@ -344,13 +344,14 @@ impl InputArgs {
             (_, true) => anyhow::bail!(
                 "standard input (--input -) is read with --format ucr, csv, f32 or f64; NPY input is read from files"
             ),
-            (None, false)
-                if ingest::InputFormat::from_path(&self.input) == Some(ingest::InputFormat::Csv) =>
-            {
-                Some(StreamFormat::Csv {
+            (Some(Format::Ucr), false) => Some(StreamFormat::Ucr),
+            (None, false) => match ingest::InputFormat::from_path(&self.input) {
+                Some(ingest::InputFormat::Csv) => Some(StreamFormat::Csv {
                     header: self.header.into(),
-                })
-            }
+                }),
+                Some(ingest::InputFormat::Ucr) => Some(StreamFormat::Ucr),
+                _ => None,
+            },
             _ => None,
         })
     }
@@ -412,7 +413,7 @@ pub struct Args {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Streamed input (NPY, CSV, raw f32/f64, UCR from standard input): series per segment; each
+    /// Streamed input (NPY, CSV, UCR, raw f32/f64, standard input): series per segment; each
     /// segment is committed as it fills, so a build that is interrupted keeps the segments
     /// before [default: 1000000].
     #[arg(long, value_name = "N")]
@@ -516,8 +517,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let stream = args.input.stream_format()?;
     let whole = options.codec.target_rmse.is_some();
     let streamed = match stream {
-        // A target needs every series first: a CSV file is then read whole.
-        Some(ingest::stream::StreamFormat::Csv { .. }) if whole && !args.input.is_stdin() => None,
+        // A target needs every series first: a UCR or CSV file is then read whole.
+        Some(ingest::stream::StreamFormat::Csv { .. } | ingest::stream::StreamFormat::Ucr)
+            if whole && !args.input.is_stdin() =>
+        {
+            None
+        }
         Some(f) => Some(Streamed::Stream(f)),
         None if is_npy(&args.input) && options.codec.target_rmse.is_none() => Some(Streamed::Npy(
             qabbadb::ingest::npy::Rows::open(&args.input.input)
@@ -526,7 +531,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     if args.segment_series.is_some() && streamed.is_none() {
-        anyhow::bail!("--segment-series applies to the input build streams: NPY, CSV, raw f32/f64, UCR from standard input");
+        anyhow::bail!("--segment-series applies to the input build streams: NPY, CSV, UCR, raw f32/f64, standard input");
     }
     if matches!(streamed, Some(Streamed::Stream(_))) && whole {
         anyhow::bail!("--target-rmse needs the whole input before the build starts: give a file (UCR, CSV, NPY), not a stream");
