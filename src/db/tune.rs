@@ -71,6 +71,25 @@ fn measure(series: &[Vec<f64>], p: &CodecParams) -> Result<(f64, u64)> {
     Ok((rel / series.len() as f64, bytes.len() as u64))
 }
 
+/// [`measure`] of `sample` at `tol` (every other parameter as in `p`), recorded in `tried` as
+/// (tol, mean RMSE/σ, bytes).
+fn measure_at(
+    sample: &[Vec<f64>],
+    p: &CodecParams,
+    tol: f64,
+    tried: &mut Vec<(f64, f64, u64)>,
+) -> Result<(f64, u64)> {
+    let q = CodecParams {
+        tol,
+        target_rmse: None,
+        tol_auto: Some(false),
+        ..p.clone()
+    };
+    let (rmse, bytes) = measure(sample, &q)?;
+    tried.push((tol, rmse, bytes));
+    Ok((rmse, bytes))
+}
+
 /// Up to [`SAMPLE_SERIES`] of `series`, evenly spaced.
 fn sample_of(series: &[Vec<f64>]) -> Vec<Vec<f64>> {
     if series.len() <= SAMPLE_SERIES {
@@ -91,17 +110,7 @@ fn sample_of(series: &[Vec<f64>]) -> Vec<Vec<f64>> {
 pub fn tol_for_fewest_bytes(series: &[Vec<f64>], p: &CodecParams) -> Result<Tuning> {
     let sample = sample_of(series);
     let mut tried: Vec<(f64, f64, u64)> = Vec::new();
-    let at = |tol: f64, tried: &mut Vec<(f64, f64, u64)>| -> Result<u64> {
-        let q = CodecParams {
-            tol,
-            target_rmse: None,
-            tol_auto: Some(false),
-            ..p.clone()
-        };
-        let (rmse, bytes) = measure(&sample, &q)?;
-        tried.push((tol, rmse, bytes));
-        Ok(bytes)
-    };
+    let at = |tol: f64, tried: &mut Vec<(f64, f64, u64)>| measure_at(&sample, p, tol, tried);
     let grid = coarse_grid();
     for &tol in &grid {
         at(tol, &mut tried)?;
@@ -139,16 +148,7 @@ pub fn tol_for_fewest_bytes(series: &[Vec<f64>], p: &CodecParams) -> Result<Tuni
 pub fn tol_for_target(series: &[Vec<f64>], p: &CodecParams, target: f64) -> Result<Tuning> {
     let sample = sample_of(series);
     let mut tried = Vec::new();
-    let at = |tol: f64, tried: &mut Vec<(f64, f64, u64)>| -> Result<(f64, u64)> {
-        let q = CodecParams {
-            tol,
-            target_rmse: None,
-            ..p.clone()
-        };
-        let (rmse, bytes) = measure(&sample, &q)?;
-        tried.push((tol, rmse, bytes));
-        Ok((rmse, bytes))
-    };
+    let at = |tol: f64, tried: &mut Vec<(f64, f64, u64)>| measure_at(&sample, p, tol, tried);
     let grid: Vec<f64> = (0..GRID)
         .map(|i| 0.01 * 2f64.powf(i as f64 / 2.0))
         .collect();
