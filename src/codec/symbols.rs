@@ -105,7 +105,7 @@ const ZSTD_GATE: f64 = 1.25;
 /// LZW is tried only when zstd at the screening level beats packing and rANS (this factor
 /// times the better of them): it wins on short repetitive blocks, where zstd does well too. In
 /// the measurements above no block lost anything to this gate even at 0.9, and it skips LZW on
-/// 335 of 374 blocks (every random-walk block).
+/// 335 of 374 blocks.
 const LZW_GATE: f64 = 1.0;
 
 /// Encodes `symbols` (all `< k`) in the smallest encoding: packed, rANS under `model` (when
