@@ -197,8 +197,9 @@ fn a_killed_bulk_load_keeps_its_committed_segments() {
     let whole = state(&full);
     assert_eq!(whole.len(), 30_000);
     let mut seen = std::collections::BTreeSet::new();
-    // Kills spread over the time the uninterrupted build took.
-    for part in [5u128, 20, 35, 50, 65, 80, 95, 120] {
+    // Kills spread over the time the uninterrupted build took, and past it: under the load of
+    // the other tests a build can take several times as long as the one timed.
+    for part in [5u128, 20, 35, 50, 65, 80, 95, 120, 200, 400] {
         let delay_ms = (took.as_millis() * part / 100) as u64;
         let dir = tmp.path().join(format!("k{delay_ms}.qdb"));
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qabbadb"))
