@@ -81,31 +81,7 @@ impl Breakpoints {
             mass[(((d - min) / step).round() as usize).min(cells)] += 1.0;
         }
         let reach = (h / step).ceil() as usize;
-        let kernel_cdf = |u: f64| -> f64 {
-            if u <= -1.0 {
-                0.0
-            } else if u >= 1.0 {
-                1.0
-            } else {
-                0.5 + 0.75 * u - 0.25 * u * u * u
-            }
-        };
-        // cdf[g] = Σ_bins mass·F((x_g − x_bin)/h) / m, with bins left of reach counted fully.
-        let total = v.len() as f64;
-        let mut cdf = vec![0.0f64; cells + 1];
-        let mut full = 0.0f64;
-        for g in 0..=cells {
-            if g > reach {
-                full += mass[g - reach - 1];
-            }
-            let mut s = full;
-            for b in g.saturating_sub(reach)..=(g + reach).min(cells) {
-                if mass[b] != 0.0 {
-                    s += mass[b] * kernel_cdf((g as f64 - b as f64) * step / h);
-                }
-            }
-            cdf[g] = s / total;
-        }
+        let cdf = smoothed_cdf(&mass, reach, step / h, v.len() as f64);
         let mut cuts = Vec::with_capacity(CARDINALITY - 1);
         for i in 1..CARDINALITY {
             let p = i as f64 / CARDINALITY as f64;
@@ -168,6 +144,72 @@ fn silverman(sorted: &[f64]) -> f64 {
     0.9 * s * n.powf(-0.2)
 }
 
+/// The Epanechnikov kernel's CDF, `F(u) = 1/2 + 3u/4 − u³/4` on [−1, 1].
+fn kernel_cdf(u: f64) -> f64 {
+    if u <= -1.0 {
+        0.0
+    } else if u >= 1.0 {
+        1.0
+    } else {
+        0.5 + 0.75 * u - 0.25 * u * u * u
+    }
+}
+
+/// The KDE's CDF on the grid: `cdf[g] = Σ_b mass[b]·F((g − b)·scale) / total`, where `scale` is
+/// the grid step over the bandwidth and `reach ≥ 1/scale` cells cover the kernel. `F` depends
+/// only on `g − b`, so it is tabulated once; each occupied bin adds its mass times the table over
+/// ±reach, and fully to every cell right of that (a running sum).
+fn smoothed_cdf(mass: &[f64], reach: usize, scale: f64, total: f64) -> Vec<f64> {
+    let cells = mass.len() - 1;
+    let kern: Vec<f64> = (0..=2 * reach)
+        .map(|d| kernel_cdf((d as f64 - reach as f64) * scale))
+        .collect();
+    let mut cdf = vec![0.0f64; cells + 1];
+    let mut full = vec![0.0f64; cells + 2];
+    for (b, &m) in mass.iter().enumerate() {
+        if m == 0.0 {
+            continue;
+        }
+        let lo = b.saturating_sub(reach);
+        let hi = (b + reach).min(cells);
+        for (g, c) in cdf.iter_mut().enumerate().take(hi + 1).skip(lo) {
+            *c += m * kern[g + reach - b];
+        }
+        full[hi + 1] += m;
+    }
+    let mut run = 0.0f64;
+    for (c, f) in cdf.iter_mut().zip(&full) {
+        run += f;
+        *c = (*c + run) / total;
+    }
+    cdf
+}
+
+/// `(a_k / 2)²` for k = 1..BINS of the DCT-II of `hist` as in kde.m:
+/// `a_k = 2 Σ_j hist_j·cos(π k (2j+1) / (2 BINS))`. The angle is `π·m/(2 BINS)` with
+/// `m = k(2j+1)` taken modulo `4 BINS`: one table of cosines, and only occupied bins summed.
+fn dct_squares(hist: &[f64]) -> Vec<f64> {
+    let bins = hist.len();
+    let table: Vec<f64> = (0..4 * bins)
+        .map(|m| (std::f64::consts::PI * m as f64 / (2 * bins) as f64).cos())
+        .collect();
+    let occupied: Vec<(usize, f64)> = hist
+        .iter()
+        .enumerate()
+        .filter(|(_, &h)| h != 0.0)
+        .map(|(j, &h)| (2 * j + 1, h))
+        .collect();
+    (1..bins)
+        .map(|k| {
+            let s: f64 = occupied
+                .iter()
+                .map(|&(odd, h)| h * table[(k * odd) % (4 * bins)])
+                .sum();
+            s * s
+        })
+        .collect()
+}
+
 /// Improved Sheather-Jones bandwidth of a Gaussian KDE (Botev et al. 2010, the `kde.m`
 /// algorithm): bin on 1024 points, DCT, solve `t = ξγ^[ℓ](t)` with ℓ = 7 by bisection.
 fn isj_bandwidth(sorted: &[f64]) -> f64 {
@@ -182,20 +224,7 @@ fn isj_bandwidth(sorted: &[f64]) -> f64 {
         let b = (((x - min) / r) * BINS as f64) as usize;
         hist[b.min(BINS - 1)] += 1.0 / n;
     }
-    // DCT-II as in kde.m: a_k = Σ_j w_k·hist_j·cos(π k (2j+1) / (2 BINS)), w_0 = 1, w_k = 2.
-    let mut a2 = Vec::with_capacity(BINS - 1);
-    for k in 1..BINS {
-        let mut s = 0.0;
-        for (j, &h) in hist.iter().enumerate() {
-            if h != 0.0 {
-                s += h
-                    * (std::f64::consts::PI * k as f64 * (2 * j + 1) as f64 / (2 * BINS) as f64)
-                        .cos();
-            }
-        }
-        let ak = 2.0 * s;
-        a2.push((ak / 2.0).powi(2));
-    }
+    let a2 = dct_squares(&hist);
     let i2: Vec<f64> = (1..BINS).map(|k| (k * k) as f64).collect();
     let pi2 = std::f64::consts::PI * std::f64::consts::PI;
     let fixed_point = |t: f64| -> f64 {
@@ -269,6 +298,48 @@ mod tests {
             let s = b.symbol(v) as u32;
             let (lo, hi) = b.interval_at(s >> 7, 1);
             assert!(lo <= v && v <= hi);
+        }
+    }
+
+    #[test]
+    fn tabulated_kde_pieces_equal_the_direct_formulas() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        // The CDF on the grid against the double sum of the definition.
+        for _ in 0..20 {
+            let cells = rng.gen_range(2..300);
+            let mass: Vec<f64> = (0..=cells)
+                .map(|_| if rng.gen_bool(0.3) { rng.gen_range(1..5) as f64 } else { 0.0 })
+                .collect();
+            let total = mass.iter().sum::<f64>().max(1.0);
+            let scale: f64 = rng.gen_range(0.01..1.0);
+            let reach = (1.0 / scale).ceil() as usize;
+            let got = smoothed_cdf(&mass, reach, scale, total);
+            for (g, &c) in got.iter().enumerate() {
+                let want: f64 = mass
+                    .iter()
+                    .enumerate()
+                    .map(|(b, &m)| m * kernel_cdf((g as f64 - b as f64) * scale))
+                    .sum::<f64>()
+                    / total;
+                assert!((c - want).abs() < 1e-12, "cell {g}: {c} vs {want}");
+            }
+        }
+        // The DCT against cosines of the exact angle.
+        let hist: Vec<f64> = (0..64)
+            .map(|_| if rng.gen_bool(0.5) { rng.gen::<f64>() } else { 0.0 })
+            .collect();
+        let got = dct_squares(&hist);
+        for k in 1..64 {
+            let a: f64 = 2.0
+                * hist
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &h)| {
+                        h * (std::f64::consts::PI * k as f64 * (2 * j + 1) as f64 / 128.0).cos()
+                    })
+                    .sum::<f64>();
+            let want = (a / 2.0).powi(2);
+            assert!((got[k - 1] - want).abs() < 1e-12, "k {k}: {} vs {want}", got[k - 1]);
         }
     }
 
