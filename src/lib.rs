@@ -96,7 +96,7 @@ pub use db::{
 pub use error::{Error, Result};
 pub use ids::{Generation, SeriesId};
 pub use index::{BreakpointChoice, IndexParams};
-pub use search::{Exactness, Metric, Neighbor, SearchResult, SearchStats, Window};
+pub use search::{Exactness, Metric, Neighbor, Plan, SearchResult, SearchStats, Window};
 pub use storage::segment::writer::WriteReport;
 
 /// Sequential scans over plain matrices that benchmarks compare indexed search against: an

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Error, Metric, Options, Query, Window};
+use qabbadb::{Database, Error, Metric, Options, Plan, Query, Window};
 
 use crate::util::{qabbadb, ucr};
 
@@ -59,17 +59,21 @@ fn append_delete_compact_keep_ids_and_values() {
     let live = all_values(&db);
     assert!(!live.contains_key(&3));
 
-    // Search never returns a deleted series, and equals brute force over the live ones.
+    // Search never returns a deleted series, and equals brute force over the live ones, by
+    // either plan.
     for q in test.series.iter().take(5) {
-        for metric in [
-            Metric::Euclidean,
-            Metric::Dtw {
-                window: Window::Fraction(0.1),
-            },
-        ] {
+        for (metric, plan) in [Plan::Index, Plan::Scan].into_iter().flat_map(|plan| {
+            [
+                Metric::Euclidean,
+                Metric::Dtw {
+                    window: Window::Fraction(0.1),
+                },
+            ]
+            .map(|m| (m, plan))
+        }) {
             let got = db
                 .snapshot()
-                .search(&Query::knn(q, 10).metric(metric))
+                .search(&Query::knn(q, 10).metric(metric).plan(plan))
                 .unwrap();
             assert!(got
                 .neighbors

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use qabbadb::codec::{self, residual, CodecParams, Storage};
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Exactness, Metric, Options, Query, Window};
+use qabbadb::{Database, Exactness, Metric, Options, Plan, Query, Window};
 use rand::{Rng, SeedableRng};
 
 use crate::util::{ucr, DATASETS};
@@ -195,7 +195,8 @@ fn original_exactness_with_residuals_reads_fewer_raw_values() {
                     .search(
                         &Query::knn(q, 3)
                             .metric(metric)
-                            .exactness(Exactness::Original),
+                            .exactness(Exactness::Original)
+                            .plan(Plan::Index),
                     )
                     .unwrap();
                 assert_eq!(

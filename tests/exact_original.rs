@@ -3,12 +3,22 @@
 
 use proptest::prelude::*;
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Exactness, Metric, Options, Query, Window};
+use qabbadb::{Database, Exactness, Metric, Options, Plan, Query, Window};
 use rand::{Rng, SeedableRng};
 
 use crate::util::ucr;
 
+/// Both plans (the index, and the scan of small segments) against brute force; the raw reads
+/// of the index plan.
 fn check(db: &Database, q: &[f64], metric: Metric) -> u64 {
+    let mut raw_reads = 0;
+    for plan in [Plan::Index, Plan::Scan] {
+        raw_reads += check_plan(db, q, metric, plan);
+    }
+    raw_reads
+}
+
+fn check_plan(db: &Database, q: &[f64], metric: Metric, plan: Plan) -> u64 {
     let mut raw_reads = 0;
     for k in [1, 5] {
         let got = db
@@ -16,7 +26,8 @@ fn check(db: &Database, q: &[f64], metric: Metric) -> u64 {
             .search(
                 &Query::knn(q, k)
                     .metric(metric)
-                    .exactness(Exactness::Original),
+                    .exactness(Exactness::Original)
+                    .plan(plan),
             )
             .unwrap();
         let want = db
@@ -29,7 +40,7 @@ fn check(db: &Database, q: &[f64], metric: Metric) -> u64 {
             )
             .map(|r| r.neighbors)
             .unwrap();
-        assert_eq!(got.neighbors, want, "k {k}, {metric:?}");
+        assert_eq!(got.neighbors, want, "k {k}, {metric:?}, {plan:?}");
         raw_reads += got.stats.raw_reads;
     }
     let r = db
@@ -50,7 +61,8 @@ fn check(db: &Database, q: &[f64], metric: Metric) -> u64 {
         .search(
             &Query::range(q, r)
                 .metric(metric)
-                .exactness(Exactness::Original),
+                .exactness(Exactness::Original)
+                .plan(plan),
         )
         .unwrap();
     assert_eq!(
@@ -165,8 +177,8 @@ proptest! {
         let (db, _) = Database::build(&dir.path().join("r"), &Dataset::from_series(series.clone()), &opts).unwrap();
         let q: Vec<f64> = (0..n).map(|_| rng.gen_range(-2.0..2.0)).collect();
         for metric in [Metric::Euclidean, Metric::Dtw { window: Window::Points(r) }] {
-            for k in [1, 3] {
-                let got = db.snapshot().search(&Query::knn(&q, k).metric(metric).exactness(Exactness::Original)).unwrap();
+            for (k, plan) in [(1, Plan::Index), (3, Plan::Index), (1, Plan::Scan), (3, Plan::Scan)] {
+                let got = db.snapshot().search(&Query::knn(&q, k).metric(metric).exactness(Exactness::Original).plan(plan)).unwrap();
                 prop_assert_eq!(got.neighbors, db.snapshot().search(&Query::knn(&q, k).metric(metric).exactness(qabbadb::Exactness::Original).brute_force(true)).map(|r| r.neighbors).unwrap());
             }
         }

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{BreakpointChoice, Database, IndexParams, Metric, Options, Query, Window};
+use qabbadb::{BreakpointChoice, Database, IndexParams, Metric, Options, Plan, Query, Window};
 use rand::{Rng, SeedableRng};
 
 use crate::util::ucr;
@@ -18,18 +18,25 @@ fn build(data: &Dataset, word_len: usize, bp: BreakpointChoice) -> (tempfile::Te
     (dir, db)
 }
 
+/// Both plans (the index, and the scan of small segments) against brute force.
 fn check(db: &Database, query: &[f64], metric: Metric) {
+    for plan in [Plan::Index, Plan::Scan] {
+        check_plan(db, query, metric, plan);
+    }
+}
+
+fn check_plan(db: &Database, query: &[f64], metric: Metric, plan: Plan) {
     for k in [1, 3, 10] {
         let got = db
             .snapshot()
-            .search(&Query::knn(query, k).metric(metric))
+            .search(&Query::knn(query, k).metric(metric).plan(plan))
             .unwrap();
         let want = db
             .snapshot()
             .search(&Query::knn(query, k).metric(metric).brute_force(true))
             .map(|r| r.neighbors)
             .unwrap();
-        assert_eq!(got.neighbors, want, "k = {k}, {metric:?}");
+        assert_eq!(got.neighbors, want, "k = {k}, {metric:?}, {plan:?}");
         assert!(got.stats.verified <= db.snapshot().len() as u64);
     }
     let want10 = db
@@ -41,7 +48,7 @@ fn check(db: &Database, query: &[f64], metric: Metric) {
         let r = last.distance;
         let got = db
             .snapshot()
-            .search(&Query::range(query, r).metric(metric))
+            .search(&Query::range(query, r).metric(metric).plan(plan))
             .unwrap();
         assert_eq!(
             got.neighbors,
@@ -129,7 +136,11 @@ fn random_walks_and_noisy_copies_match_and_prune() {
         );
         verified += db
             .snapshot()
-            .search(&Query::knn(&noisy, 1).metric(Metric::Euclidean))
+            .search(
+                &Query::knn(&noisy, 1)
+                    .metric(Metric::Euclidean)
+                    .plan(Plan::Index),
+            )
             .unwrap()
             .stats
             .verified;

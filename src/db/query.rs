@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::search::brute;
 use crate::search::knn::{self, IdFilter, Shared};
 pub use crate::search::Target;
-use crate::search::{Exactness, Metric, SearchResult, SearchStats, Window};
+use crate::search::{Exactness, Metric, Plan, SearchResult, SearchStats, Window};
 use crate::storage::cache::OriginalSource;
 
 /// One search: built with [`Query::knn`] or [`Query::range`], then refined.
@@ -43,6 +43,8 @@ pub struct Query<'a> {
     pub filter: Option<&'a RoaringTreemap>,
     /// Scan every live series instead of using the index (the oracle of the tests).
     pub brute_force: bool,
+    /// How each segment is read: the index, or a bounded scan of small segments.
+    pub plan: Plan,
 }
 
 impl<'a> Query<'a> {
@@ -55,6 +57,7 @@ impl<'a> Query<'a> {
             exactness: Exactness::Reconstructed,
             filter: None,
             brute_force: false,
+            plan: Plan::Auto,
         }
     }
 
@@ -95,6 +98,12 @@ impl<'a> Query<'a> {
             brute_force,
             ..self
         }
+    }
+
+    /// How each segment is read ([`Plan::Auto`] unless set; every plan gives the same
+    /// answers).
+    pub fn plan(self, plan: Plan) -> Query<'a> {
+        Query { plan, ..self }
     }
 
     /// `k` of a k-NN query.
@@ -190,8 +199,22 @@ impl Snapshot {
                 include: query.filter,
                 exclude: (!seg.deleted.is_empty()).then_some(&seg.deleted),
             };
-            let original =
-                (query.exactness == Exactness::Original).then_some(data.original_bounds.as_slice());
+            let over_originals = query.exactness == Exactness::Original;
+            let flat = match query.plan {
+                Plan::Index => None,
+                Plan::Auto => match query.metric {
+                    Metric::Dtw { .. } => data.flat(&source, index, over_originals, false),
+                    Metric::Euclidean => None,
+                },
+                Plan::Scan => data.flat(&source, index, over_originals, true),
+            };
+            if let Some(flat) = flat {
+                if let Some(g) = flat.group(query.series.len()) {
+                    stats.add(&g.search(&shared, query.series, query.metric, filter));
+                }
+                continue;
+            }
+            let original = over_originals.then_some(data.original_bounds.as_slice());
             let envelopes = match query.metric {
                 Metric::Dtw { window } => Some(data.envelopes(&source, index, window)),
                 Metric::Euclidean => None,

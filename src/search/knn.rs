@@ -147,11 +147,13 @@ impl Shared {
         }
     }
 
-    fn threshold(&self) -> f64 {
+    /// The current pruning threshold (squared): the k-th best so far, or the radius.
+    pub(crate) fn threshold(&self) -> f64 {
         f64::from_bits(self.threshold.load(AtomicOrdering::Relaxed))
     }
 
-    fn offer(&self, dist_sq: f64, id: u64) {
+    /// Offers a series at squared distance `dist_sq`.
+    pub(crate) fn offer(&self, dist_sq: f64, id: u64) {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         out.offer(dist_sq, id);
         self.threshold

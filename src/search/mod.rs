@@ -13,6 +13,7 @@
 pub mod brute;
 pub mod cascade;
 pub mod dtw_summaries;
+pub mod flat;
 pub mod knn;
 #[cfg(any(test, feature = "baselines"))]
 pub mod scan;
@@ -93,6 +94,20 @@ pub struct SearchResult {
     pub neighbors: Vec<Neighbor>,
     /// Statistics.
     pub stats: SearchStats,
+}
+
+/// How a query reads each segment. Every plan gives the same answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Plan {
+    /// DTW queries scan segments whose groups are small ([`flat::worth_scanning`]); the rest,
+    /// and every Euclidean query, take the index.
+    #[default]
+    Auto,
+    /// The index always.
+    Index,
+    /// The scan always ([`flat`]): every series of the segment is held normalised, 8 bytes a
+    /// value, for as long as the database is open.
+    Scan,
 }
 
 /// Which series the answers are exact for.

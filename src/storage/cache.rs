@@ -16,6 +16,7 @@ use crate::distance::Window;
 use crate::index::Index;
 use crate::search::knn;
 use crate::search::dtw_summaries::DtwSummaries;
+use crate::search::flat::Flat;
 use crate::search::Source;
 use crate::storage::block_cache::{self, Block, BlockCache, BlockKind};
 use crate::storage::deletes;
@@ -50,6 +51,9 @@ pub(crate) struct SearchData {
     /// The series' DTW envelopes (PAA) per window used so far, by the radius of each length
     /// group; the last few windows are kept.
     pub(crate) envelopes: Mutex<Vec<KeptEnvelopes>>,
+    /// The segment as matrices for the scan plan: the reconstructions, then the originals; each
+    /// made on first use (`None` when the segment is not scanned).
+    flat: [OnceLock<Option<Arc<Flat>>>; 2],
 }
 
 /// What the states holding one segment file share.
@@ -486,6 +490,7 @@ impl OpenSegment {
                 lossless,
                 original_bounds: Vec::new(),
                 envelopes: Mutex::new(Vec::new()),
+                flat: [OnceLock::new(), OnceLock::new()],
             };
             if let Some(index) = seg.index() {
                 let source = SegmentSource {
@@ -558,6 +563,29 @@ impl OpenSegment {
 }
 
 impl SearchData {
+    /// The segment as matrices for the scan plan ([`Flat`]): the originals when `original`,
+    /// else the reconstructions; `None` when its groups are too large to be worth scanning
+    /// (unless `any_size`) or an original cannot be read. Made once and kept; a segment made
+    /// under `any_size` stays scannable.
+    pub(crate) fn flat(
+        &self,
+        source: &SegmentSource,
+        index: &Index,
+        original: bool,
+        any_size: bool,
+    ) -> Option<Arc<Flat>> {
+        let cell = &self.flat[usize::from(original)];
+        if let Some(f) = cell.get() {
+            if f.is_some() || !any_size {
+                return f.clone();
+            }
+            // Made under the size limits and refused: an explicit scan builds it uncached.
+            return Flat::of(index, source, original, true).map(Arc::new);
+        }
+        cell.get_or_init(|| Flat::of(index, source, original, any_size).map(Arc::new))
+            .clone()
+    }
+
     /// The series' envelopes at `window` for every length group of `index` (built on first use
     /// from the reconstructions, then kept).
     pub(crate) fn envelopes(

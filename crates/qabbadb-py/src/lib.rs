@@ -183,6 +183,7 @@ impl PyDatabase {
                     exactness: spec.exactness,
                     filter: spec.filter.as_ref(),
                     brute_force: spec.brute_force,
+                    plan: qabbadb::Plan::Auto,
                 })
                 .collect();
             snap.search_batch(&batch)
