@@ -31,7 +31,7 @@ use crate::index::Index;
 
 /// Series of a group up to which DTW queries scan rather than walk the index. Measured on
 /// random walks of length 256 (`examples/plan_crossover`, BENCHMARKS appendix J): the scan takes
-/// 0.3–0.7 of the index's time up to 8,000 series and about the same at 16,000. Euclidean
+/// 0.3–0.8 of the index's time up to 8,000 series and 0.6–1.05 of it at 16,000. Euclidean
 /// queries always take the index, which wins from 500 series on.
 pub const SCAN_MAX_SERIES: usize = 8192;
 
