@@ -106,7 +106,8 @@ pub enum Plan {
     /// The index always.
     Index,
     /// The scan always ([`flat`]): every series of the segment is held normalised, 8 bytes a
-    /// value, for as long as the database is open.
+    /// value; kept while the database is open when the segment is within the limits of
+    /// `Auto`, else made again for each query.
     Scan,
 }
 
