@@ -18,7 +18,7 @@ use crate::storage::deletes;
 use crate::storage::manifest::{self, Manifest, SegmentEntry};
 use crate::storage::names;
 use crate::storage::segment::writer::WriteReport;
-use crate::storage::segment::{write_segment_with, SegmentContents};
+use crate::storage::segment::{write_segment_with, RawSection, SegmentContents};
 
 /// What a build or an append did, for the tool and benchmarks.
 #[derive(Debug, Clone, Default)]
@@ -29,7 +29,8 @@ pub struct BuildReport {
     pub fit: codec::FitReport,
     /// Sizes written.
     pub write: WriteReport,
-    /// Time to build the search index.
+    /// Time to build the search index, and to compress the originals (kept with `keep_raw`),
+    /// which runs beside it.
     pub index_time: Duration,
     /// Time to write the segment and commit.
     pub write_time: Duration,
@@ -247,25 +248,12 @@ impl Database {
     )> {
         let t = Instant::now();
         let centres = codebook.centres();
-        let index = self.options.index.map(|params| {
-            Index::build(
-                encoded.len(),
-                |i| encoded[i].len as usize,
-                |i| {
-                    let e = &encoded[i];
-                    let mut x = match &e.storage {
-                        Storage::Symbolic(_) => e
-                            .decode(&centres, self.options.codec.max_error)
-                            .unwrap_or_default(),
-                        Storage::Lossless(_) => original(i),
-                    };
-                    codec::normalize_in_place(&mut x, e.moments);
-                    x
-                },
-                params,
-                breakpoints,
-            )
-        });
+        // The originals compress while the index builds: both only read the series.
+        let (index, raw) = rayon::join(
+            || self.build_index(encoded, &centres, breakpoints, &original),
+            || raw.map(RawSection::of).transpose(),
+        );
+        let raw = raw?;
         let index_time = t.elapsed();
         let t = Instant::now();
         let file = self.uid.segment_name(generation);
@@ -282,7 +270,7 @@ impl Database {
                 labels,
                 report,
                 index: index.as_ref(),
-                raw,
+                raw: raw.as_ref(),
             },
         )?;
         let entry = SegmentEntry {
@@ -294,6 +282,35 @@ impl Database {
         };
         let seg = OpenSegment::open(&self.dir, &entry, &self.snapshot().state.cache)?;
         Ok(((entry, Arc::new(seg)), index_time, write, t.elapsed()))
+    }
+
+    /// The search index of a new segment, when the options ask for one.
+    fn build_index(
+        &self,
+        encoded: &[EncodedSeries],
+        centres: &[[f64; 2]],
+        breakpoints: Option<crate::index::Breakpoints>,
+        original: &(impl Fn(usize) -> Vec<f64> + Sync),
+    ) -> Option<Index> {
+        self.options.index.map(|params| {
+            Index::build(
+                encoded.len(),
+                |i| encoded[i].len as usize,
+                |i| {
+                    let e = &encoded[i];
+                    let mut x = match &e.storage {
+                        Storage::Symbolic(_) => e
+                            .decode(centres, self.options.codec.max_error)
+                            .unwrap_or_default(),
+                        Storage::Lossless(_) => original(i),
+                    };
+                    codec::normalize_in_place(&mut x, e.moments);
+                    x
+                },
+                params,
+                breakpoints,
+            )
+        })
     }
 
     /// Deletes series by id. Ids are never reused, so every id below the next one to be given

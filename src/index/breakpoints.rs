@@ -210,8 +210,49 @@ fn dct_squares(hist: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// `2π^{2s} Σ_{k≥1} k^{2s} a_k² e^{−k²π²t}`, the functional of ISJ's fixed point (Botev et al.
+/// 2010, eq. (29) in kde.m's form) for the squared DCT coefficients `a2` (`a2[k−1]` for `k`).
+/// The exponentials come from the recurrence `e_k = e_{k−1}·r_k`, `r_{k+1} = r_k·e^{−2π²t}`
+/// (`e^{−k²c} = e^{−(k−1)²c}·e^{−(2k−1)c}`), two products a term; the sum stops where they reach 0.
+fn isj_functional(a2: &[f64], s: i32, t: f64) -> f64 {
+    let c = std::f64::consts::PI * std::f64::consts::PI * t;
+    let q = (-2.0 * c).exp();
+    let (mut e, mut r) = (1.0f64, (-c).exp());
+    let mut sum = 0.0;
+    for (k, &a) in a2.iter().enumerate() {
+        e *= r;
+        r *= q;
+        if e == 0.0 {
+            break;
+        }
+        let kk = ((k + 1) * (k + 1)) as f64;
+        sum += kk.powi(s) * a * e;
+    }
+    2.0 * std::f64::consts::PI.powi(2 * s) * sum
+}
+
+/// `t − ξγ^[ℓ](t)` with ℓ = 7 (kde.m's `fixed_point`): its root is the squared bandwidth in
+/// units of the binned range.
+fn isj_fixed_point(a2: &[f64], n: f64, t: f64) -> f64 {
+    let l = 7i32;
+    let mut f = isj_functional(a2, l, t);
+    for s in (2..l).rev() {
+        let k0: f64 = (1..=(2 * s - 1))
+            .step_by(2)
+            .map(|x| x as f64)
+            .product::<f64>()
+            / (2.0 * std::f64::consts::PI).sqrt();
+        let c = (1.0 + 0.5f64.powf(s as f64 + 0.5)) / 3.0;
+        let time = (2.0 * c * k0 / n / f).powf(2.0 / (3.0 + 2.0 * s as f64));
+        f = isj_functional(a2, s, time);
+    }
+    t - (2.0 * n * std::f64::consts::PI.sqrt() * f).powf(-0.4)
+}
+
 /// Improved Sheather-Jones bandwidth of a Gaussian KDE (Botev et al. 2010, the `kde.m`
-/// algorithm): bin on 1024 points, DCT, solve `t = ξγ^[ℓ](t)` with ℓ = 7 by bisection.
+/// algorithm): bin on 1024 points, DCT, solve `t = ξγ^[ℓ](t)` with ℓ = 7 on (0, 0.1] by the
+/// Illinois variant of regula falsi (Dowell & Jarratt 1971), which keeps the root bracketed
+/// like bisection and needs about 10 evaluations where bisection needs 43.
 fn isj_bandwidth(sorted: &[f64]) -> f64 {
     const BINS: usize = 1024;
     let n = sorted.len() as f64;
@@ -225,51 +266,40 @@ fn isj_bandwidth(sorted: &[f64]) -> f64 {
         hist[b.min(BINS - 1)] += 1.0 / n;
     }
     let a2 = dct_squares(&hist);
-    let i2: Vec<f64> = (1..BINS).map(|k| (k * k) as f64).collect();
-    let pi2 = std::f64::consts::PI * std::f64::consts::PI;
-    let fixed_point = |t: f64| -> f64 {
-        let l = 7i32;
-        let mut f = 2.0
-            * std::f64::consts::PI.powi(2 * l)
-            * i2.iter()
-                .zip(&a2)
-                .map(|(&i, &a)| i.powi(l) * a * (-i * pi2 * t).exp())
-                .sum::<f64>();
-        for s in (2..l).rev() {
-            let k0: f64 = (1..=(2 * s - 1))
-                .step_by(2)
-                .map(|x| x as f64)
-                .product::<f64>()
-                / (2.0 * std::f64::consts::PI).sqrt();
-            let c = (1.0 + 0.5f64.powf(s as f64 + 0.5)) / 3.0;
-            let time = (2.0 * c * k0 / n / f).powf(2.0 / (3.0 + 2.0 * s as f64));
-            f = 2.0
-                * std::f64::consts::PI.powi(2 * s)
-                * i2.iter()
-                    .zip(&a2)
-                    .map(|(&i, &a)| i.powi(s) * a * (-i * pi2 * time).exp())
-                    .sum::<f64>();
-        }
-        t - (2.0 * n * std::f64::consts::PI.sqrt() * f).powf(-0.4)
-    };
-    // Root of fixed_point on (0, 0.1]: it is negative near 0 and grows with t.
+    let f = |t: f64| isj_fixed_point(&a2, n, t);
+    // f is negative near 0 and grows with t.
     let (mut a, mut b) = (1e-12f64, 0.1f64);
-    let (fa, fb) = (fixed_point(a), fixed_point(b));
+    let (mut fa, mut fb) = (f(a), f(b));
     if !(fa.is_finite() && fb.is_finite()) || fa.signum() == fb.signum() {
         return silverman(sorted);
     }
-    for _ in 0..100 {
-        let m = 0.5 * (a + b);
-        let fm = fixed_point(m);
+    let mut side = 0i8;
+    for _ in 0..200 {
+        let m = (a * fb - b * fa) / (fb - fa);
+        // A secant step that leaves the bracket (rounding) falls back to bisection.
+        let m = if m > a && m < b { m } else { 0.5 * (a + b) };
+        let fm = f(m);
         if !fm.is_finite() {
             return silverman(sorted);
         }
-        if fm.signum() == fa.signum() {
-            a = m;
-        } else {
-            b = m;
+        if fm == 0.0 {
+            (a, b) = (m, m);
+            break;
         }
-        if b - a < 1e-14 {
+        if fm.signum() == fa.signum() {
+            (a, fa) = (m, fm);
+            if side == -1 {
+                fb /= 2.0;
+            }
+            side = -1;
+        } else {
+            (b, fb) = (m, fm);
+            if side == 1 {
+                fa /= 2.0;
+            }
+            side = 1;
+        }
+        if b - a < 1e-14 + 1e-12 * b {
             break;
         }
     }
@@ -340,6 +370,76 @@ mod tests {
                     .sum::<f64>();
             let want = (a / 2.0).powi(2);
             assert!((got[k - 1] - want).abs() < 1e-12, "k {k}: {} vs {want}", got[k - 1]);
+        }
+    }
+
+    /// kde.m's bandwidth as written: every exponential evaluated, bisection to 1e-14.
+    fn isj_naive(sorted: &[f64]) -> f64 {
+        const BINS: usize = 1024;
+        let n = sorted.len() as f64;
+        let (lo, hi) = (sorted[0], sorted[sorted.len() - 1]);
+        let range = hi - lo;
+        let (min, max) = (lo - range / 10.0, hi + range / 10.0);
+        let r = max - min;
+        let mut hist = vec![0.0f64; BINS];
+        for &x in sorted {
+            let b = (((x - min) / r) * BINS as f64) as usize;
+            hist[b.min(BINS - 1)] += 1.0 / n;
+        }
+        let a2 = dct_squares(&hist);
+        let pi = std::f64::consts::PI;
+        let func = |s: i32, t: f64| {
+            2.0 * pi.powi(2 * s)
+                * a2.iter()
+                    .enumerate()
+                    .map(|(k, &a)| {
+                        let i = ((k + 1) * (k + 1)) as f64;
+                        i.powi(s) * a * (-i * pi * pi * t).exp()
+                    })
+                    .sum::<f64>()
+        };
+        let fixed = |t: f64| {
+            let mut f = func(7, t);
+            for s in (2..7).rev() {
+                let k0: f64 = (1..=(2 * s - 1)).step_by(2).map(|x| x as f64).product::<f64>()
+                    / (2.0 * pi).sqrt();
+                let c = (1.0 + 0.5f64.powf(s as f64 + 0.5)) / 3.0;
+                f = func(s, (2.0 * c * k0 / n / f).powf(2.0 / (3.0 + 2.0 * s as f64)));
+            }
+            t - (2.0 * n * pi.sqrt() * f).powf(-0.4)
+        };
+        let (mut a, mut b) = (1e-12f64, 0.1f64);
+        let fa = fixed(a);
+        while b - a >= 1e-14 {
+            let m = 0.5 * (a + b);
+            if fixed(m).signum() == fa.signum() {
+                a = m;
+            } else {
+                b = m;
+            }
+        }
+        (0.5 * (a + b)).sqrt() * r
+    }
+
+    #[test]
+    fn isj_bandwidth_equals_the_naive_solver() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        for (i, n) in [50usize, 400, 3200, 20000].into_iter().enumerate() {
+            let mut v: Vec<f64> = (0..n)
+                .map(|_| match i % 3 {
+                    0 => inverse_cdf(rng.gen_range(1e-9..1.0 - 1e-9)),
+                    1 => -(1.0 - rng.gen::<f64>()).ln(),
+                    // Bimodal.
+                    _ => inverse_cdf(rng.gen_range(1e-9..1.0 - 1e-9)) * 0.3
+                        + if rng.gen_bool(0.5) { 2.0 } else { -2.0 },
+                })
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let (got, want) = (isj_bandwidth(&v), isj_naive(&v));
+            assert!(
+                (got - want).abs() <= 1e-9 * want,
+                "n {n}: {got} vs {want}"
+            );
         }
     }
 

@@ -4,10 +4,11 @@
 
 pub use super::block_table::SERIES_PER_BLOCK;
 
-/// Serializes the original values of all series (in series order).
+/// Serializes the original values of all series (in series order), the blocks in parallel.
 pub fn serialize(series: &[Vec<f64>]) -> crate::Result<Vec<u8>> {
+    use rayon::prelude::*;
     let blocks: Vec<Vec<u8>> = series
-        .chunks(SERIES_PER_BLOCK)
+        .par_chunks(SERIES_PER_BLOCK)
         .map(|chunk| {
             let flat: Vec<f64> = chunk.iter().flatten().copied().collect();
             crate::codec::lossless::compress_values(&flat)

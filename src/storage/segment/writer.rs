@@ -39,8 +39,29 @@ pub struct SegmentContents<'a> {
     pub report: serde_json::Value,
     /// The search index (§4.8), when built.
     pub index: Option<&'a crate::index::Index>,
-    /// The original values of every series (§4.9), when kept.
-    pub raw: Option<&'a [Vec<f64>]>,
+    /// The original values of every series (§4.9), when kept, serialized by [`RawSection::of`].
+    pub raw: Option<&'a RawSection>,
+}
+
+/// A RAW section (§4.9) serialized ahead of the rest of the file, so that its compression, the
+/// costliest part of a write that keeps originals, can run beside the index build.
+#[derive(Debug)]
+pub struct RawSection {
+    bytes: Vec<u8>,
+    lens: Vec<u32>,
+}
+
+impl RawSection {
+    /// Compresses the original values of every series (in series order).
+    pub fn of(raw: &[Vec<f64>]) -> Result<RawSection> {
+        if raw.iter().any(|x| u32::try_from(x.len()).is_err()) {
+            return Err(Error::InvalidRequest("a raw series is too long".into()));
+        }
+        Ok(RawSection {
+            bytes: super::raw::serialize(raw)?,
+            lens: raw.iter().map(|x| x.len() as u32).collect(),
+        })
+    }
 }
 
 /// Sizes of what was written.
@@ -376,17 +397,14 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     }
     // §4.9 RAW: not required either.
     if let Some(raw) = c.raw {
-        if raw.len() != c.series.len()
-            || raw
-                .iter()
-                .zip(c.series)
-                .any(|(x, e)| x.len() != e.len as usize)
+        if raw.lens.len() != c.series.len()
+            || raw.lens.iter().zip(c.series).any(|(&n, e)| n != e.len)
         {
             return Err(Error::InvalidRequest(
                 "raw values do not match the series".into(),
             ));
         }
-        sections.push((kind::RAW, 0, super::raw::serialize(raw)?));
+        sections.push((kind::RAW, 0, raw.bytes.clone()));
     }
     // §4.7 REPORT
     let json = serde_json::to_vec(&c.report).unwrap_or_default();
