@@ -172,8 +172,10 @@ fn smoothed_cdf(mass: &[f64], reach: usize, scale: f64, total: f64) -> Vec<f64> 
         }
         let lo = b.saturating_sub(reach);
         let hi = (b + reach).min(cells);
-        for (g, c) in cdf.iter_mut().enumerate().take(hi + 1).skip(lo) {
-            *c += m * kern[g + reach - b];
+        // Slices of equal length: the loop vectorises (each cell on its own, same arithmetic).
+        let weights = &kern[lo + reach - b..=hi + reach - b];
+        for (c, &w) in cdf[lo..=hi].iter_mut().zip(weights) {
+            *c += m * w;
         }
         full[hi + 1] += m;
     }

@@ -96,7 +96,19 @@ pub fn pair_tlb(
     bp: &Breakpoints,
 ) -> f64 {
     let word: Vec<u8> = paa_b.iter().map(|&v| bp.symbol(v)).collect();
-    word_bound_sq_at(paa_a, paa_a, seg_len, &word, bits, bp).sqrt() / ed
+    word_tlb(paa_a, &word, seg_len, ed, bits, bp)
+}
+
+/// [`pair_tlb`] with the 8-bit word of `b` given.
+pub fn word_tlb(
+    paa_a: &[f64],
+    word_b: &[u8],
+    seg_len: &[f64],
+    ed: f64,
+    bits: u32,
+    bp: &Breakpoints,
+) -> f64 {
+    word_bound_sq_at(paa_a, paa_a, seg_len, word_b, bits, bp).sqrt() / ed
 }
 
 /// `bound²` of a word at `bits` bits per symbol for query intervals `[lo_j, hi_j]`, without a

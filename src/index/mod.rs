@@ -172,11 +172,8 @@ impl Index {
             (None, BreakpointChoice::Auto) => {
                 let k = kde();
                 let g = Breakpoints::gaussian();
-                let (tk, tg) = (
-                    mean_tlb(count, &len, &normalized, &paas, &k, &mut rng.clone()),
-                    mean_tlb(count, &len, &normalized, &paas, &g, &mut rng),
-                );
-                if tk >= tg {
+                let t = mean_tlb(count, &len, &normalized, &paas, [&k, &g], &mut rng);
+                if t[0] >= t[1] {
                     k
                 } else {
                     g
@@ -212,21 +209,31 @@ impl Index {
 }
 
 /// Mean tightness `bound/ED` over sampled pairs of one length, averaged over 4, 16 and 256
-/// symbols.
-fn mean_tlb(
+/// symbols, for each of the breakpoint sets `bps` (over the same pairs: each pair's distance and
+/// each word is computed once).
+fn mean_tlb<const K: usize>(
     count: usize,
     len: &(impl Fn(usize) -> usize + Sync),
     normalized: &(impl Fn(usize) -> Vec<f64> + Sync),
     paas: &[Vec<f64>],
-    bp: &Breakpoints,
+    bps: [&Breakpoints; K],
     rng: &mut rand_chacha::ChaCha8Rng,
-) -> f64 {
+) -> [f64; K] {
     if count < 2 {
-        return 0.0;
+        return [0.0; K];
     }
     let picks: Vec<usize> = sample(rng, count, count.min(TLB_SAMPLE)).into_vec();
     let series: Vec<Vec<f64>> = picks.iter().map(|&i| normalized(i)).collect();
-    let mut sum = 0.0;
+    let words: Vec<Vec<Vec<u8>>> = bps
+        .iter()
+        .map(|bp| {
+            picks
+                .iter()
+                .map(|&i| paas[i].iter().map(|&v| bp.symbol(v)).collect())
+                .collect()
+        })
+        .collect();
+    let mut sum = [0.0; K];
     let mut pairs = 0usize;
     for a in 0..picks.len() {
         for b in (a + 1)..picks.len().min(a + 10) {
@@ -239,15 +246,17 @@ fn mean_tlb(
                 continue;
             }
             let sl = paa::seg_lens(len(ia), paas[ia].len());
-            for bits in [2, 4, 8] {
-                sum += mindist::pair_tlb(&paas[ia], &paas[ib], &sl, ed, bits, bp);
+            for (k, bp) in bps.iter().enumerate() {
+                for bits in [2, 4, 8] {
+                    sum[k] += mindist::word_tlb(&paas[ia], &words[k][b], &sl, ed, bits, bp);
+                }
             }
             pairs += 3;
         }
     }
     if pairs == 0 {
-        0.0
+        [0.0; K]
     } else {
-        sum / pairs as f64
+        sum.map(|s| s / pairs as f64)
     }
 }
