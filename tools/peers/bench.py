@@ -514,7 +514,8 @@ def report(results, commands):
               "database, index and fsync included) against the `KNeighborsTimeSeriesClassifier` of aeon "
               f"{v.get('aeon', '?')}, tslearn {v.get('tslearn', '?')} and sktime {v.get('sktime', '?')}, on the bundled "
               "UCR sets (z-normalised), 1 neighbour, DTW with a 10 % Sakoe-Chiba window and Euclidean. Seconds of fit + "
-              "predict on the whole test split, after a warm-up that compiles the peers' numba code; accuracy in brackets. "
+              "predict on the whole test split, after a warm-up of every library on a toy set (the peers' numba code "
+              "compiles, qabbadb loads and starts its threads); one timed run each; accuracy in brackets. "
               "Each peer uses its own defaults for threads.", "",
               "| dataset | train × test × length | distance | qabbadb | aeon | tslearn | sktime | qabbadb speed-up over aeon / tslearn / sktime |",
               "|---|---|---|---:|---:|---:|---:|---|"]
