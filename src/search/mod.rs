@@ -99,15 +99,15 @@ pub struct SearchResult {
 /// How a query reads each segment. Every plan gives the same answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Plan {
-    /// DTW queries scan segments whose groups are small ([`flat::worth_scanning`]); the rest,
-    /// and every Euclidean query, take the index.
+    /// DTW queries scan segments whose length groups are small (up to 8,192 series and 4 M
+    /// values, `search::flat`); the rest, and every Euclidean query, take the index.
     #[default]
     Auto,
     /// The index always.
     Index,
-    /// The scan always ([`flat`]): every series of the segment is held normalised, 8 bytes a
-    /// value; kept while the database is open when the segment is within the limits of
-    /// `Auto`, else made again for each query.
+    /// The scan always (`search::flat`): every series of the segment is held normalised, 8
+    /// bytes a value; kept while the database is open when the segment is within the limits
+    /// of `Auto`, else made again for each query.
     Scan,
 }
 
