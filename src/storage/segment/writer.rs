@@ -3,6 +3,7 @@
 //! The file is assembled in memory, written to `<path>.tmp`, synced, renamed over `path`, and
 //! the directory is synced: a reader sees either the old file or the whole new one.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -104,7 +105,8 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         ));
     }
     let k = c.codebook.len();
-    let mut sections: Vec<(u32, u32, Vec<u8>)> = Vec::new();
+    // The RAW section is borrowed, not copied: it is the largest.
+    let mut sections: Vec<(u32, u32, Cow<[u8]>)> = Vec::new();
 
     // §4.1 PARAMS
     let p = c.params;
@@ -133,7 +135,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         scl: p.scl.into(),
         max_rmse: p.max_rmse.into(),
     };
-    sections.push((kind::PARAMS, FLAG_REQUIRED, params.as_bytes().to_vec()));
+    sections.push((kind::PARAMS, FLAG_REQUIRED, params.as_bytes().into()));
 
     // §4.2 CODEBOOK
     let cb = c.codebook;
@@ -159,7 +161,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         bw.write(level_to_unsigned(s[1], cb.inc_q.bits), cb.inc_q.bits as u32);
     }
     buf.extend_from_slice(&bw.finish());
-    sections.push((kind::CODEBOOK, FLAG_REQUIRED, buf));
+    sections.push((kind::CODEBOOK, FLAG_REQUIRED, buf.into()));
 
     // Labels, deduplicated in order of first use.
     let mut label_index: HashMap<&str, u32> = HashMap::new();
@@ -295,7 +297,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     for col in &exact_cols {
         columns::write_v2(&mut series_buf, col)?;
     }
-    sections.push((kind::SERIES, FLAG_REQUIRED, series_buf));
+    sections.push((kind::SERIES, FLAG_REQUIRED, series_buf.into()));
 
     // §4.4 LABELS
     if !label_list.is_empty() {
@@ -314,7 +316,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         for l in &label_list {
             buf.extend_from_slice(l.as_bytes());
         }
-        sections.push((kind::LABELS, FLAG_REQUIRED, buf));
+        sections.push((kind::LABELS, FLAG_REQUIRED, buf.into()));
     }
 
     // §4.5 SYMBOLS
@@ -353,19 +355,19 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     for (_, b) in &blocks {
         buf.extend_from_slice(&b.payload);
     }
-    sections.push((kind::SYMBOLS, FLAG_REQUIRED, buf));
+    sections.push((kind::SYMBOLS, FLAG_REQUIRED, buf.into()));
     // §4.11 SYMBOL_MODEL: required, the rANS blocks cannot be decoded without it.
     if let Some(model) = model {
         report.symbol_model_bytes = model.len() as u64;
-        sections.push((kind::SYMBOL_MODEL, FLAG_REQUIRED, model));
+        sections.push((kind::SYMBOL_MODEL, FLAG_REQUIRED, model.into()));
     }
 
     if !lossless.is_empty() {
-        sections.push((kind::LOSSLESS, FLAG_REQUIRED, lossless));
+        sections.push((kind::LOSSLESS, FLAG_REQUIRED, lossless.into()));
     }
     // §4.8 INDEX: not required, a reader without it can still decode every series.
     if let Some(index) = c.index {
-        sections.push((kind::INDEX, 0, super::index_section::serialize(index)));
+        sections.push((kind::INDEX, 0, super::index_section::serialize(index).into()));
     }
     // §4.10 RESIDUALS: required, a reader without it would return values beyond the bound.
     let symbolic = |e: &&EncodedSeries| matches!(e.storage, Storage::Symbolic(_));
@@ -384,7 +386,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
             sections.push((
                 kind::RESIDUALS,
                 FLAG_REQUIRED,
-                super::residuals::serialize(c.series, d)?,
+                super::residuals::serialize(c.series, d)?.into(),
             ));
         }
         None => {
@@ -404,11 +406,11 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
                 "raw values do not match the series".into(),
             ));
         }
-        sections.push((kind::RAW, 0, raw.bytes.clone()));
+        sections.push((kind::RAW, 0, raw.bytes.as_slice().into()));
     }
     // §4.7 REPORT
     let json = serde_json::to_vec(&c.report).unwrap_or_default();
-    sections.push((kind::REPORT, 0, json));
+    sections.push((kind::REPORT, 0, json.into()));
 
     // Assemble: header, sections, TOC.
     let mut out = vec![0u8; size_of::<Header>()];
