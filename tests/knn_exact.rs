@@ -3,7 +3,9 @@
 
 use proptest::prelude::*;
 use qabbadb::ingest::{self, Dataset};
-use qabbadb::{BreakpointChoice, Database, IndexParams, Metric, Options, Plan, Query, Window};
+use qabbadb::{
+    BreakpointChoice, Database, Exactness, IndexParams, Metric, Options, Plan, Query, Window,
+};
 use rand::{Rng, SeedableRng};
 
 use crate::util::ucr;
@@ -151,6 +153,86 @@ fn random_walks_and_noisy_copies_match_and_prune() {
         "verified {verified} of {}",
         8 * 3000
     );
+}
+
+/// Many segments searched as one index (their nodes in one order of bound): segments appended
+/// with the first codebook and with their own (other breakpoints), two lengths, deleted series
+/// and a filter; k-NN and range over the reconstructions and over the originals, Euclidean and
+/// DTW, against brute force.
+#[test]
+fn many_segments_are_searched_as_one_index() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
+    let walk = |rng: &mut rand_chacha::ChaCha8Rng, n: usize| {
+        let mut acc = 0.0;
+        (0..n)
+            .map(|_| {
+                acc += rng.gen_range(-1.0..1.0);
+                acc
+            })
+            .collect::<Vec<f64>>()
+    };
+    let chunk = |rng: &mut rand_chacha::ChaCha8Rng| {
+        Dataset::from_series(
+            (0..240)
+                .map(|i| walk(rng, if i % 3 == 0 { 48 } else { 64 }))
+                .collect(),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options::default().keep_raw(true).max_error(Some(0.05));
+    let (db, _) = Database::build(&dir.path().join("m"), &chunk(&mut rng), &opts).unwrap();
+    for s in 0..5 {
+        db.append_with(&chunk(&mut rng), s % 2 == 1).unwrap();
+    }
+    let deleted: Vec<u64> = (0..db.snapshot().len() as u64)
+        .filter(|i| i % 7 == 3)
+        .collect();
+    db.delete(&deleted).unwrap();
+    assert_eq!(db.snapshot().info().segments.len(), 6);
+    let stored: Vec<Vec<f64>> = (0..6u64)
+        .map(|i| {
+            db.snapshot()
+                .get(i * 211 + u64::from(i * 211 % 7 == 3))
+                .unwrap()
+        })
+        .collect();
+    let filter: roaring::RoaringTreemap = (0..1440u64).filter(|i| i % 5 != 0).collect();
+    let dtw = Metric::Dtw {
+        window: Window::Fraction(0.1),
+    };
+    for (i, s) in stored.iter().enumerate() {
+        let noisy: Vec<f64> = s.iter().map(|v| v + rng.gen_range(-0.2..0.2)).collect();
+        let fresh = walk(&mut rng, s.len());
+        for q in [&noisy, &fresh] {
+            for metric in [Metric::Euclidean, dtw] {
+                check_plan(&db, q, metric, Plan::Index);
+                for exactness in [Exactness::Reconstructed, Exactness::Original] {
+                    let query = Query::knn(q, 1 + 3 * i)
+                        .metric(metric)
+                        .exactness(exactness)
+                        .plan(Plan::Index);
+                    let want = |query: Query| {
+                        db.snapshot()
+                            .search(&query.brute_force(true))
+                            .map(|r| r.neighbors)
+                            .unwrap()
+                    };
+                    let got = db.snapshot().search(&query).unwrap();
+                    assert_eq!(got.neighbors, want(query), "{metric:?} {exactness:?}");
+                    let filtered = query.filter(&filter);
+                    let got = db.snapshot().search(&filtered).unwrap();
+                    assert_eq!(got.neighbors, want(filtered), "filtered {metric:?}");
+                    let radius = got.neighbors.last().map_or(1.0, |n| n.distance);
+                    let range = Query::range(q, radius)
+                        .metric(metric)
+                        .exactness(exactness)
+                        .plan(Plan::Index);
+                    let got = db.snapshot().search(&range).unwrap();
+                    assert_eq!(got.neighbors, want(range), "range {metric:?} {exactness:?}");
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -13,7 +13,7 @@ use roaring::RoaringTreemap;
 use super::Snapshot;
 use crate::error::{Error, Result};
 use crate::search::brute;
-use crate::search::knn::{self, IdFilter, Shared};
+use crate::search::knn::{self, IdFilter, SegmentInput, Shared};
 pub use crate::search::Target;
 use crate::search::{Exactness, Metric, Plan, SearchResult, SearchStats, Window};
 use crate::storage::cache::OriginalSource;
@@ -191,6 +191,10 @@ impl Snapshot {
         let start = Instant::now();
         let shared = Shared::new(query.target);
         let mut stats = SearchStats::default();
+        let over_originals = query.exactness == Exactness::Original;
+        // Segments that the plan scans are scanned first; the others are searched together,
+        // their nodes in one order of bound.
+        let mut indexed = Vec::new();
         for seg in &self.state.segments {
             let index = seg.reader.index().ok_or(Error::NoIndex)?;
             let data = seg.search_data()?;
@@ -199,7 +203,6 @@ impl Snapshot {
                 include: query.filter,
                 exclude: (!seg.deleted.is_empty()).then_some(&seg.deleted),
             };
-            let over_originals = query.exactness == Exactness::Original;
             let flat = match query.plan {
                 Plan::Index => None,
                 Plan::Auto => match query.metric {
@@ -208,29 +211,38 @@ impl Snapshot {
                 },
                 Plan::Scan => data.flat(&source, index, over_originals, true),
             };
-            if let Some(flat) = flat {
-                if let Some(g) = flat.group(query.series.len()) {
-                    stats.add(&g.search(&shared, query.series, query.metric, filter));
+            match flat {
+                Some(flat) => {
+                    if let Some(g) = flat.group(query.series.len()) {
+                        stats.add(&g.search(&shared, query.series, query.metric, filter));
+                    }
                 }
-                continue;
+                None => {
+                    let envelopes = match query.metric {
+                        Metric::Dtw { window } => Some(data.envelopes(&source, index, window)),
+                        Metric::Euclidean => None,
+                    };
+                    indexed.push((index, source, filter, data, envelopes));
+                }
             }
-            let original = over_originals.then_some(data.original_bounds.as_slice());
-            let envelopes = match query.metric {
-                Metric::Dtw { window } => Some(data.envelopes(&source, index, window)),
-                Metric::Euclidean => None,
-            };
-            stats.add(&knn::search_segment(
-                &shared,
-                index,
-                &source,
-                query.series,
-                query.metric,
-                filter,
-                workers,
-                original,
-                envelopes.as_deref().map(Vec::as_slice),
-            ));
         }
+        let inputs: Vec<SegmentInput<_>> = indexed
+            .iter()
+            .map(|(index, source, filter, data, envelopes)| SegmentInput {
+                index,
+                source,
+                filter: *filter,
+                original: over_originals.then_some(data.original_bounds.as_slice()),
+                dtw_summaries: envelopes.as_deref().map(Vec::as_slice),
+            })
+            .collect();
+        stats.add(&knn::search_segments(
+            &shared,
+            &inputs,
+            query.series,
+            query.metric,
+            workers,
+        ));
         stats.micros = start.elapsed().as_micros() as u64;
         Ok(SearchResult {
             neighbors: shared.finish(),

@@ -23,7 +23,7 @@ use super::BOUND_SLACK;
 use crate::distance::euclid;
 use crate::distance::lb::Envelope;
 use crate::index::mindist::MindistTable;
-use crate::index::{paa, Index, LengthGroup};
+use crate::index::{paa, Breakpoints, Index, LengthGroup};
 
 
 /// What the search keeps.
@@ -184,87 +184,157 @@ impl IdFilter<'_> {
     }
 }
 
-/// Runs one query over one segment's index on `workers` threads (1: the calling thread),
-/// offering answers to `shared` (which may already hold answers from other segments).
-///
-/// Nodes are bounded and visited in order of bound (workers take the next node from a shared
-/// counter); within a node, leaves in order of bound; within a leaf, series in order of word
-/// bound. Everything whose bound exceeds the current k-th best is skipped, and a node whose bound
-/// exceeds it ends the worker (later nodes have larger bounds). The k-th best only decreases, so
-/// skipping against the value read at any moment is safe: results are exact whatever the
-/// interleaving.
-#[allow(clippy::too_many_arguments)]
-pub fn search_segment(
-    shared: &Shared,
-    index: &Index,
-    source: &impl Source,
-    query: &[f64],
-    metric: Metric,
-    filter: IdFilter,
-    workers: usize,
-    original: Option<&[OriginalBounds]>,
-    dtw_summaries: Option<&[DtwSummaries]>,
-) -> SearchStats {
-    let mut stats = SearchStats::default();
-    let Some(gi) = index
-        .groups
-        .binary_search_by_key(&query.len(), |g| g.len)
-        .ok()
-    else {
-        return stats;
-    };
-    let group = &index.groups[gi];
-    let q = Moments::of(query).normalize(query);
-    let p = prepare(q, group, index, metric);
-    let bp = &index.breakpoints;
-    // Exactness over the originals: every bound shrinks by the series' (or group's) slack.
-    // ED: |ED(q, z) − ED(q, ẑ)| ≤ ‖z − ẑ‖ = ε. DTW: on the original's best path P each point j
-    // appears m_j ≥ 1 times, Σ_j (m_j − 1) = |P| − n ≤ n − 1 and m_j − 1 ≤ 2r, so
-    // ‖(z − ẑ)_P‖² = ‖z − ẑ‖² + Σ_j (m_j − 1)(z_j − ẑ_j)² ≤ ε² + min((n − 1)·M², 2r·ε²), M the
-    // largest point error; the triangle inequality along P then bounds DTW(q, z) from below.
-    let slack = |eps: f64, max_err: f64| -> f64 {
-        match &p.dtw {
+/// One segment's part of a query over many segments ([`search_segments`]).
+pub struct SegmentInput<'a, S> {
+    /// The segment's index.
+    pub index: &'a Index,
+    /// Where its series are read.
+    pub source: &'a S,
+    /// Which of its ids may be answers.
+    pub filter: IdFilter<'a>,
+    /// Exactness over the originals: the largest error bounds per leaf and node of each length
+    /// group ([`OriginalBounds::of`]).
+    pub original: Option<&'a [OriginalBounds]>,
+    /// DTW: the two-way summaries of each length group at the query's window.
+    pub dtw_summaries: Option<&'a [DtwSummaries]>,
+}
+
+/// The query prepared for one segment: its length group, lookup tables and slack.
+struct SegmentQuery<'a, S> {
+    source: &'a S,
+    filter: IdFilter<'a>,
+    group: &'a LengthGroup,
+    bp: &'a Breakpoints,
+    p: Prepared,
+    /// Exactness over the originals: the group's error bounds per leaf and node.
+    bounds: Option<&'a OriginalBounds>,
+    /// DTW: the finer summaries' forward and reverse bounds beside the word bound.
+    fine: Option<(&'a DtwSummaries, DtwQuery)>,
+}
+
+impl<'a, S: Source> SegmentQuery<'a, S> {
+    /// `None` when the segment holds no series of the query's length.
+    fn new(input: &'a SegmentInput<'a, S>, q: &[f64], metric: Metric) -> Option<Self> {
+        let index = input.index;
+        let gi = index
+            .groups
+            .binary_search_by_key(&q.len(), |g| g.len)
+            .ok()?;
+        let group = &index.groups[gi];
+        let p = prepare(q.to_vec(), group, index, metric);
+        let bp = &index.breakpoints;
+        let fine = match (&p.dtw, input.dtw_summaries.and_then(|r| r.get(gi))) {
+            (Some((_, env)), Some(s)) => Some((s, DtwQuery::new(&p.q, env, s, bp))),
+            _ => None,
+        };
+        Some(SegmentQuery {
+            source: input.source,
+            filter: input.filter,
+            group,
+            bp,
+            bounds: input.original.and_then(|o| o.get(gi)),
+            fine,
+            p,
+        })
+    }
+
+    /// Exactness over the originals: how much closer the original of a series whose normalised
+    /// reconstruction is within ε (largest point error `max_err`) may be than the
+    /// reconstruction. ED: |ED(q, z) − ED(q, ẑ)| ≤ ‖z − ẑ‖ = ε. DTW: on the original's best
+    /// path P each point j appears m_j ≥ 1 times, Σ_j (m_j − 1) = |P| − n ≤ n − 1 and
+    /// m_j − 1 ≤ 2r, so ‖(z − ẑ)_P‖² = ‖z − ẑ‖² + Σ_j (m_j − 1)(z_j − ẑ_j)² ≤
+    /// ε² + min((n − 1)·M², 2r·ε²), M the largest point error; the triangle inequality along P
+    /// then bounds DTW(q, z) from below.
+    fn slack(&self, eps: f64, max_err: f64) -> f64 {
+        match &self.p.dtw {
             None => eps,
             Some((r, _)) => {
-                let n = group.len as f64;
+                let n = self.group.len as f64;
                 let extra = ((n - 1.0) * max_err * max_err).min(2.0 * *r as f64 * eps * eps);
                 (eps * eps + extra).sqrt()
             }
         }
-    };
-    let bounds = original.and_then(|o| o.get(gi));
-    // DTW: the finer summaries' forward and reverse bounds beside the word bound; the largest
-    // of lower bounds is one.
-    let summaries = dtw_summaries.and_then(|r| r.get(gi));
-    let fine = match (&p.dtw, summaries) {
-        (Some((_, env)), Some(s)) => Some((s, DtwQuery::new(&p.q, env, s, bp))),
-        _ => None,
-    };
-    let hull = |h: Option<&[Vec<u8>; 4]>| -> f64 {
-        match (&fine, h) {
-            (Some((_, dq)), Some(h)) => dq.hull_sq(h, bp),
-            _ => 0.0,
+    }
+
+    /// The DTW summaries' two-way bound of a hull (0 without summaries).
+    fn hull(&self, h: impl FnOnce(&DtwSummaries) -> &[Vec<u8>; 4]) -> f64 {
+        match &self.fine {
+            Some((s, dq)) => dq.hull_sq(h(s), self.bp),
+            None => 0.0,
         }
+    }
+
+    /// The lower bound of node `i`, slack and rounding included.
+    fn node_bound(&self, i: usize) -> f64 {
+        let node = &self.group.tree.nodes[i];
+        let e = self.bounds.map_or(0.0, |o| self.slack(o.node[i].0, o.node[i].1));
+        let b = self
+            .p
+            .table
+            .envelope_bound_sq(&node.min, &node.max, self.bp)
+            .max(self.hull(|s| &s.node[i]));
+        lower(b, e) * BOUND_SLACK
+    }
+
+    /// The lower bound of leaf `l`, slack and rounding included.
+    fn leaf_bound(&self, l: usize) -> f64 {
+        let leaf = &self.group.tree.leaves[l];
+        let e = self.bounds.map_or(0.0, |o| self.slack(o.leaf[l].0, o.leaf[l].1));
+        let b = self
+            .p
+            .table
+            .envelope_bound_sq(&leaf.min, &leaf.max, self.bp)
+            .max(self.hull(|s| &s.leaf[l]));
+        lower(b, e) * BOUND_SLACK
+    }
+
+    /// Candidates of the query: the group's series that pass the filter.
+    fn candidates(&self) -> u64 {
+        let f = &self.filter;
+        if f.include.is_none() && f.exclude.is_none() {
+            self.group.members.len() as u64
+        } else {
+            let allowed = |&&m: &&u32| f.allows(self.source.id(m as usize));
+            self.group.members.iter().filter(allowed).count() as u64
+        }
+    }
+}
+
+/// Runs one query over the indexes of many segments on `workers` threads (1: the calling
+/// thread), offering answers to `shared` (which may already hold answers).
+///
+/// The nodes of every segment are bounded and visited in one order of bound (MESSI's queue,
+/// over all segments at once: the most promising nodes anywhere come first, and one k-th best
+/// prunes them all); workers take the next node from a shared counter. Within a node, leaves
+/// in order of bound; within a leaf, series in order of word bound. Everything whose bound
+/// exceeds the current k-th best is skipped, and a node whose bound exceeds it ends the worker
+/// (later nodes have larger bounds). The k-th best only decreases, so skipping against the
+/// value read at any moment is safe: results are exact whatever the interleaving.
+pub fn search_segments<S: Source>(
+    shared: &Shared,
+    inputs: &[SegmentInput<'_, S>],
+    query: &[f64],
+    metric: Metric,
+    workers: usize,
+) -> SearchStats {
+    let mut stats = SearchStats::default();
+    let q = Moments::of(query).normalize(query);
+    let segs: Vec<SegmentQuery<S>> = inputs
+        .iter()
+        .filter_map(|input| SegmentQuery::new(input, &q, metric))
+        .collect();
+    let Some(first) = segs.first() else {
+        return stats;
     };
-    let mut nodes: Vec<(f64, u32)> = group
-        .tree
-        .nodes
+    let n = first.group.len;
+    let mut nodes: Vec<(f64, u32, u32)> = segs
         .iter()
         .enumerate()
-        .map(|(i, node)| {
-            let e = bounds.map_or(0.0, |o| slack(o.node[i].0, o.node[i].1));
-            (
-                lower(
-                    p.table
-                        .envelope_bound_sq(&node.min, &node.max, bp)
-                        .max(hull(fine.as_ref().map(|(s, _)| &s.node[i]))),
-                    e,
-                ) * BOUND_SLACK,
-                i as u32,
-            )
+        .flat_map(|(si, s)| {
+            (0..s.group.tree.nodes.len()).map(move |i| (s.node_bound(i), si as u32, i as u32))
         })
         .collect();
-    nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     let next = AtomicUsize::new(0);
     let work = || {
         let mut stats = SearchStats::default();
@@ -272,26 +342,24 @@ pub fn search_segment(
         let mut leaves: Vec<(f64, u32)> = Vec::new();
         let mut candidates: Vec<(f64, usize, u64)> = Vec::new();
         let mut z = Vec::new();
-        let mut batch = p.dtw.as_ref().map(|_| cascade::LaneBatch::new(group.len));
+        let mut batch = first.p.dtw.as_ref().map(|_| cascade::LaneBatch::new(n));
         let mut done = Vec::new();
         loop {
-            let n = next.fetch_add(1, AtomicOrdering::Relaxed);
-            let Some(&(bound, node)) = nodes.get(n) else {
+            let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+            let Some(&(bound, si, node)) = nodes.get(i) else {
                 break;
             };
             if bound > shared.threshold() {
                 break;
             }
+            let seg = &segs[si as usize];
+            let (group, source) = (seg.group, seg.source);
             stats.nodes_visited += 1;
             let node = &group.tree.nodes[node as usize];
             leaves.clear();
             for l in node.start..node.end {
-                let leaf = &group.tree.leaves[l as usize];
                 stats.lower_bounds += 1;
-                let e = bounds.map_or(0.0, |o| slack(o.leaf[l as usize].0, o.leaf[l as usize].1));
-                let one_way = p.table.envelope_bound_sq(&leaf.min, &leaf.max, bp);
-                let both = one_way.max(hull(fine.as_ref().map(|(s, _)| &s.leaf[l as usize])));
-                let b = lower(both, e) * BOUND_SLACK;
+                let b = seg.leaf_bound(l as usize);
                 if b <= shared.threshold() {
                     leaves.push((b, l));
                 }
@@ -310,24 +378,24 @@ pub fn search_segment(
                 // The words and summaries are arrays in index order; a series' record (its id,
                 // its error bounds) is read only once its word bound, with the leaf's slack
                 // (the largest of its members'), does not already rule it out.
-                let leaf_sl = bounds.map_or(0.0, |o| {
+                let leaf_sl = seg.bounds.map_or(0.0, |o| {
                     let (eps, mx) = o.leaf[l as usize];
-                    slack(eps, mx)
+                    seg.slack(eps, mx)
                 });
                 for e in leaf.start as usize..leaf.end as usize {
                     stats.lower_bounds += 1;
-                    let word = p.table.word_bound_sq(group.word(e));
+                    let word = seg.p.table.word_bound_sq(group.word(e));
                     if lower(word, leaf_sl) * BOUND_SLACK > limit {
                         continue;
                     }
                     let pos = group.members[e] as usize;
-                    let sl = if bounds.is_some() {
+                    let sl = if seg.bounds.is_some() {
                         let (eps, mx) = source.error_bounds(pos);
-                        slack(eps, mx)
+                        seg.slack(eps, mx)
                     } else {
                         0.0
                     };
-                    let both = match &fine {
+                    let both = match &seg.fine {
                         Some((s, dq)) => {
                             let wide = if sl > 0.0 { widen_by(limit, sl) } else { limit };
                             word.max(dq.series_sq(s, e, wide))
@@ -339,7 +407,7 @@ pub fn search_segment(
                         continue;
                     }
                     let id = source.id(pos);
-                    if filter.allows(id) {
+                    if seg.filter.allows(id) {
                         candidates.push((b, pos, id));
                     }
                 }
@@ -353,28 +421,30 @@ pub fn search_segment(
                     // Over the originals: the reconstruction is within `sl` of the original; its
                     // exact distance within the widened limit settles most candidates, the rest
                     // are read from the raw values.
-                    let sl = bounds.map(|_| {
+                    let sl = seg.bounds.map(|_| {
                         let (eps, mx) = source.error_bounds(pos);
-                        slack(eps, mx)
+                        seg.slack(eps, mx)
                     });
                     let lim = sl.map_or(limit, |sl| widen_by(limit, sl));
-                    if let (Some(batch), Some((r, env))) = (batch.as_mut(), &p.dtw) {
-                        // DTW: the cheap bounds now, the DTW itself LANES candidates at a time.
-                        if cascade::screen_dtw(&p.q, env, *r, &x, lim, &mut stats, &mut scratch)
-                            && batch.push(&x, &scratch.tail, (id, pos, sl))
+                    let pending = Pending { id, pos, sl, seg: si };
+                    if let (Some(batch), Some((r, env))) = (batch.as_mut(), &seg.p.dtw) {
+                        // DTW: the cheap bounds now, the DTW itself LANES candidates at a time
+                        // (candidates of several segments share a batch).
+                        if cascade::screen_dtw(&seg.p.q, env, *r, &x, lim, &mut stats, &mut scratch)
+                            && batch.push(&x, &scratch.tail, pending)
                         {
-                            run_batch(batch, &p, source, shared, &mut stats, &mut scratch, &mut z, &mut done);
+                            run_batch(batch, &segs, shared, &mut stats, &mut scratch, &mut z, &mut done);
                         }
                         continue;
                     }
-                    if let Some(d_hat) = verify(&p, &x, lim, &mut stats, &mut scratch) {
-                        settle(&p, source, shared, d_hat, (id, pos, sl), &mut stats, &mut scratch, &mut z);
+                    if let Some(d_hat) = verify(&seg.p, &x, lim, &mut stats, &mut scratch) {
+                        settle(seg, shared, d_hat, pending, &mut stats, &mut scratch, &mut z);
                     }
                 }
             }
         }
         if let Some(batch) = batch.as_mut() {
-            run_batch(batch, &p, source, shared, &mut stats, &mut scratch, &mut z, &mut done);
+            run_batch(batch, &segs, shared, &mut stats, &mut scratch, &mut z, &mut done);
         }
         stats
     };
@@ -387,15 +457,7 @@ pub fn search_segment(
     for s in per_worker {
         stats.add(&s);
     }
-    stats.candidates = if filter.include.is_none() && filter.exclude.is_none() {
-        group.members.len() as u64
-    } else {
-        group
-            .members
-            .iter()
-            .filter(|&&m| filter.allows(source.id(m as usize)))
-            .count() as u64
-    };
+    stats.candidates = segs.iter().map(SegmentQuery::candidates).sum();
     stats
 }
 
@@ -422,19 +484,24 @@ fn lower(b_sq: f64, e: f64) -> f64 {
     }
 }
 
-/// What a verified candidate carries: id, position, and over the originals its slack.
-type Pending = (u64, usize, Option<f64>);
+/// What a verified candidate carries: its id, its position in its segment, over the originals
+/// its slack, and its segment (an index into the prepared segments).
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    id: u64,
+    pos: usize,
+    sl: Option<f64>,
+    seg: u32,
+}
 
 /// Offers a candidate whose reconstruction is at squared distance `d_hat`: at once over the
 /// reconstructions (or when the reconstruction is exact); over the originals, unless `d_hat`
 /// shows that the original exceeds the threshold, after reading the original and verifying it.
-#[allow(clippy::too_many_arguments)]
-fn settle(
-    p: &Prepared,
-    source: &impl Source,
+fn settle<S: Source>(
+    seg: &SegmentQuery<S>,
     shared: &Shared,
     d_hat: f64,
-    (id, pos, sl): Pending,
+    Pending { id, pos, sl, .. }: Pending,
     stats: &mut SearchStats,
     scratch: &mut Scratch,
     z: &mut Vec<f64>,
@@ -450,38 +517,40 @@ fn settle(
         shared.offer(d_hat, id);
         return;
     }
-    if !source.original_into(pos, z) {
+    if !seg.source.original_into(pos, z) {
         return;
     }
     stats.raw_reads += 1;
-    if let Some(d) = verify(p, z, shared.threshold(), stats, scratch) {
+    if let Some(d) = verify(&seg.p, z, shared.threshold(), stats, scratch) {
         shared.offer(d, id);
     }
 }
 
 /// Runs the DTW of every candidate waiting in `batch` against the current threshold (widened by
-/// each one's slack over the originals) and settles those within it.
-#[allow(clippy::too_many_arguments)]
-fn run_batch(
+/// each one's slack over the originals) and settles those within it. The query, its envelope
+/// and the window are the same in every segment; only the sources differ.
+fn run_batch<S: Source>(
     batch: &mut cascade::LaneBatch<Pending>,
-    p: &Prepared,
-    source: &impl Source,
+    segs: &[SegmentQuery<S>],
     shared: &Shared,
     stats: &mut SearchStats,
     scratch: &mut Scratch,
     z: &mut Vec<f64>,
     done: &mut Vec<(Pending, f64)>,
 ) {
+    let Some(p) = segs.first().map(|s| &s.p) else {
+        return;
+    };
     let Some((r, _)) = &p.dtw else {
         return;
     };
-    let limit = |&(_, _, sl): &Pending| {
+    let limit = |pending: &Pending| {
         let t = shared.threshold();
-        sl.map_or(t, |sl| widen_by(t, sl))
+        pending.sl.map_or(t, |sl| widen_by(t, sl))
     };
     batch.run(&p.q, *r, limit, stats, done);
     for (pending, d_hat) in done.drain(..) {
-        settle(p, source, shared, d_hat, pending, stats, scratch, z);
+        settle(&segs[pending.seg as usize], shared, d_hat, pending, stats, scratch, z);
     }
 }
 
@@ -531,7 +600,7 @@ impl OriginalBounds {
     }
 }
 
-/// Runs one query over one index (see [`search_segment`]).
+/// Runs one query over one index (see [`search_segments`]).
 pub fn search(
     index: &Index,
     source: &impl Source,
@@ -547,7 +616,14 @@ pub fn search(
         include: filter,
         exclude: None,
     };
-    let mut stats = search_segment(&shared, index, source, query, metric, filter, workers, None, None);
+    let input = SegmentInput {
+        index,
+        source,
+        filter,
+        original: None,
+        dtw_summaries: None,
+    };
+    let mut stats = search_segments(&shared, &[input], query, metric, workers);
     stats.micros = start.elapsed().as_micros() as u64;
     SearchResult {
         neighbors: shared.finish(),
