@@ -157,6 +157,8 @@ impl<'a> Query<'a> {
 impl Snapshot {
     /// Runs one query on the threads of the current rayon pool. Answers are exact: identical
     /// (ids, distances, order; ties broken by id) to brute force over the same representations.
+    /// The indexes of all segments are searched as one: their nodes in one order of bound, with
+    /// one k-th best.
     ///
     /// Over the originals ([`Exactness::Original`]) the index bounds shrink by each series'
     /// error bound ε/σ (for DTW: `√(ε² + min((n−1)·M², 2r·ε²))/σ` with M the largest point

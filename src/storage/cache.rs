@@ -454,20 +454,9 @@ impl OpenSegment {
         let made = self.search.get_or_init(|| -> Result<SearchData> {
             let seg = &self.reader;
             let symbols = if seg.codebook().len() <= 1 << 16 {
-                let blocks: Result<Vec<Vec<u16>>> = (0..seg.block_count())
-                    .into_par_iter()
-                    .map(|b| {
-                        seg.block(b)
-                            .map(|s| s.into_symbols().into_iter().map(|v| v as u16).collect())
-                    })
-                    .collect();
-                Symbols::Narrow(blocks?.concat())
+                Symbols::Narrow(all_symbols(seg, |v| v as u16)?)
             } else {
-                let blocks: Result<Vec<Vec<u32>>> = (0..seg.block_count())
-                    .into_par_iter()
-                    .map(|b| seg.block(b).map(|s| s.into_symbols()))
-                    .collect();
-                Symbols::Wide(blocks?.concat())
+                Symbols::Wide(all_symbols(seg, |v| v)?)
             };
             let mut lossless = std::collections::HashMap::new();
             for (pos, r) in seg.records().iter().enumerate() {
@@ -506,6 +495,44 @@ impl OpenSegment {
         // The error of the first attempt, as it was (it names the section and offset at fault).
         made.as_ref().map_err(Error::duplicate)
     }
+}
+
+/// Every symbol of the segment in one vector, blocks decoded in parallel a few at a time and
+/// copied into place, so that at most a few decoded blocks exist beside the result.
+fn all_symbols<T: Copy + Default + Send>(
+    seg: &SegmentReader,
+    narrow: impl Fn(u32) -> T + Sync,
+) -> Result<Vec<T>> {
+    let total = seg.total_symbols();
+    let too_many = || {
+        Error::InvalidRequest(format!(
+            "{} holds {total} symbols, more than this process can allocate",
+            seg.path().display()
+        ))
+    };
+    let total = usize::try_from(total).map_err(|_| too_many())?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(total).map_err(|_| too_many())?;
+    let wave = 4 * rayon::current_num_threads().max(1);
+    for first in (0..seg.block_count()).step_by(wave) {
+        let last = (first + wave).min(seg.block_count());
+        let blocks: Result<Vec<Vec<T>>> = (first..last)
+            .into_par_iter()
+            .map(|b| seg.block(b).map(|s| s.into_symbols().into_iter().map(&narrow).collect()))
+            .collect();
+        for block in blocks? {
+            out.extend_from_slice(&block);
+        }
+    }
+    if out.len() != total {
+        return Err(Error::Corrupt {
+            path: seg.path().to_path_buf(),
+            section: "SYMBOLS",
+            offset: 0,
+            detail: format!("blocks decode to {} symbols, not {total}", out.len()),
+        });
+    }
+    Ok(out)
 }
 
 impl OpenSegment {

@@ -373,6 +373,11 @@ impl SegmentReader {
         self.blocks.len()
     }
 
+    /// Symbols over all blocks (the blocks are consecutive from symbol 0: checked at open).
+    pub fn total_symbols(&self) -> u64 {
+        self.blocks.iter().map(|b| b.symbols.get()).sum()
+    }
+
     /// Decodes block `b`.
     pub fn block(&self, b: usize) -> Result<BlockSymbols> {
         let r = self
