@@ -4,7 +4,9 @@ sizes; build time, values/s and peak RSS of the build; file size and bits per va
 resident memory after open and after the queries; exact Euclidean 1-NN and 10-NN latency over the
 reconstructions, and over the originals on a `--keep-raw --max-error 0.01` build at one size;
 numpy gemv over the same float32 values where they fit in memory (same answers checked over the
-originals). MESSI is not run here.
+originals), and MESSI (in memory, 2 threads, SIMD) on the same file and queries when the
+environment variable QABBADB_MESSI names a MESSI binary (built by the user from the SOFA
+repository, patrickzib/SOFA; its code is not part of qabbadb); skipped when it is not set.
 
 Usage: python tools/peers/scale.py --qabbadb BIN --examples DIR --out DIR
            [--sizes 1000000,10000000,50000000] [--keep-raw-size 10000000] [--gemv-max 10000000]
@@ -43,9 +45,10 @@ def timed(cmd, stdin_cmd=None):
 
 def gemv(data, queries, k):
     """Exact k-NN of every query by ‖x‖² − 2x·q (one gemv a query, float32); (ids of the first
-    neighbours, median seconds a query after the first)."""
+    neighbours, median seconds a query after the first, squared distance of the k-th)."""
     norms = np.einsum("ij,ij->i", data, data)
     firsts, times = [], []
+    kth = []
     for q in queries:
         t = time.perf_counter()
         d = norms - 2.0 * (data @ q)
@@ -56,7 +59,32 @@ def gemv(data, queries, k):
             best = part[np.argsort(d[part])].tolist()
         times.append(time.perf_counter() - t)
         firsts.append(best[0])
-    return firsts, float(np.median(times[1:]))
+        kth.append(float(np.sum((data[best[-1]].astype(np.float64) - q) ** 2)))
+    return firsts, float(np.median(times[1:])), kth
+
+
+def messi(binary, raw, n, queries, k):
+    """MESSI over the raw float32 file (in memory, MESSI-mq with SIMD, 2 threads): (wall seconds
+    of the whole run, index and queries; peak RSS in MiB; median ms a query after the first;
+    squared distance of the k-th neighbour of every query)."""
+    cmd = [binary, "--dataset", raw, "--in-memory", "--timeseries-size", str(LENGTH),
+           "--dataset-size", str(n), "--flush-limit", "300000", "--read-block", "20000",
+           "--sax-cardinality", "8", "--paa-segments", "16", "--queries", queries,
+           "--queries-size", str(QUERIES), "--queue-number", "2", "--cpu-type", "21",
+           "--function-type", "3", "--leaf-size", "2000", "--min-leaf-size", "2000",
+           "--initial-lbl-size", "2000", "--SIMD"]
+    if k > 1:
+        cmd += ["--topk", "--k-size", str(k)]
+    out, secs, rss = timed(cmd)
+    rows = []
+    for line in out.splitlines()[1:]:
+        cols = line.split(":")[-1].split()
+        if len(cols) == 10:
+            rows.append((float(cols[8]), float(cols[9])))
+    rows = rows[:QUERIES]  # a last summary line repeats the total
+    totals = np.array([t for _, t in rows])
+    per_query = np.diff(np.concatenate([[0.0], totals])) / 1e3
+    return secs, rss, float(np.median(per_query[1:])), [d for d, _ in rows]
 
 
 def main():
@@ -127,16 +155,39 @@ def main():
             with open(raw, "wb") as f:
                 subprocess.run([walks, str(n)], stdout=f, check=True)
             data = np.fromfile(raw, dtype="<f4").reshape(n, LENGTH)
-            os.remove(raw)
             g = {}
             for name, path in [("fresh", fresh), ("noisy", noisy)]:
                 qs = np.fromfile(path, dtype="<f4").reshape(-1, LENGTH)[: a.gemv_queries]
                 # z-normalised like qabbadb's queries (the walks are already, up to rounding)
                 qs = (qs - qs.mean(1, keepdims=True)) / qs.std(1, keepdims=True)
                 for k in (1, 10):
-                    firsts, med = gemv(data, qs.astype(np.float32), k)
-                    g[f"{name}/k{k}"] = {"median_ms": med * 1e3, "first_neighbours": firsts}
+                    firsts, med, kth = gemv(data, qs.astype(np.float32), k)
+                    g[f"{name}/k{k}"] = {"median_ms": med * 1e3, "first_neighbours": firsts,
+                                         "kth_sq": kth}
             del data
+            if os.environ.get("QABBADB_MESSI"):
+                m = {}
+                for name, path in [("fresh", fresh), ("noisy", noisy)]:
+                    # MESSI compares the query as given: z-normalise it as qabbadb and gemv do.
+                    qs = np.fromfile(path, dtype="<f4").reshape(-1, LENGTH).astype(np.float64)
+                    qs = (qs - qs.mean(1, keepdims=True)) / qs.std(1, keepdims=True)
+                    path = os.path.join(work, f"{name}.normalised.f32")
+                    qs.astype("<f4").tofile(path)
+                    for k in (1, 10):
+                        secs, rss, med, kth = messi(os.environ["QABBADB_MESSI"], raw, n, path, k)
+                        ref = g[f"{name}/k{k}"]["kth_sq"]
+                        agree = np.mean([abs(x - y) <= 1e-3 * max(1.0, y)
+                                         for x, y in zip(kth, ref)])
+                        m[f"{name}/k{k}"] = {"run_s": secs, "peak_rss_mib": rss,
+                                             "median_ms": med, "agree_with_gemv": float(agree)}
+                        print(f"{n} MESSI {name} k={k}: {med:.2f} ms a query, "
+                              f"{rss:.0f} MiB, agree {agree:.2f}", file=sys.stderr)
+                for row in rows:
+                    row["messi"] = m
+            else:
+                print("MESSI: skipped (set QABBADB_MESSI to a MESSI binary built from the SOFA "
+                      "repository)", file=sys.stderr)
+            os.remove(raw)
             for row in rows:
                 row["gemv"] = g
                 if row["mode"] != "symbolic":
@@ -156,18 +207,28 @@ def write_markdown(results, path):
     lines = [
         f"Generator alone: {results['generator_values_per_s'] / 1e6:.0f} M values/s. "
         "Query latency: median of 99 queries after the first (each query on both threads); "
-        "gemv: numpy float32 `‖x‖² − 2Xq`, median of the queries after the first.",
+        "gemv: numpy float32 `‖x‖² − 2Xq`, median of the queries after the first; MESSI: "
+        "in memory, 2 threads, SIMD, leaves of 2,000, median of 99 queries after the first, "
+        "z-normalised queries; agreement: the k-th distance equal to gemv's (MESSI) or the "
+        "first neighbour's id (qabbadb over the originals).",
         "",
         "| series | mode | segments | build | values/s | build peak RSS | file | bits/value | open "
         "| RSS after open | 1-NN fresh (first) | 10-NN fresh | 1-NN noisy | 10-NN noisy "
-        "| RSS after 400 queries | peak RSS | gemv 1-NN fresh / noisy | agree with gemv |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| RSS after 400 queries | peak RSS | gemv 1-NN fresh / noisy | MESSI 1-NN fresh / noisy "
+        "| MESSI 10-NN fresh / noisy | MESSI peak RSS | agree with gemv |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results["rows"]:
         q = r["queries"]
         g = r.get("gemv")
         gem = (f"{g['fresh/k1']['median_ms']:.1f} / {g['noisy/k1']['median_ms']:.1f} ms"
                if g else "does not fit")
+        m = r.get("messi")
+        mes = (f"{m['fresh/k1']['median_ms']:.1f} / {m['noisy/k1']['median_ms']:.1f} ms "
+               f"| {m['fresh/k10']['median_ms']:.1f} / {m['noisy/k10']['median_ms']:.1f} ms "
+               f"| {max(v['peak_rss_mib'] for v in m.values()):.0f} MiB "
+               f"(agree {min(v['agree_with_gemv'] for v in m.values()):.2f})"
+               if m else "not run | not run | –")
         agree = ", ".join(f"{k} {v['agree_with_gemv']:.2f}" for k, v in q.items()
                           if "agree_with_gemv" in v) or "–"
         lines.append(
@@ -178,7 +239,7 @@ def write_markdown(results, path):
             f"| {q['fresh/k1']['median_ms']:.2f} ms ({q['fresh/k1']['first_ms']:.0f} ms) "
             f"| {q['fresh/k10']['median_ms']:.2f} ms | {q['noisy/k1']['median_ms']:.2f} ms "
             f"| {q['noisy/k10']['median_ms']:.2f} ms | {r['rss_end_mib']:.0f} MiB "
-            f"| {r['peak_rss_mib']:.0f} MiB | {gem} | {agree} |")
+            f"| {r['peak_rss_mib']:.0f} MiB | {gem} | {mes} | {agree} |")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
