@@ -264,28 +264,31 @@ impl<'a, S: Source> SegmentQuery<'a, S> {
         }
     }
 
-    /// The lower bound of node `i`, slack and rounding included.
-    fn node_bound(&self, i: usize) -> f64 {
-        let node = &self.group.tree.nodes[i];
-        let e = self.bounds.map_or(0.0, |o| self.slack(o.node[i].0, o.node[i].1));
-        let b = self
-            .p
-            .table
-            .envelope_bound_sq(&node.min, &node.max, self.bp)
-            .max(self.hull(|s| &s.node[i]));
+    /// The lower bound of an envelope `min..max` (a node's or a leaf's) with its DTW hull and,
+    /// over the originals, its largest error bounds; slack and rounding included.
+    fn envelope_bound(
+        &self,
+        (min, max): (&[u8], &[u8]),
+        errors: Option<(f64, f64)>,
+        hull: impl FnOnce(&DtwSummaries) -> &[Vec<u8>; 4],
+    ) -> f64 {
+        let e = errors.map_or(0.0, |(eps, mx)| self.slack(eps, mx));
+        let b = self.p.table.envelope_bound_sq(min, max, self.bp).max(self.hull(hull));
         lower(b, e) * BOUND_SLACK
     }
 
-    /// The lower bound of leaf `l`, slack and rounding included.
+    /// The lower bound of node `i`.
+    fn node_bound(&self, i: usize) -> f64 {
+        let node = &self.group.tree.nodes[i];
+        let errors = self.bounds.map(|o| o.node[i]);
+        self.envelope_bound((&node.min, &node.max), errors, |s| &s.node[i])
+    }
+
+    /// The lower bound of leaf `l`.
     fn leaf_bound(&self, l: usize) -> f64 {
         let leaf = &self.group.tree.leaves[l];
-        let e = self.bounds.map_or(0.0, |o| self.slack(o.leaf[l].0, o.leaf[l].1));
-        let b = self
-            .p
-            .table
-            .envelope_bound_sq(&leaf.min, &leaf.max, self.bp)
-            .max(self.hull(|s| &s.leaf[l]));
-        lower(b, e) * BOUND_SLACK
+        let errors = self.bounds.map(|o| o.leaf[l]);
+        self.envelope_bound((&leaf.min, &leaf.max), errors, |s| &s.leaf[l])
     }
 
     /// Candidates of the query: the group's series that pass the filter.
