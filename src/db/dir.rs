@@ -147,15 +147,12 @@ pub(super) fn load_state(
                 .map(|i| (&p.manifest.segments[i], &p.segments[i]))
         })
     };
-    let segments = manifest
-        .segments
-        .iter()
-        .map(|e| match known(e) {
-            Some((old, seg)) if old == e => Ok(seg.clone()),
-            Some((_, seg)) => seg.reopen(dir, e).map(Arc::new),
-            None => OpenSegment::open(dir, e, cache).map(Arc::new),
-        })
-        .collect::<Result<Vec<_>>>()?;
+    // Segments open in parallel: each parses its own tables.
+    let segments = super::parallel::map(&manifest.segments, |e| match known(e) {
+        Some((old, seg)) if old == e => Ok(seg.clone()),
+        Some((_, seg)) => seg.reopen(dir, e).map(Arc::new),
+        None => OpenSegment::open(dir, e, cache).map(Arc::new),
+    })?;
     Ok(State {
         dir: dir.to_path_buf(),
         options: Options::from_json(&manifest.options)?,

@@ -23,6 +23,7 @@ mod compact;
 mod dir;
 mod info;
 pub mod options;
+mod parallel;
 mod query;
 mod snapshot;
 pub mod tune;

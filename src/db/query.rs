@@ -16,7 +16,7 @@ use crate::search::brute;
 use crate::search::knn::{self, IdFilter, SegmentInput, Shared};
 pub use crate::search::Target;
 use crate::search::{Exactness, Metric, Plan, SearchResult, SearchStats, Window};
-use crate::storage::cache::OriginalSource;
+use crate::storage::cache::{OpenSegment, OriginalSource};
 
 /// One search: built with [`Query::knn`] or [`Query::range`], then refined.
 ///
@@ -176,9 +176,7 @@ impl Snapshot {
         for q in queries {
             q.validate(self)?;
         }
-        for seg in &self.state.segments {
-            seg.search_data()?;
-        }
+        self.prepare_search_data()?;
         let threads = rayon::current_num_threads();
         if queries.len() < threads {
             return queries.iter().map(|q| self.run(q, threads)).collect();
@@ -186,10 +184,21 @@ impl Snapshot {
         queries.par_iter().map(|q| self.run(q, 1)).collect()
     }
 
+    /// What search decodes of each segment (made once, on first use), for all segments in
+    /// parallel.
+    fn prepare_search_data(&self) -> Result<()> {
+        let todo: Vec<&OpenSegment> = (self.state.segments.iter())
+            .filter(|s| !s.has_search_data())
+            .map(|s| s.as_ref())
+            .collect();
+        super::parallel::map(&todo, |seg| seg.search_data().map(|_| ())).map(|_| ())
+    }
+
     fn run(&self, query: &Query, workers: usize) -> Result<SearchResult> {
         if query.brute_force {
             return self.brute_force(query);
         }
+        self.prepare_search_data()?;
         let start = Instant::now();
         let shared = Shared::new(query.target);
         let mut stats = SearchStats::default();

@@ -450,6 +450,11 @@ impl OpenSegment {
         !self.deleted.contains(id)
     }
 
+    /// Whether a search already decoded this segment (or failed to).
+    pub(crate) fn has_search_data(&self) -> bool {
+        self.search.get().is_some()
+    }
+
     pub(crate) fn search_data(&self) -> Result<&SearchData> {
         let made = self.search.get_or_init(|| -> Result<SearchData> {
             let seg = &self.reader;
