@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// `f` of every item, on up to `rayon::current_num_threads()` scoped threads; the results in
 /// item order, or the error of the first item (in item order) that failed.
@@ -37,9 +37,9 @@ pub(crate) fn map<T: Sync, R: Send>(
     });
     let mut done = Vec::with_capacity(items.len());
     for r in per_thread {
-        done.extend(
-            r.map_err(|_| Error::InvalidRequest("a thread reading segments panicked".into()))?,
-        );
+        // A panic is a defect of this code, not of the files: it goes on as it would have on
+        // the calling thread.
+        done.extend(r.unwrap_or_else(|p| std::panic::resume_unwind(p)));
     }
     done.sort_by_key(|&(i, _)| i);
     done.into_iter().map(|(_, r)| r).collect()
@@ -48,6 +48,7 @@ pub(crate) fn map<T: Sync, R: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn results_keep_item_order_and_the_first_error_wins() {
@@ -72,5 +73,21 @@ mod tests {
         assert!(matches!(err, Err(Error::InvalidRequest(m)) if m == "item 7"));
         let empty: Vec<u32> = Vec::new();
         assert!(map(&empty, |&x| Ok(x)).unwrap().is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "item 5")]
+    fn a_panic_goes_on_in_the_caller() {
+        let items: Vec<u32> = (0..20).collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let _ = pool.install(|| {
+            map(&items, |&x| {
+                assert_ne!(x, 5, "item {x}");
+                Ok(x)
+            })
+        });
     }
 }
