@@ -29,8 +29,12 @@ fn rss() -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    sorted[((p * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
+/// The `p` quantile of `sorted`; `None` when it is empty (a set of one query has no "rest").
+fn pct(sorted: &[f64], p: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    sorted
+        .get(((p * last as f64).round() as usize).min(last))
+        .copied()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -96,7 +100,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 first_ids.push(r.neighbors.first().map(|n| n.id.0));
                 verified += r.stats.verified;
             }
-            let first_ms = times[0];
+            let Some(&first_ms) = times.first() else {
+                continue;
+            };
             let mut rest = times[1..].to_vec();
             rest.sort_by(f64::total_cmp);
             let (rss_now, hwm) = rss();
