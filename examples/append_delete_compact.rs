@@ -34,7 +34,7 @@ fn main() -> qabbadb::Result<()> {
         db.snapshot().len()
     );
     db.compact()?;
-    let info = db.snapshot().info();
+    let info = db.snapshot().info()?;
     println!(
         "after compaction: {} segment(s), {} live series, {} deleted",
         info.segments.len(),

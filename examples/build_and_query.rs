@@ -16,7 +16,7 @@ fn main() -> qabbadb::Result<()> {
         source: e,
     })?;
     let (db, _) = Database::build(&dir.path().join("ecg200.qdb"), &train, &Options::default())?;
-    let info = db.snapshot().info();
+    let info = db.snapshot().info()?;
     println!(
         "{} series in {} bytes ({:.1}x smaller than float64)",
         info.series, info.bytes, info.ratio_vs_f64

@@ -139,7 +139,7 @@ fn symbol_entropy(
         for tol in [0.1, 0.2, 0.4] {
             let path = tmp.join(format!("e{i}-{tol}"));
             let (db, _) = Database::build(&path, data, &Options::default().tol(tol))?;
-            let info = db.snapshot().info();
+            let info = db.snapshot().info()?;
             let seg = SegmentReader::open(&path.join(&info.segments[0].file))?;
             let k = seg.codebook().len();
             let mut all = vec![0u64; k];
@@ -227,7 +227,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (i, (name, data)) in sets.iter().enumerate() {
         let (db, _) =
             Database::build(&tmp.path().join(format!("a{i}")), data, &Options::default())?;
-        let info = db.snapshot().info();
+        let info = db.snapshot().info()?;
         let n = info.series as f64;
         let get = |k: &str| info.sections.get(k).copied().unwrap_or(0) as f64 / n;
         let seg: u64 = info.segments.iter().map(|s| s.bytes).sum();
@@ -261,7 +261,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (db, _) = Database::build(&path, data, &Options::default().tol(tol).index(None))?;
             let back = db.snapshot().export()?;
             let err = mean_relative_rmse(&data.series, &back.series);
-            let ours = db.snapshot().info().bytes as f64 * 8.0 / values as f64;
+            let ours = db.snapshot().info()?.bytes as f64 * 8.0 / values as f64;
             let (ub, ue) = uniform_at(&data.series, err)?;
             let theirs = ub as f64 * 8.0 / values as f64;
             log_ratio += (ours / theirs).ln();

@@ -65,13 +65,13 @@ fn main() -> qabbadb::Result<()> {
     }
     let secs = t.elapsed().as_secs_f64();
     println!("append 200 single series: {secs:.2} s ({:.0} series/s, {:.2} ms each: one segment and one MANIFEST commit each)", 200.0 / secs, secs * 1e3 / 200.0);
-    let ids = db.snapshot().ids();
+    let ids = db.snapshot().ids()?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
     let (median, p99) = get_latency(&db, &ids, &mut rng)?;
     println!(
         "get (random ids over {} series in {} segments): median {median:.1} µs, p99 {p99:.1} µs",
         ids.len(),
-        db.snapshot().info().segments.len(),
+        db.snapshot().info()?.segments.len(),
     );
     let t = Instant::now();
     db.compact()?;

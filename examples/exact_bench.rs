@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &data,
         &Options::default().keep_raw(true).max_error(max_error),
     )?;
-    let info = db.snapshot().info();
+    let info = db.snapshot().info()?;
     let raw = info.sections.get("raw").copied().unwrap_or(0);
     let residuals = info.sections.get("residuals").copied().unwrap_or(0);
     println!(

@@ -80,7 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "open_ms": open_ms,
         "rss_after_open_mib": rss_open,
         "series": snap.len(),
-        "segments": snap.info().segments.len(),
+        "segments": snap.info()?.segments.len(),
         "threads": rayon::current_num_threads(),
         "sets": {},
     });

@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let (db, report) = Database::build(&dir.path().join("bench.qdb"), &data, &Options::default())?;
     let build_secs = t.elapsed().as_secs_f64();
-    let info = db.snapshot().info();
+    let info = db.snapshot().info()?;
     let index_bytes = info.sections.get("index").copied().unwrap_or(0);
     eprintln!(
         "built in {build_secs:.1} s: {} bytes, index {index_bytes}",

@@ -87,8 +87,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{n} random walks × 256, {} threads; segments: {} and {}",
         rayon::current_num_threads(),
-        one.info().segments.len(),
-        many.info().segments.len()
+        one.info()?.segments.len(),
+        many.info()?.segments.len()
     );
     println!("| queries | metric | k | one segment: ms | nodes | verified | {segments} segments: ms | nodes | verified | many ÷ one |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");

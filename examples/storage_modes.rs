@@ -21,8 +21,8 @@ fn bits(bytes: usize, values: usize) -> f64 {
 }
 
 /// Bytes of the database directory's files (MANIFEST and segments).
-fn db_bytes(db: &Database) -> u64 {
-    db.snapshot().info().bytes
+fn db_bytes(db: &Database) -> qabbadb::Result<u64> {
+    Ok(db.snapshot().info()?.bytes)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (raw, _) = build("r", Options::default().keep_raw(true))?;
         let raw_part = raw
             .snapshot()
-            .info()
+            .info()?
             .sections
             .get("raw")
             .copied()
@@ -81,12 +81,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             format!("{:.2}", bits(pco, n)),
             format!(
                 "{:.2} ({:.3})",
-                bits(db_bytes(&sym) as usize, n),
-                sym.snapshot().info().mean_relative_rmse
+                bits(db_bytes(&sym)? as usize, n),
+                sym.snapshot().info()?.mean_relative_rmse
             ),
             format!(
                 "{:.2} ({:.2})",
-                bits(db_bytes(&raw) as usize, n),
+                bits(db_bytes(&raw)? as usize, n),
                 bits(raw_part as usize, n)
             ),
         ];
@@ -94,8 +94,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             bits(zstd3, n),
             bits(zstd19, n),
             bits(pco, n),
-            bits(db_bytes(&sym) as usize, n),
-            bits(db_bytes(&raw) as usize, n),
+            bits(db_bytes(&sym)? as usize, n),
+            bits(db_bytes(&raw)? as usize, n),
         ];
         for rel in [0.01, 0.05] {
             let delta = rel * sigma;
@@ -118,9 +118,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|v| (v / (2.0 * delta)).round() as i64)
                 .collect();
             let peer = codec::lossless::compress(&q)?.len();
-            cells.push(format!("{:.2}", bits(db_bytes(&eb) as usize, n)));
+            cells.push(format!("{:.2}", bits(db_bytes(&eb)? as usize, n)));
             cells.push(format!("{:.2}", bits(peer, n)));
-            row.push(bits(db_bytes(&eb) as usize, n));
+            row.push(bits(db_bytes(&eb)? as usize, n));
             row.push(bits(peer, n));
         }
         println!("| {name} | {n} | {} |", cells.join(" | "));

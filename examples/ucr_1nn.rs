@@ -117,7 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .chain(DELTAS.map(|d| (format!("d{d}"), Options::default().max_error(Some(d)))));
         for (dirname, options) in configs {
             let (db, _) = Database::build(&tmp.path().join(dirname), &train, &options)?;
-            let bits = db.snapshot().info().bits_per_point;
+            let bits = db.snapshot().info()?.bits_per_point;
             cells.push(format!(
                 "{:.4} / {:.4} ({bits:.2})",
                 accuracy(&db, &test, Metric::Euclidean, Exactness::Reconstructed),

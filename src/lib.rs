@@ -12,7 +12,7 @@
 //! let snap = db.snapshot(); // one commit, read consistently
 //! let x = snap.get(0)?;
 //! assert_eq!(x.len(), data.series[0].len()); // decoded length = original length
-//! assert!(snap.info().ratio_vs_f64 > 5.0);
+//! assert!(snap.info()?.ratio_vs_f64 > 5.0);
 //!
 //! // Exact nearest neighbours over the stored series, equal to brute force.
 //! let q = Query::knn(&data.series[7], 3);

@@ -42,12 +42,12 @@ fn a_bulk_load_commits_segments_as_they_fill() {
         (last.series, last.committed, last.segments),
         (2_500, 2_500, 3)
     );
-    let info = db.snapshot().info();
+    let info = db.snapshot().info().unwrap();
     assert_eq!(info.segments.len(), 3);
     assert_eq!(info.series, 2_500);
     assert!(Database::verify(&path).is_empty());
     // One codebook for every segment; every series within its stored error bounds.
-    let stored = db.snapshot().series_info();
+    let stored = db.snapshot().series_info().unwrap();
     for (i, x) in series.iter().enumerate() {
         let y = db.snapshot().get(i as u64).unwrap();
         assert_eq!(y.len(), x.len());
@@ -206,7 +206,7 @@ fn an_append_loader_stores_what_append_stores() {
     let (sa, sb) = (whole.snapshot(), streamed.snapshot());
     assert_eq!(sb.len(), 1_900);
     assert_eq!(
-        sb.info().segments.len(),
+        sb.info().unwrap().segments.len(),
         3,
         "the build's segment, then 1,000 + 500"
     );

@@ -17,7 +17,7 @@ fn every_bundled_dataset_round_trips_within_budget() {
         let back = db.snapshot().export().unwrap();
         for (i, (x, xh)) in data.series.iter().zip(&back.series).enumerate() {
             assert_eq!(x.len(), xh.len(), "{name} #{i}: decoded length");
-            let rec = db.snapshot().series_info()[i];
+            let rec = db.snapshot().series_info().unwrap()[i];
             let (eps, mx) = qabbadb::codec::error_of(x, xh);
             // Stored as bounds of 8 significant bits at or above the decode's figures (FORMAT.md
             // §4.3): at most 2^-7 above them.
@@ -48,7 +48,7 @@ fn closed_loop_halves_the_error_of_nearest_on_spiky_data() {
     let mse = |assign, name: &str| {
         let opts = Options::default().assign(assign).max_rmse(f64::INFINITY);
         let (db, _) = Database::build(&dir.path().join(name), &data, &opts).unwrap();
-        let recs = db.snapshot().series_info();
+        let recs = db.snapshot().series_info().unwrap();
         recs.iter()
             .map(|r| (r.eps / r.std).powi(2) / r.len as f64)
             .sum::<f64>()
@@ -76,7 +76,7 @@ fn bits_fall_as_the_tolerance_grows_on_spiky_data() {
     for tol in [0.1, 0.2, 0.4] {
         let opts = Options::default().tol(tol).index(None);
         let (db, _) = Database::build(&dir.path().join(format!("{tol}")), &data, &opts).unwrap();
-        let bits = db.snapshot().info().bytes as f64 * 8.0 / values as f64;
+        let bits = db.snapshot().info().unwrap().bytes as f64 * 8.0 / values as f64;
         assert!(
             bits <= last,
             "tol {tol}: {bits} bits/value, above {last} at a finer tol"

@@ -119,8 +119,8 @@ fn damaged_manifest_is_an_error() {
 }
 
 /// Lengths are the one size a file states that decoding must trust: one above the maximum is
-/// refused at open, and one far beyond what a lossless stream holds fails on decode without an
-/// allocation of the claimed size.
+/// refused when the series table is first read, and one far beyond what a lossless stream holds
+/// fails on decode without an allocation of the claimed size.
 #[test]
 fn claimed_lengths_are_bounded() {
     use qabbadb::codec::{self, Codebook, CodecParams, EncodedSeries, Moments, Storage};
@@ -154,7 +154,9 @@ fn claimed_lengths_are_bounded() {
         .0
     };
     let path = std::path::Path::new("crafted.qseg");
-    let e = SegmentReader::from_bytes(path, bytes_for((1 << 28) + 1)).unwrap_err();
+    let reader = SegmentReader::from_bytes(path, bytes_for((1 << 28) + 1)).unwrap();
+    let e = reader.records().unwrap_err();
+    assert!(matches!(reader.decode(0), Err(Error::Corrupt { .. })));
     assert!(
         matches!(e, Error::Corrupt { .. }) && e.to_string().contains("maximum"),
         "{e}"
@@ -267,7 +269,7 @@ fn damaged_symbol_models_behind_valid_checksums() {
     let data = ingest::read(&ucr("CBF", "TEST"), None).unwrap();
     let (db, _) = Database::build(&path, &data, &Options::default().keep_raw(true)).unwrap();
     assert!(
-        db.snapshot().info().blocks.rans > 0,
+        db.snapshot().info().unwrap().blocks.rans > 0,
         "CBF's blocks are rANS-coded"
     );
     drop(db);
@@ -324,4 +326,57 @@ fn damaged_symbol_models_behind_valid_checksums() {
     }
     std::fs::write(&seg, &bytes).unwrap();
     open_and_read(&path).unwrap();
+}
+
+/// Opening reads neither the series table nor the index (FORMAT.md §6): damage in them is found
+/// on their first use, named, reported again by every later use, and by `verify`.
+#[test]
+fn series_and_index_are_checked_on_first_use() {
+    use qabbadb::storage::segment::SegmentReader;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, seg, bytes) = build(dir.path());
+    // §2: toc_offset at byte 24, toc_entries at 32; §3: entries of 32 bytes (kind, flags,
+    // offset, bytes, ...).
+    let word = |at: usize, n: usize| {
+        let mut v = [0u8; 8];
+        v[..n].copy_from_slice(&bytes[at..at + n]);
+        u64::from_le_bytes(v) as usize
+    };
+    let (toc, entries) = (word(24, 8), word(32, 4));
+    let section = |kind: usize| {
+        (0..entries)
+            .map(|i| toc + 32 * i)
+            .find(|&e| word(e, 4) == kind)
+            .map(|e| (word(e + 8, 8), word(e + 16, 8)))
+            .unwrap()
+    };
+    for (kind, name) in [(3, "SERIES"), (8, "INDEX")] {
+        let (at, n) = section(kind);
+        let mut b = bytes.clone();
+        b[at + n / 2] ^= 0x5a;
+        std::fs::write(&seg, &b).unwrap();
+        let reader = SegmentReader::open(&seg).expect("opening does not read the section");
+        assert_eq!(reader.len(), 50);
+        let first_use = || match kind {
+            3 => reader.records().map(|_| ()).unwrap_err(),
+            _ => reader.index().map(|_| ()).unwrap_err(),
+        };
+        for e in [first_use(), first_use()] {
+            assert!(
+                matches!(&e, Error::Corrupt { section, detail, .. } if *section == name && detail.contains("checksum")),
+                "{name}: {e}"
+            );
+        }
+        let opened = Database::open_read_only(&db).expect("opening the database does not either");
+        let q = vec![0.5; 150];
+        let e = opened.snapshot().search(&Query::knn(&q, 1)).unwrap_err();
+        assert!(e.to_string().contains(name), "{e}");
+        let problems = Database::verify(&db);
+        assert!(
+            problems.iter().any(|p| p.section.as_deref() == Some(name)),
+            "{problems:?}"
+        );
+    }
+    std::fs::write(&seg, &bytes).unwrap();
+    assert!(Database::verify(&db).is_empty());
 }

@@ -19,6 +19,7 @@ fn state(dir: &Path) -> State {
     let db = Database::open(dir).expect("the database opens after a crash");
     db.snapshot()
         .ids()
+        .unwrap()
         .into_iter()
         .map(|id| {
             (

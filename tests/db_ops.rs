@@ -10,6 +10,7 @@ use crate::util::{qabbadb, ucr};
 fn all_values(db: &Database) -> BTreeMap<u64, Vec<f64>> {
     db.snapshot()
         .ids()
+        .unwrap()
         .into_iter()
         .map(|id| (id.0, db.snapshot().get(id).unwrap()))
         .collect()
@@ -32,7 +33,10 @@ fn append_delete_compact_keep_ids_and_values() {
         assert_eq!(&db.snapshot().get(*id).unwrap(), v);
     }
     // The appended series use the first segment's codebook.
-    assert_eq!(db.snapshot().info().symbols, db.snapshot().info().symbols);
+    assert_eq!(
+        db.snapshot().info().unwrap().symbols,
+        db.snapshot().info().unwrap().symbols
+    );
 
     assert_eq!(db.delete(&[3, 150, 151]).unwrap().deleted, 3);
     assert_eq!(
@@ -94,8 +98,8 @@ fn append_delete_compact_keep_ids_and_values() {
         .unwrap();
 
     db.compact().unwrap();
-    assert_eq!(db.snapshot().info().segments.len(), 1);
-    assert_eq!(db.snapshot().info().deleted, 0);
+    assert_eq!(db.snapshot().info().unwrap().segments.len(), 1);
+    assert_eq!(db.snapshot().info().unwrap().deleted, 0);
     assert_eq!(all_values(&db), live, "compaction keeps ids and values");
     assert_eq!(
         db.snapshot()
@@ -273,7 +277,7 @@ fn refit_append_and_compaction_keep_error_bounds() {
     }
     db.compact().unwrap();
     let originals: Vec<&Vec<f64>> = train.series.iter().chain(&other.series).collect();
-    let records = db.snapshot().series_info();
+    let records = db.snapshot().series_info().unwrap();
     for (id, x) in originals.iter().enumerate() {
         let rec = records[id];
         let (eps, mx) = qabbadb::codec::error_of(x, &db.snapshot().get(id as u64).unwrap());
@@ -333,7 +337,16 @@ fn raw_values_round_trip_exactly() {
     check(&db);
     db.compact().unwrap();
     check(&db);
-    assert!(db.snapshot().info().sections.get("raw").copied().unwrap() > 0);
+    assert!(
+        db.snapshot()
+            .info()
+            .unwrap()
+            .sections
+            .get("raw")
+            .copied()
+            .unwrap()
+            > 0
+    );
     assert!(Database::verify(&path).is_empty());
     drop(db);
     let plain = dir.path().join("plain");
@@ -370,9 +383,9 @@ fn large_alphabets_read_and_search_like_small_ones() {
     )
     .unwrap();
     assert!(
-        db.snapshot().info().symbols > 65_536,
+        db.snapshot().info().unwrap().symbols > 65_536,
         "{} symbols",
-        db.snapshot().info().symbols
+        db.snapshot().info().unwrap().symbols
     );
     let exported = db.snapshot().export().unwrap();
     for (id, x) in exported.series.iter().enumerate().step_by(97) {

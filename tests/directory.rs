@@ -218,6 +218,7 @@ fn databases_from_before_ids_are_adopted() {
     let want: Vec<Vec<f64>> = db
         .snapshot()
         .ids()
+        .unwrap()
         .iter()
         .map(|&id| db.snapshot().get(id).unwrap())
         .collect();
@@ -237,6 +238,7 @@ fn databases_from_before_ids_are_adopted() {
     let got: Vec<Vec<f64>> = db
         .snapshot()
         .ids()
+        .unwrap()
         .iter()
         .map(|&id| db.snapshot().get(id).unwrap())
         .collect();

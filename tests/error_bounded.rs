@@ -22,7 +22,7 @@ fn with_ids(series: &[Vec<f64>]) -> Vec<(u64, Vec<f64>)> {
 
 /// Every value of every live series within δ of the original, in exact arithmetic; ε ≤ δ√n.
 fn assert_bounded(db: &Database, originals: &[(u64, Vec<f64>)], delta: f64) {
-    let records = db.snapshot().series_info();
+    let records = db.snapshot().series_info().unwrap();
     for (id, x) in originals {
         let y = db.snapshot().get(*id).unwrap();
         assert_eq!(y.len(), x.len(), "id {id}: length");
@@ -99,7 +99,7 @@ fn bound_survives_append_delete_refit_compact_and_reopen() {
         assert_bounded(&db, &originals, delta);
         // Encoded again from the raw values when kept (still symbolic); otherwise the bounded
         // reconstruction is kept exactly, since encoding it again would add to its error.
-        let recs = db.snapshot().series_info();
+        let recs = db.snapshot().series_info().unwrap();
         assert!(recs
             .iter()
             .filter(|r| r.id.0 >= 200)
@@ -113,7 +113,7 @@ fn bound_survives_append_delete_refit_compact_and_reopen() {
         let q = &test.series[7];
         let zq = codec::Moments::of(q).normalize(q);
         let norm = db.snapshot().export_normalized().unwrap();
-        let ids = db.snapshot().ids();
+        let ids = db.snapshot().ids().unwrap();
         let mut want: Vec<(f64, qabbadb::SeriesId)> = norm
             .series
             .iter()
@@ -152,7 +152,10 @@ fn unresolvable_bounds_fall_back_to_lossless() {
     let dir = tempfile::tempdir().unwrap();
     let opts = Options::default().max_error(Some(1e-14));
     let (db, _) = Database::build(&dir.path().join("l"), &data, &opts).unwrap();
-    assert!(db.snapshot().series_info()[0].lossless, "stored losslessly");
+    assert!(
+        db.snapshot().series_info().unwrap()[0].lossless,
+        "stored losslessly"
+    );
     assert_eq!(db.snapshot().get(0).unwrap(), data.series[0]);
     let originals = with_ids(&data.series);
     assert_bounded(&db, &originals, 1e-14);

@@ -185,7 +185,7 @@ proptest! {
         // The bound itself: |ED(q, z) − ED(q, ẑ)| ≤ ε/σ for every series.
         let norm = db.snapshot().export_normalized().unwrap();
         let zq = qabbadb::codec::Moments::of(&q).normalize(&q);
-        for (i, rec) in db.snapshot().series_info().iter().enumerate() {
+        for (i, rec) in db.snapshot().series_info().unwrap().iter().enumerate() {
             let x = &series[i];
             let z = qabbadb::codec::Moments::of(x).normalize(x);
             let ed = |a: &[f64]| zq.iter().zip(a).map(|(u, v)| (u - v).powi(2)).sum::<f64>().sqrt();

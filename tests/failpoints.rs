@@ -22,6 +22,7 @@ type Op<'a> = (&'a str, &'a dyn Fn(&Database) -> qabbadb::Result<()>);
 fn state_of(db: &Database) -> State {
     db.snapshot()
         .ids()
+        .unwrap()
         .into_iter()
         .map(|id| {
             (

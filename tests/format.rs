@@ -574,7 +574,7 @@ fn a_reader_from_the_spec_decodes_what_the_library_decodes() {
         let dir = tempfile::tempdir().unwrap();
         let (db, _) = Database::build(&dir.path().join("l"), &data, &opts).unwrap();
         assert!(
-            db.snapshot().series_info()[70].lossless,
+            db.snapshot().series_info().unwrap()[70].lossless,
             "stored losslessly"
         );
         check_against_library(&data, &opts);
@@ -715,12 +715,12 @@ fn file_of_version_still_opens(version: u32) {
             s["label"].as_str()
         );
     }
-    assert!(db.snapshot().info().lossless_series > 0);
+    assert!(db.snapshot().info().unwrap().lossless_series > 0);
     // Appending writes a segment of the current version beside it; compaction merges both into
     // one of the current version, the old series' values unchanged (version-1 metadata carries
     // over as exact rows) and their error bounds still bounds: equal, or rounded up to the
     // stored precision of version 2.
-    let before = db.snapshot().series_info();
+    let before = db.snapshot().series_info().unwrap();
     let mut more = ingest::read(&ucr("ItalyPowerDemand", "TEST"), None).unwrap();
     more.series.truncate(40);
     more.labels.truncate(40);
@@ -729,13 +729,13 @@ fn file_of_version_still_opens(version: u32) {
         .map(|i| db.snapshot().get(series.len() as u64 + i).unwrap())
         .collect();
     assert!(db.compact().unwrap());
-    let info = db.snapshot().info();
+    let info = db.snapshot().info().unwrap();
     assert_eq!(info.segments.len(), 1);
     assert_eq!(
         info.format_version,
         qabbadb::storage::segment::layout::FORMAT_VERSION
     );
-    let after = db.snapshot().series_info();
+    let after = db.snapshot().series_info().unwrap();
     for s in series {
         let id = s["id"].as_u64().unwrap();
         let want = values_of(s);

@@ -22,8 +22,7 @@ fn exercise(bytes: &[u8]) -> bool {
     let Ok(reader) = qabbadb::storage::segment::SegmentReader::open(&seg) else {
         return false;
     };
-    let recs = reader.records();
-    let (Some(first), Some(last)) = (recs.first().map(|r| r.id), recs.last().map(|r| r.id)) else {
+    let Some((first, last)) = reader.id_range() else {
         return false;
     };
     let m = Manifest {
@@ -34,7 +33,7 @@ fn exercise(bytes: &[u8]) -> bool {
             file: "000001-fuzz.qseg".into(),
             first_id: first,
             last_id: last,
-            series: recs.len() as u64,
+            series: reader.len() as u64,
             deletes: None,
         }],
         options: Options::default().to_json(),

@@ -188,7 +188,7 @@ fn many_segments_are_searched_as_one_index() {
         .filter(|i| i % 7 == 3)
         .collect();
     db.delete(&deleted).unwrap();
-    assert_eq!(db.snapshot().info().segments.len(), 6);
+    assert_eq!(db.snapshot().info().unwrap().segments.len(), 6);
     let stored: Vec<Vec<f64>> = (0..6u64)
         .map(|i| {
             db.snapshot()

@@ -60,7 +60,7 @@ proptest! {
         )
         .unwrap();
         let mut relative = 0.0;
-        for (id, (w, r)) in walks.iter().zip(db.snapshot().series_info()).enumerate() {
+        for (id, (w, r)) in walks.iter().zip(db.snapshot().series_info().unwrap()).enumerate() {
             let s = mean_std(w).1;
             check_moments(exp, w, r.mean / scale, r.std / scale)?;
             let back = db.snapshot().get(id as u64).unwrap();
@@ -78,7 +78,7 @@ proptest! {
             prop_assert!(m_stored >= max * (1.0 - 1e-9) && m_stored <= max * up * (1.0 + 1e-9), "1e{exp}: max err {m_stored} vs {max}");
             relative += eps / (n as f64).sqrt() / s;
         }
-        let info = db.snapshot().info();
+        let info = db.snapshot().info().unwrap();
         let want = relative / walks.len() as f64;
         prop_assert!(close(info.mean_relative_rmse, want, 2f64.powi(-7) + 2f64.powi(-11)), "1e{exp}: reported RMSE/σ {} vs true {want}", info.mean_relative_rmse);
 
@@ -107,7 +107,7 @@ fn tiny_and_huge_values_keep_their_shape() {
         &Options::default(),
     )
     .unwrap();
-    let r = db.snapshot().series_info()[0];
+    let r = db.snapshot().series_info().unwrap()[0];
     assert!(r.std > 0.0, "σ of a non-constant series is not 0");
     let back = db.snapshot().get(0).unwrap();
     let err = tiny
@@ -161,7 +161,7 @@ fn the_mean_step_is_relative_to_the_stored_sigma() {
         &Options::default(),
     )
     .unwrap();
-    let r = db.snapshot().series_info()[0];
+    let r = db.snapshot().series_info().unwrap()[0];
     let (m, s) = mean_std(&w);
     let off = (r.mean / scale - m).abs();
     // The case is the one that matters: past σ·2^-10, within σ'·2^-10.

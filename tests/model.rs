@@ -56,7 +56,7 @@ fn znorm(x: &[f64]) -> Vec<f64> {
 fn check(db: &Database, model: &Model, what: &str) -> Result<(), TestCaseError> {
     let snap = db.snapshot();
     prop_assert_eq!(snap.len(), model.len(), "{}: live count", what);
-    let ids: Vec<u64> = snap.ids().iter().map(|i| i.0).collect();
+    let ids: Vec<u64> = snap.ids().unwrap().iter().map(|i| i.0).collect();
     prop_assert_eq!(
         ids,
         model.keys().copied().collect::<Vec<_>>(),

@@ -226,6 +226,7 @@ type State = BTreeMap<u64, (Option<String>, Vec<u64>)>;
 fn state_of(db: &Database) -> State {
     let snap = db.snapshot();
     snap.ids()
+        .unwrap()
         .into_iter()
         .map(|id| {
             (

@@ -161,7 +161,7 @@ fn readers_never_fail_while_a_writer_commits() {
         labels: test.labels[3..23].to_vec(),
     };
     while start.elapsed() < RUN {
-        let ids = db.snapshot().ids();
+        let ids = db.snapshot().ids().unwrap();
         for &id in ids.iter().take(12) {
             db.delete(&[id]).unwrap();
             keep(&db);

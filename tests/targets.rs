@@ -8,7 +8,7 @@ use crate::util::{qabbadb, ucr, walk};
 
 fn built(dir: &std::path::Path, name: &str, data: &Dataset, o: &Options) -> (f64, u64) {
     let (db, _) = Database::build(&dir.join(name), data, o).unwrap();
-    let info = db.snapshot().info();
+    let info = db.snapshot().info().unwrap();
     (info.mean_relative_rmse, info.bytes)
 }
 
@@ -23,7 +23,7 @@ fn the_target_is_met_with_the_fewest_bytes_tried() {
         let (db, report) =
             Database::build(&dir.path().join(format!("t{target}")), &data, &o).unwrap();
         let tuning = report.tuning.expect("a target chooses the tolerance");
-        let info = db.snapshot().info();
+        let info = db.snapshot().info().unwrap();
         assert!(
             info.mean_relative_rmse <= target,
             "{target}: {}",
@@ -63,7 +63,7 @@ fn a_sampled_target_is_close_on_the_whole_set() {
     let t = report.tuning.unwrap();
     assert_eq!(t.sample_series, 1000);
     assert!(t.sample_rmse <= 0.1);
-    let reached = db.snapshot().info().mean_relative_rmse;
+    let reached = db.snapshot().info().unwrap().mean_relative_rmse;
     assert!((reached - 0.1).abs() < 0.02, "reached {reached}");
 }
 
@@ -137,7 +137,7 @@ fn error_bounded_builds_take_the_cheapest_tolerance() {
         .expect("error-bounded builds choose the tolerance");
     assert_eq!(tuning.sample_series, data.len());
     assert!(tuning.tried.len() >= 16);
-    let info = db.snapshot().info();
+    let info = db.snapshot().info().unwrap();
     assert_eq!(info.params.codec.tol, tuning.tol);
     assert_eq!(info.params.codec.tol_auto, Some(true));
     let chosen = info.bytes;
@@ -160,16 +160,16 @@ fn error_bounded_builds_take_the_cheapest_tolerance() {
         .index(None);
     let (db, report) = Database::build(&dir.path().join("given"), &data, &o).unwrap();
     assert!(report.tuning.is_none());
-    assert_eq!(db.snapshot().info().params.codec.tol, 0.2);
-    assert!(db.snapshot().info().bytes > chosen);
+    assert_eq!(db.snapshot().info().unwrap().params.codec.tol, 0.2);
+    assert!(db.snapshot().info().unwrap().bytes > chosen);
     // Asked for without an error bound: the fewest bytes within the error budget.
     let o = Options::default().tol_auto(true).index(None);
     let (db, report) = Database::build(&dir.path().join("sym"), &data, &o).unwrap();
     assert_eq!(
-        db.snapshot().info().params.codec.tol,
+        db.snapshot().info().unwrap().params.codec.tol,
         report.tuning.unwrap().tol
     );
-    assert!(db.snapshot().info().mean_relative_rmse <= 0.5);
+    assert!(db.snapshot().info().unwrap().mean_relative_rmse <= 0.5);
     // An empty database has no series to choose from; a target chooses for itself.
     let r = Database::create(&dir.path().join("c"), &Options::default().tol_auto(true));
     assert!(matches!(r, Err(Error::InvalidOptions(m)) if m.contains("tol_auto")));
@@ -194,14 +194,14 @@ fn bulk_loads_choose_the_tolerance_on_their_sample() {
     loader.push_batch(&data).unwrap();
     let (loaded, report) = loader.finish().unwrap();
     assert_eq!(report.tuning.unwrap().tol, want);
-    assert_eq!(loaded.snapshot().info().params.codec.tol, want);
+    assert_eq!(loaded.snapshot().info().unwrap().params.codec.tol, want);
     assert_eq!(
         loaded.snapshot().export().unwrap(),
         built.snapshot().export().unwrap()
     );
     drop(loaded);
     let reopened = Database::open_read_only(&dir.path().join("l")).unwrap();
-    assert_eq!(reopened.snapshot().info().params.codec.tol, want);
+    assert_eq!(reopened.snapshot().info().unwrap().params.codec.tol, want);
 }
 
 #[test]

@@ -39,9 +39,10 @@ fuzz_target!(|data: &[u8]| {
     {
         return;
     }
-    let ids = seg.records().iter().map(|r| r.id).collect();
+    let Ok(records) = seg.records() else { return };
+    let ids = records.iter().map(|r| r.id).collect();
     let src = Decoded { ids, series };
-    if let (Some(index), Some(q)) = (seg.index(), src.series.first()) {
+    if let (Ok(Some(index)), Some(q)) = (seg.index(), src.series.first()) {
         for metric in [Metric::Euclidean, Metric::Dtw { window: Window::Points(2) }] {
             let r = knn::search(index, &src, q, Target::Knn(3), metric, None, 1);
             assert!(r.neighbors.len() <= 3);

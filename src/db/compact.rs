@@ -37,7 +37,7 @@ impl Database {
         for seg in &state.segments {
             let same = *seg.reader.codebook() == codebook;
             let data = seg.search_data()?;
-            for (pos, r) in seg.reader.records().iter().enumerate() {
+            for (pos, r) in seg.reader.records()?.iter().enumerate() {
                 if !seg.is_live(r.id) {
                     continue;
                 }
@@ -53,13 +53,13 @@ impl Database {
                     let (e, original) = self.reencode(seg, pos, &codebook, &base_centres)?;
                     encoded.push(e);
                     ids.push(r.id);
-                    labels.push(seg.reader.label(pos).map(str::to_string));
+                    labels.push(seg.reader.label(pos)?.map(str::to_string));
                     originals.push(Some(original));
                     continue;
                 }
                 let (storage, original) = if r.kind == layout::storage_kind::LOSSLESS {
                     (
-                        Storage::Lossless(seg.reader.lossless_bytes(pos).to_vec()),
+                        Storage::Lossless(seg.reader.lossless_bytes(pos)?.to_vec()),
                         Some(seg.reader.decode(pos)?),
                     )
                 } else {
@@ -80,7 +80,7 @@ impl Database {
                     max_abs_err: r.max_abs_err,
                 });
                 ids.push(r.id);
-                labels.push(seg.reader.label(pos).map(str::to_string));
+                labels.push(seg.reader.label(pos)?.map(str::to_string));
                 originals.push(original);
             }
         }
@@ -89,7 +89,7 @@ impl Database {
             if self.options.keep_raw && state.segments.iter().all(|s| s.reader.has_raw()) {
                 let mut v = Vec::with_capacity(ids.len());
                 for seg in &state.segments {
-                    for (pos, r) in seg.reader.records().iter().enumerate() {
+                    for (pos, r) in seg.reader.records()?.iter().enumerate() {
                         if seg.is_live(r.id) {
                             v.push(seg.raw_values(pos)?);
                         }
@@ -141,7 +141,7 @@ impl Database {
         codebook: &Codebook,
         centres: &[[f64; 2]],
     ) -> Result<(EncodedSeries, Vec<f64>)> {
-        let r = seg.reader.records()[pos];
+        let r = seg.record(pos)?;
         let encode = |x: &[f64]| -> Result<EncodedSeries> {
             codec::encode_with(
                 std::slice::from_ref(&x.to_vec()),

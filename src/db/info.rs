@@ -89,24 +89,31 @@ pub struct SegmentInfo {
 }
 
 impl Snapshot {
-    /// A summary of the snapshot: sizes, ratio, error, parameters, segments.
-    pub fn info(&self) -> Info {
+    /// A summary of the snapshot: sizes, ratio, error, parameters, segments. Reads every
+    /// segment's series table (one segment's at a time when no search or `get` has decoded
+    /// them).
+    pub fn info(&self) -> crate::Result<Info> {
         let st = &self.state;
         let dir = &st.dir;
-        let recs = self.records();
-        let points: u64 = recs.iter().map(|r| r.len as u64).sum();
-        let pieces: u64 = recs.iter().map(|r| r.pieces as u64).sum();
-        let sq: f64 = recs.iter().map(|r| r.eps.powi(2)).sum();
-        let rel: f64 = recs
-            .iter()
-            .map(|r| {
-                if r.std > 0.0 {
-                    r.eps / (r.len as f64).sqrt() / r.std
-                } else {
-                    0.0
+        let mut sums = RecordSums::default();
+        for seg in &st.segments {
+            seg.reader.with_records(|recs| {
+                for r in recs.iter().filter(|r| seg.is_live(r.id)) {
+                    sums.add(r);
                 }
-            })
-            .sum();
+            })?;
+        }
+        let RecordSums {
+            live,
+            points,
+            pieces,
+            sq,
+            rel,
+            max_abs_err,
+            lossless,
+            min_len,
+            max_len,
+        } = sums;
         let size = |f: &str| std::fs::metadata(dir.join(f)).map(|m| m.len()).unwrap_or(0);
         let mut bytes = size(manifest::FILE);
         let mut blocks = [0u64; 4];
@@ -132,8 +139,7 @@ impl Snapshot {
                 last_id: SeriesId(entry.last_id),
             });
         }
-        let live = recs.len() as u64;
-        Info {
+        Ok(Info {
             series: live,
             deleted: st.segments.iter().map(|s| s.deleted.len()).sum(),
             points,
@@ -164,13 +170,10 @@ impl Snapshot {
                 0.0
             },
             mean_relative_rmse: if live > 0 { rel / live as f64 } else { 0.0 },
-            max_abs_err: recs.iter().map(|r| r.max_abs_err).fold(0.0, f64::max),
-            lossless_series: recs
-                .iter()
-                .filter(|r| r.kind == layout::storage_kind::LOSSLESS)
-                .count() as u64,
-            min_len: recs.iter().map(|r| r.len as u64).min().unwrap_or(0),
-            max_len: recs.iter().map(|r| r.len as u64).max().unwrap_or(0),
+            max_abs_err,
+            lossless_series: lossless,
+            min_len: if live > 0 { min_len } else { 0 },
+            max_len,
             blocks: BlockCounts {
                 packed: blocks[0],
                 zstd: blocks[1],
@@ -183,6 +186,54 @@ impl Snapshot {
             fitted_alpha: st.segments.first().and_then(|s| s.reader.alpha()),
             format_version: st.manifest.format_version,
             generation: Generation(st.manifest.generation),
+        })
+    }
+}
+
+/// Sums over the records of the live series, for [`Info`].
+#[derive(Debug)]
+struct RecordSums {
+    live: u64,
+    points: u64,
+    pieces: u64,
+    /// Σ ε².
+    sq: f64,
+    /// Σ RMSE/σ.
+    rel: f64,
+    max_abs_err: f64,
+    lossless: u64,
+    min_len: u64,
+    max_len: u64,
+}
+
+impl Default for RecordSums {
+    fn default() -> Self {
+        RecordSums {
+            live: 0,
+            points: 0,
+            pieces: 0,
+            sq: 0.0,
+            rel: 0.0,
+            max_abs_err: 0.0,
+            lossless: 0,
+            min_len: u64::MAX,
+            max_len: 0,
         }
+    }
+}
+
+impl RecordSums {
+    fn add(&mut self, r: &layout::SeriesRecord) {
+        self.live += 1;
+        self.points += r.len as u64;
+        self.pieces += r.pieces as u64;
+        self.sq += r.eps.powi(2);
+        if r.std > 0.0 {
+            self.rel += r.eps / (r.len as f64).sqrt() / r.std;
+        }
+        self.max_abs_err = self.max_abs_err.max(r.max_abs_err);
+        self.lossless += u64::from(r.kind == layout::storage_kind::LOSSLESS);
+        self.min_len = self.min_len.min(r.len as u64);
+        self.max_len = self.max_len.max(r.len as u64);
     }
 }

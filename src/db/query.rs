@@ -141,13 +141,7 @@ impl<'a> Query<'a> {
         {
             return Err(Error::NoRawValues);
         }
-        if !self.brute_force
-            && snap
-                .state
-                .segments
-                .iter()
-                .any(|s| s.reader.index().is_none())
-        {
+        if !self.brute_force && snap.state.segments.iter().any(|s| !s.reader.has_index()) {
             return Err(Error::NoIndex);
         }
         Ok(())
@@ -207,9 +201,9 @@ impl Snapshot {
         // their nodes in one order of bound.
         let mut indexed = Vec::new();
         for seg in &self.state.segments {
-            let index = seg.reader.index().ok_or(Error::NoIndex)?;
+            let index = seg.reader.index()?.ok_or(Error::NoIndex)?;
             let data = seg.search_data()?;
-            let source = seg.source(data);
+            let source = seg.source(data)?;
             let filter = IdFilter {
                 include: query.filter,
                 exclude: (!seg.deleted.is_empty()).then_some(&seg.deleted),
@@ -268,8 +262,8 @@ impl Snapshot {
         let mut stats = SearchStats::default();
         for seg in &self.state.segments {
             let data = seg.search_data()?;
-            let source = seg.source(data);
-            let records = seg.reader.records();
+            let source = seg.source(data)?;
+            let records = seg.reader.records()?;
             let filter = IdFilter {
                 include: query.filter,
                 exclude: Some(&seg.deleted),

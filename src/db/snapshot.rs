@@ -84,7 +84,7 @@ impl Snapshot {
         let missing = Error::NotFound(id);
         let s = self.segment_of(id.0).ok_or(Error::NotFound(id))?;
         let seg = &self.state.segments[s];
-        let pos = seg.reader.position(id.0).ok_or(missing)?;
+        let pos = seg.reader.position(id.0)?.ok_or(missing)?;
         if !seg.is_live(id.0) {
             return Err(Error::NotFound(id));
         }
@@ -105,29 +105,37 @@ impl Snapshot {
         self.len() == 0
     }
 
-    /// Ids of the live series, ascending.
-    pub fn ids(&self) -> Vec<SeriesId> {
-        self.records().iter().map(|r| SeriesId(r.id)).collect()
+    /// Ids of the live series, ascending. A segment whose ids are contiguous (as builds and
+    /// appends write them) gives them from its id range; another's series table is read.
+    pub fn ids(&self) -> Result<Vec<SeriesId>> {
+        let mut out = Vec::new();
+        for s in &self.state.segments {
+            match s.reader.id_range() {
+                Some((a, b)) if (b - a) as usize + 1 == s.reader.len() => {
+                    out.extend((a..=b).filter(|&i| s.is_live(i)).map(SeriesId));
+                }
+                _ => out.extend(
+                    (s.reader.records()?.iter())
+                        .filter(|r| s.is_live(r.id))
+                        .map(|r| SeriesId(r.id)),
+                ),
+            }
+        }
+        Ok(out)
     }
 
     /// What is stored of every live series, in id order.
-    pub fn series_info(&self) -> Vec<SeriesInfo> {
-        self.records().iter().map(SeriesInfo::from).collect()
+    pub fn series_info(&self) -> Result<Vec<SeriesInfo>> {
+        Ok(self.records()?.iter().map(SeriesInfo::from).collect())
     }
 
     /// Records of the live series, in id order.
-    pub(super) fn records(&self) -> Vec<SeriesRecord> {
-        self.state
-            .segments
-            .iter()
-            .flat_map(|s| {
-                s.reader
-                    .records()
-                    .iter()
-                    .filter(|r| s.is_live(r.id))
-                    .copied()
-            })
-            .collect()
+    pub(super) fn records(&self) -> Result<Vec<SeriesRecord>> {
+        let mut out = Vec::new();
+        for s in &self.state.segments {
+            out.extend(s.reader.records()?.iter().filter(|r| s.is_live(r.id)));
+        }
+        Ok(out)
     }
 
     /// The reconstructed series `id`, in original units, with its stored length.
@@ -148,7 +156,7 @@ impl Snapshot {
     /// The label of series `id`.
     pub fn label(&self, id: impl Into<SeriesId>) -> Result<Option<String>> {
         let (seg, pos) = self.locate(id.into())?;
-        Ok(seg.reader.label(pos).map(str::to_string))
+        Ok(seg.reader.label(pos)?.map(str::to_string))
     }
 
     /// The symbols of series `id` (empty when stored losslessly).
@@ -161,11 +169,11 @@ impl Snapshot {
     pub fn export(&self) -> Result<Dataset> {
         let mut out = Dataset::default();
         for seg in &self.state.segments {
-            let r = seg.reader.records();
+            let r = seg.reader.records()?;
             seg.reader.for_each_decoded(|pos, values| {
                 if seg.is_live(r[pos].id) {
                     out.series.push(values);
-                    out.labels.push(seg.reader.label(pos).map(str::to_string));
+                    out.labels.push(seg.reader.label(pos)?.map(str::to_string));
                 }
                 Ok(())
             })?;
@@ -179,7 +187,7 @@ impl Snapshot {
         let mut out = Dataset::default();
         for seg in &self.state.segments {
             let mut block: Option<(usize, Vec<f64>)> = None;
-            for (pos, r) in seg.reader.records().iter().enumerate() {
+            for (pos, r) in seg.reader.records()?.iter().enumerate() {
                 if !seg.is_live(r.id) {
                     continue;
                 }
@@ -190,7 +198,7 @@ impl Snapshot {
                 let values = block.as_ref().map_or(&[][..], |x| &x.1[..]);
                 out.series
                     .push(values[skip..skip + r.len as usize].to_vec());
-                out.labels.push(seg.reader.label(pos).map(str::to_string));
+                out.labels.push(seg.reader.label(pos)?.map(str::to_string));
             }
         }
         Ok(out)
@@ -200,7 +208,7 @@ impl Snapshot {
     /// when σ = 0): the space that similarity search works in.
     pub fn export_normalized(&self) -> Result<Dataset> {
         let mut d = self.export()?;
-        for (s, r) in d.series.iter_mut().zip(self.records()) {
+        for (s, r) in d.series.iter_mut().zip(self.records()?) {
             codec::normalize_in_place(
                 s,
                 Moments {

@@ -122,10 +122,12 @@ fn verify_once(dir: &Path) -> (Option<u64>, Vec<Problem>) {
                         problems.push(Problem::of(&e, &file));
                     }
                 }
-                if seg.reader.index().is_none()
-                    && m.options.get("index").is_some_and(|i| !i.is_null())
-                {
-                    problems.push(Problem::plain(file, "the search index is missing".into()));
+                match seg.reader.index() {
+                    Err(e) => problems.push(Problem::of(&e, &file)),
+                    Ok(None) if m.options.get("index").is_some_and(|i| !i.is_null()) => {
+                        problems.push(Problem::plain(file, "the search index is missing".into()))
+                    }
+                    Ok(_) => {}
                 }
             }
         }

@@ -186,10 +186,10 @@ impl Database {
         raw: Option<&[Vec<f64>]>,
     ) -> Result<BuildReport> {
         let base = snap.state.segments.first().map(|s| &s.reader);
-        let breakpoints = base
-            .filter(|b| b.codebook() == codebook)
-            .and_then(|b| b.index())
-            .map(|i| i.breakpoints.clone());
+        let breakpoints = match base.filter(|b| b.codebook() == codebook) {
+            Some(b) => b.index()?.map(|i| i.breakpoints.clone()),
+            None => None,
+        };
         let m = &snap.state.manifest;
         let ids: Vec<u64> = (m.next_id..m.next_id + encoded.len() as u64).collect();
         let centres = codebook.centres();
@@ -332,7 +332,7 @@ impl Database {
         for id in &wanted {
             match snap.segment_of(id) {
                 Some(s)
-                    if state.segments[s].reader.position(id).is_some()
+                    if state.segments[s].reader.position(id)?.is_some()
                         && state.segments[s].is_live(id) =>
                 {
                     per_segment[s].insert(id);

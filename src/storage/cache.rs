@@ -196,10 +196,11 @@ impl Levels {
         }
         let start = (0..seg.len())
             .map(|pos| {
-                seg.residual_location(pos)
-                    .map_or(0, |(b, skip)| offsets.get(b).copied().unwrap_or(0) + skip)
+                Ok(seg
+                    .residual_location(pos)?
+                    .map_or(0, |(b, skip)| offsets.get(b).copied().unwrap_or(0) + skip))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let values = LevelValues::concat(blocks, acc);
         Ok(Some(Levels {
             values,
@@ -238,6 +239,8 @@ impl Levels {
 /// originals) come through the database's block cache.
 pub(crate) struct SegmentSource<'a> {
     pub(crate) segment: &'a SegmentReader,
+    /// The segment's records (decoded before search data is made).
+    pub(crate) records: &'a [SeriesRecord],
     pub(crate) data: &'a SearchData,
     pub(crate) cache: &'a BlockCache,
     pub(crate) key: u64,
@@ -245,11 +248,11 @@ pub(crate) struct SegmentSource<'a> {
 
 impl Source for SegmentSource<'_> {
     fn id(&self, pos: usize) -> u64 {
-        self.segment.records()[pos].id
+        self.records[pos].id
     }
 
     fn normalized_into(&self, pos: usize, out: &mut Vec<f64>) {
-        let r = &self.segment.records()[pos];
+        let r = &self.records[pos];
         let m = Moments {
             mean: r.mean,
             std: r.std,
@@ -271,7 +274,7 @@ impl Source for SegmentSource<'_> {
     }
 
     fn error_bounds(&self, pos: usize) -> (f64, f64) {
-        let r = &self.segment.records()[pos];
+        let r = &self.records[pos];
         if r.std > 0.0 {
             (r.eps / r.std, r.max_abs_err / r.std)
         } else {
@@ -280,7 +283,7 @@ impl Source for SegmentSource<'_> {
     }
 
     fn original_into(&self, pos: usize, out: &mut Vec<f64>) -> bool {
-        let r = &self.segment.records()[pos];
+        let r = &self.records[pos];
         let Ok((b, skip)) = self.segment.raw_location(pos) else {
             return false;
         };
@@ -374,19 +377,25 @@ impl OpenSegment {
     }
 
     /// A [`Source`] over this segment and what search decoded of it.
-    pub(crate) fn source<'a>(&'a self, data: &'a SearchData) -> SegmentSource<'a> {
-        SegmentSource {
+    pub(crate) fn source<'a>(&'a self, data: &'a SearchData) -> Result<SegmentSource<'a>> {
+        Ok(SegmentSource {
             segment: &self.reader,
+            records: self.reader.records()?,
             data,
             cache: &self.cache,
             key: self.key,
-        }
+        })
     }
 
     /// The original values of the series at `pos` (§4.9), their raw block through the cache.
     pub(crate) fn raw_values(&self, pos: usize) -> Result<Vec<f64>> {
         let (b, skip) = self.reader.raw_location(pos)?;
-        let n = self.reader.records()[pos].len as usize;
+        let n = self
+            .reader
+            .records()?
+            .get(pos)
+            .ok_or_else(|| Error::InvalidRequest(format!("no series at position {pos}")))?
+            .len as usize;
         let block = raw_block(&self.cache, self.key, &self.reader, b)?;
         block
             .get(skip..skip + n)
@@ -402,16 +411,14 @@ impl OpenSegment {
             key,
         } = shared;
         let path = dir.join(&entry.file);
-        let recs = reader.records();
         let mismatch = |d: String| Error::Corrupt {
             path: path.clone(),
             section: "MANIFEST",
             offset: 0,
             detail: d,
         };
-        if recs.len() as u64 != entry.series
-            || recs.first().map(|r| r.id) != Some(entry.first_id)
-            || recs.last().map(|r| r.id) != Some(entry.last_id)
+        if reader.len() as u64 != entry.series
+            || reader.id_range() != Some((entry.first_id, entry.last_id))
         {
             return Err(mismatch(format!(
                 "segment {} does not hold the ids the MANIFEST names",
@@ -422,7 +429,14 @@ impl OpenSegment {
             Some(d) => {
                 let del_path = dir.join(d);
                 let ids = deletes::read(&del_path)?;
-                if let Some(bad) = ids.iter().find(|&id| reader.position(id).is_none()) {
+                let mut unknown = None;
+                for id in &ids {
+                    if reader.position(id)?.is_none() {
+                        unknown = Some(id);
+                        break;
+                    }
+                }
+                if let Some(bad) = unknown {
                     return Err(Error::Corrupt {
                         path: del_path,
                         section: "deletes",
@@ -464,7 +478,8 @@ impl OpenSegment {
                 Symbols::Wide(all_symbols(seg, |v| v)?)
             };
             let mut lossless = std::collections::HashMap::new();
-            for (pos, r) in seg.records().iter().enumerate() {
+            let records = seg.records()?;
+            for (pos, r) in records.iter().enumerate() {
                 if r.kind == layout::storage_kind::LOSSLESS {
                     let mut x = seg.decode(pos)?;
                     codec::normalize_in_place(
@@ -486,9 +501,10 @@ impl OpenSegment {
                 envelopes: Mutex::new(Vec::new()),
                 flat: [OnceLock::new(), OnceLock::new()],
             };
-            if let Some(index) = seg.index() {
+            if let Some(index) = seg.index()? {
                 let source = SegmentSource {
                     segment: seg,
+                    records,
                     data: &data,
                     cache: &self.cache,
                     key: self.key,
@@ -545,13 +561,13 @@ impl OpenSegment {
     /// segment decoded, when one did; else by decoding the one symbol block (and residual
     /// block) that holds it.
     pub(crate) fn reconstruct(&self, pos: usize) -> Result<Vec<f64>> {
-        let r = &self.reader.records()[pos];
+        let r = self.record(pos)?;
         let data = match self.search.get() {
             Some(Ok(data)) if r.kind != layout::storage_kind::LOSSLESS => data,
             _ => return self.decode_through_cache(pos),
         };
         let mut x = Vec::with_capacity(r.len as usize);
-        data.symbols.decode_into(r, self.reader.centres(), &mut x);
+        data.symbols.decode_into(&r, self.reader.centres(), &mut x);
         if let Some(l) = &data.levels {
             l.apply(pos, &mut x);
         }
@@ -560,13 +576,22 @@ impl OpenSegment {
 }
 
 impl OpenSegment {
+    /// The record of the series at `pos`.
+    pub(crate) fn record(&self, pos: usize) -> Result<SeriesRecord> {
+        self.reader
+            .records()?
+            .get(pos)
+            .copied()
+            .ok_or_else(|| Error::InvalidRequest(format!("no series at position {pos}")))
+    }
+
     /// Decodes the series at `pos` with its symbol and residual blocks from the cache.
     fn decode_through_cache(&self, pos: usize) -> Result<Vec<f64>> {
-        let r = &self.reader.records()[pos];
+        let r = self.record(pos)?;
         if r.kind == layout::storage_kind::LOSSLESS {
             return self.reader.decode(pos);
         }
-        let symbols = match self.reader.block_of_series(pos) {
+        let symbols = match self.reader.block_of_series(pos)? {
             Some(b) => match self.cache.get_or((self.key, BlockKind::Symbols, b), || {
                 self.reader.block(b).map(|s| Block::Symbols(Arc::new(s)))
             })? {
@@ -575,7 +600,7 @@ impl OpenSegment {
             },
             None => None,
         };
-        let levels = match self.reader.residual_location(pos) {
+        let levels = match self.reader.residual_location(pos)? {
             Some((b, _)) => match self.cache.get_or((self.key, BlockKind::Residuals, b), || {
                 self.reader
                     .residual_block(b)

@@ -85,7 +85,10 @@ fn scan_shard(
     let keep_raw = snap.options().keep_raw;
     let all: Vec<usize> = (0..series_schema().fields().len()).collect();
     let columns = spec.projection.as_ref().unwrap_or(&all);
-    let mut ids: Vec<u64> = snap.ids().into_iter().map(|i| i.0).collect();
+    let mut ids: Vec<u64> = (snap.ids().map_err(|e| shard_error(path, e))?)
+        .into_iter()
+        .map(|i| i.0)
+        .collect();
     if let Some(r) = &spec.ids {
         ids.retain(|&i| ids::contains(r, i));
     }

@@ -246,6 +246,7 @@ impl PyDatabase {
             .db()?
             .snapshot()
             .ids()
+            .map_err(py_err)?
             .iter()
             .map(|i| i.0 as i64)
             .collect();
@@ -289,7 +290,7 @@ impl PyDatabase {
 
     /// What the database stores, as JSON (the `info --json` object).
     fn info_json(&self) -> PyResult<String> {
-        let info = self.db()?.snapshot().info();
+        let info = self.db()?.snapshot().info().map_err(py_err)?;
         serde_json::to_string(&info).map_err(|e| Error::new_err(e.to_string()))
     }
 
@@ -332,7 +333,12 @@ impl PyDatabase {
                 ))
             })?
             .map_err(py_err)?;
-        let ids: Vec<i64> = snap.ids().iter().map(|i| i.0 as i64).collect();
+        let ids: Vec<i64> = snap
+            .ids()
+            .map_err(py_err)?
+            .iter()
+            .map(|i| i.0 as i64)
+            .collect();
         let series = data
             .series
             .into_iter()

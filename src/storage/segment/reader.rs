@@ -1,10 +1,15 @@
 //! Opens a segment file through a memory map, validates it, and reads it in place.
 //!
 //! Opening checks the magic, the version, the header, TOC and section checksums, every count and
-//! offset against the bytes that exist, the codebook (finite centres, positive lengths) and every
-//! series record. After a successful open no read can go out of bounds; the remaining checks
-//! (block payloads decode to the symbols they claim) happen on decode and also become
-//! [`Error::Corrupt`]. Nothing read from the file can make this module panic.
+//! offset against the bytes that exist, and the codebook (finite centres, positive lengths). It
+//! does not read the two sections that grow with the number of series (FORMAT.md §6): of SERIES
+//! it reads the count and the id range, and INDEX not at all. Their checksums and every record
+//! are checked on their first use (a `get`, a search, an export), which decodes them once; a
+//! fault found then is an [`Error::Corrupt`] of that use and of every later one. So opening costs
+//! the same at a thousand series as at a million. After a successful check no read can go out of
+//! bounds; the remaining checks (block payloads decode to the symbols they claim) happen on
+//! decode and also become [`Error::Corrupt`]. Nothing read from the file can make this module
+//! panic.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -30,8 +35,16 @@ pub struct SegmentReader {
     alpha: Option<f64>,
     codebook: Codebook,
     centres: Vec<[f64; 2]>,
-    records: Vec<SeriesRecord>,
-    index: Option<crate::index::Index>,
+    /// The SERIES section's count and id range, read at open.
+    summary: series::Summary,
+    /// The SERIES section: where it is and its checksum, checked on first use.
+    series_at: Deferred,
+    /// The records and what follows from them, decoded on first use.
+    tables: std::sync::OnceLock<std::result::Result<Tables, Fault>>,
+    /// The INDEX section, when there is one: where it is and its checksum.
+    index_at: Option<Deferred>,
+    /// The index, decoded on first use.
+    index: std::sync::OnceLock<std::result::Result<Option<crate::index::Index>, Fault>>,
     raw: Option<(usize, super::block_table::BlockTable)>,
     /// Error-bounded segments: the RESIDUALS table, its offset, δ, and where each series'
     /// levels start in its block (0 for lossless series).
@@ -39,6 +52,7 @@ pub struct SegmentReader {
     labels: Vec<String>,
     symbols_at: usize,
     blocks: Vec<BlockRecord>,
+    total_symbols: u64,
     /// The SYMBOL_MODEL (§4.11), when blocks are rANS-coded; its decoding tables are built at
     /// the first such block.
     symbol_model: Option<crate::codec::rans::Model>,
@@ -53,10 +67,32 @@ struct Residuals {
     at: usize,
     table: super::block_table::BlockTable,
     max_error: f64,
-    /// Levels in each block.
-    levels: Vec<usize>,
-    /// Where each series' levels start inside its block.
-    skip: Vec<usize>,
+}
+
+/// A section whose checksum is checked on first use: its offset, length and TOC checksum.
+#[derive(Debug, Clone, Copy)]
+struct Deferred {
+    at: usize,
+    len: usize,
+    crc: u32,
+}
+
+/// A fault found when a deferred section was first used: the section, the offset in the file
+/// and what is wrong (kept, so that every later use reports it too).
+#[derive(Debug, Clone)]
+struct Fault {
+    section: &'static str,
+    offset: u64,
+    detail: String,
+}
+
+/// What the SERIES section decodes to.
+#[derive(Debug)]
+struct Tables {
+    records: Vec<SeriesRecord>,
+    /// Error-bounded segments: the levels in each residual block, and where each series'
+    /// levels start inside its block.
+    residual_layout: Option<(Vec<usize>, Vec<usize>)>,
 }
 
 /// The bytes of a segment: a memory map of its file, or a buffer.
@@ -139,6 +175,7 @@ impl SegmentReader {
             version,
             toc,
             found,
+            deferred,
         } = toc::read(&path, bytes)?;
         let need = |k: u32| {
             found[k as usize]
@@ -187,56 +224,42 @@ impl SegmentReader {
         }
         let lossless = found[kind::LOSSLESS as usize].unwrap_or((0, 0));
 
-        let (series_at, n) = need(kind::SERIES)?;
-        let series_error = |(i, d): (Option<usize>, String)| {
-            corrupt(
-                "SERIES",
-                series_at as u64,
-                match i {
-                    Some(i) => format!("series record {i}: {d}"),
-                    None => d,
-                },
-            )
+        let deferred_at = |k: u32| {
+            let (at, len) = found[k as usize]?;
+            Some(Deferred {
+                at,
+                len,
+                crc: deferred[k as usize]?,
+            })
         };
-        let records =
-            series::parse(&bytes[series_at..series_at + n], lossless.1 as u64, version)
-                .map_err(series_error)?;
-        series::check_against(&records, labels.len(), total_symbols, &blocks).map_err(series_error)?;
+        let (at, n) = need(kind::SERIES)?;
+        let series_at = deferred_at(kind::SERIES)
+            .ok_or_else(|| corrupt("SERIES", at as u64, "checksum not deferred".into()))?;
+        let summary =
+            series::summary(&bytes[at..at + n], version).map_err(|d| corrupt("SERIES", at as u64, d))?;
+        let index_at = deferred_at(kind::INDEX);
 
         let raw = match section(kind::RAW) {
             Some((at, sec)) => Some((
                 at,
-                super::raw::parse(sec, records.len(), version)
+                super::raw::parse(sec, summary.count, version)
                     .map_err(|d| corrupt("RAW", at as u64, d))?,
             )),
             None => None,
         };
         let residuals = match section(kind::RESIDUALS) {
             Some((at, sec)) => {
-                let (table, max_error) = super::residuals::parse(sec, records.len(), version)
+                let (table, max_error) = super::residuals::parse(sec, summary.count, version)
                     .map_err(|d| corrupt("RESIDUALS", at as u64, d))?;
-                let (levels, skip) = super::residuals::layout(&table, &records);
                 Some(Residuals {
                     at,
                     table,
                     max_error,
-                    levels,
-                    skip,
                 })
             }
             None => None,
         };
         params.max_error = residuals.as_ref().map(|r| r.max_error);
-        let index = match section(kind::INDEX) {
-            Some((at, sec)) => {
-                let lens: Vec<u32> = records.iter().map(|r| r.len).collect();
-                Some(
-                    super::index_section::parse(sec, &lens)
-                        .map_err(|d| corrupt("INDEX", at as u64, d))?,
-                )
-            }
-            None => None,
-        };
         let report = match section(kind::REPORT) {
             Some((at, sec)) => serde_json::from_slice(sec)
                 .map_err(|e| corrupt("REPORT", at as u64, format!("not a JSON object: {e}")))?,
@@ -250,13 +273,17 @@ impl SegmentReader {
             alpha,
             codebook,
             centres,
-            records,
-            index,
+            summary,
+            series_at,
+            tables: std::sync::OnceLock::new(),
+            index_at,
+            index: std::sync::OnceLock::new(),
             raw,
             residuals,
             labels,
             symbols_at: sym_at,
             blocks,
+            total_symbols,
             symbol_model,
             rans: std::sync::OnceLock::new(),
             lossless,
@@ -272,6 +299,63 @@ impl SegmentReader {
             offset,
             detail,
         }
+    }
+
+    fn fault(&self, f: &Fault) -> Error {
+        self.corrupt(f.section, f.offset, f.detail.clone())
+    }
+
+    /// The records and their residual layout, decoded and checked on first use: the SERIES
+    /// checksum, every record (§4.3), and the records against LABELS, SYMBOLS and LOSSLESS.
+    fn tables(&self) -> Result<&Tables> {
+        self.tables
+            .get_or_init(|| self.decode_tables())
+            .as_ref()
+            .map_err(|f| self.fault(f))
+    }
+
+    fn decode_tables(&self) -> std::result::Result<Tables, Fault> {
+        let Deferred { at, len, crc } = self.series_at;
+        let fault = |detail: String| Fault {
+            section: "SERIES",
+            offset: at as u64,
+            detail,
+        };
+        let sec = &self.map[at..at + len];
+        if crc32fast::hash(sec) != crc {
+            return Err(fault("section checksum mismatch".into()));
+        }
+        let record_fault = |(i, d): (Option<usize>, String)| {
+            fault(match i {
+                Some(i) => format!("series record {i}: {d}"),
+                None => d,
+            })
+        };
+        let records = series::parse(sec, self.lossless.1 as u64, self.version).map_err(record_fault)?;
+        series::check_against(&records, self.labels.len(), self.total_symbols, &self.blocks)
+            .map_err(record_fault)?;
+        // The same bytes gave the summary at open; a difference would be a bug, not damage.
+        let ids = records.first().zip(records.last()).map(|(a, b)| (a.id, b.id));
+        if records.len() != self.summary.count || ids != self.summary.ids {
+            return Err(fault("the table disagrees with its header".into()));
+        }
+        let residual_layout = self
+            .residuals
+            .as_ref()
+            .map(|r| super::residuals::layout(&r.table, &records));
+        Ok(Tables {
+            records,
+            residual_layout,
+        })
+    }
+
+    /// The record of the series at `pos`.
+    fn record(&self, pos: usize) -> Result<SeriesRecord> {
+        self.tables()?
+            .records
+            .get(pos)
+            .copied()
+            .ok_or_else(|| self.no_such("SERIES", "series position", pos))
     }
 
     /// A position or block asked for that the segment does not have: the caller read it from a
@@ -292,12 +376,17 @@ impl SegmentReader {
 
     /// Number of series.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.summary.count
     }
 
     /// True when the segment holds no series.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.summary.count == 0
+    }
+
+    /// The smallest and the largest id (`None` for an empty segment); read at open.
+    pub fn id_range(&self) -> Option<(u64, u64)> {
+        self.summary.ids
     }
 
     /// Size of the file.
@@ -342,9 +431,35 @@ impl SegmentReader {
         &self.centres
     }
 
-    /// The search index (§4.8), when the segment has one.
-    pub fn index(&self) -> Option<&crate::index::Index> {
-        self.index.as_ref()
+    /// True when the segment has a search index (§4.8); known at open.
+    pub fn has_index(&self) -> bool {
+        self.index_at.is_some()
+    }
+
+    /// The search index (§4.8), when the segment has one: decoded and checked on first use
+    /// (its checksum, and every member against the series table).
+    pub fn index(&self) -> Result<Option<&crate::index::Index>> {
+        let Some(Deferred { at, len, crc }) = self.index_at else {
+            return Ok(None);
+        };
+        self.index
+            .get_or_init(|| {
+                let fault = |detail: String| Fault {
+                    section: "INDEX",
+                    offset: at as u64,
+                    detail,
+                };
+                let sec = &self.map[at..at + len];
+                if crc32fast::hash(sec) != crc {
+                    return Err(fault("section checksum mismatch".into()));
+                }
+                let tables = self.tables.get_or_init(|| self.decode_tables()).as_ref();
+                let lens: Vec<u32> = tables.map_err(Fault::clone)?.records.iter().map(|r| r.len).collect();
+                super::index_section::parse(sec, &lens).map(Some).map_err(fault)
+            })
+            .as_ref()
+            .map(Option::as_ref)
+            .map_err(|f| self.fault(f))
     }
 
     /// The build report (§4.7), or null.
@@ -352,20 +467,51 @@ impl SegmentReader {
         &self.report
     }
 
-    /// All series records, in id order.
-    pub fn records(&self) -> &[SeriesRecord] {
-        &self.records
+    /// All series records, in id order (decoded on first use).
+    pub fn records(&self) -> Result<&[SeriesRecord]> {
+        Ok(&self.tables()?.records)
     }
 
-    /// Position of the series with this id.
-    pub fn position(&self, id: u64) -> Option<usize> {
-        self.records().binary_search_by_key(&id, |r| r.id).ok()
+    /// Calls `f` with the records: those already decoded, or, when nothing has used them yet,
+    /// a decoding of them that is dropped afterwards (a summary over every segment of a large
+    /// database then holds one segment's records at a time).
+    pub fn with_records<R>(&self, f: impl FnOnce(&[SeriesRecord]) -> R) -> Result<R> {
+        match self.tables.get() {
+            Some(t) => t.as_ref().map(|t| f(&t.records)).map_err(|e| self.fault(e)),
+            None => self
+                .decode_tables()
+                .map(|t| f(&t.records))
+                .map_err(|e| self.fault(&e)),
+        }
+    }
+
+    /// Position of the series with this id. Where the ids are contiguous (as a build and a bulk
+    /// load write them) it follows from the id range read at open; otherwise the records are
+    /// searched.
+    pub fn position(&self, id: u64) -> Result<Option<usize>> {
+        match self.summary.ids {
+            None => Ok(None),
+            Some((first, last)) if self.summary.contiguous() => {
+                Ok((first..=last).contains(&id).then(|| (id - first) as usize))
+            }
+            Some(_) => Ok(self.records()?.binary_search_by_key(&id, |r| r.id).ok()),
+        }
+    }
+
+    /// The id of the series at `pos`.
+    pub fn id(&self, pos: usize) -> Result<u64> {
+        match self.summary.ids {
+            Some((first, _)) if self.summary.contiguous() && pos < self.summary.count => {
+                Ok(first + pos as u64)
+            }
+            _ => self.record(pos).map(|r| r.id),
+        }
     }
 
     /// The label of the series at `pos`.
-    pub fn label(&self, pos: usize) -> Option<&str> {
-        let l = self.records.get(pos)?.label;
-        self.labels.get(l as usize).map(String::as_str)
+    pub fn label(&self, pos: usize) -> Result<Option<&str>> {
+        let l = self.record(pos)?.label;
+        Ok(self.labels.get(l as usize).map(String::as_str))
     }
 
     /// Number of symbol blocks.
@@ -375,7 +521,7 @@ impl SegmentReader {
 
     /// Symbols over all blocks (the blocks are consecutive from symbol 0: checked at open).
     pub fn total_symbols(&self) -> u64 {
-        self.blocks.iter().map(|b| b.symbols.get()).sum()
+        self.total_symbols
     }
 
     /// Decodes block `b`.
@@ -416,10 +562,7 @@ impl SegmentReader {
 
     /// The symbols of the series at `pos` (empty for lossless or length-1 series).
     pub fn symbols(&self, pos: usize) -> Result<Vec<u32>> {
-        let r = *self
-            .records
-            .get(pos)
-            .ok_or_else(|| self.no_such("SERIES", "series position", pos))?;
+        let r = self.record(pos)?;
         if r.kind != storage_kind::SYMBOLIC || r.count == 0 {
             return Ok(Vec::new());
         }
@@ -430,12 +573,12 @@ impl SegmentReader {
 
     /// The symbol block holding the symbols of the series at `pos` (`None` for lossless and
     /// length-1 series).
-    pub fn block_of_series(&self, pos: usize) -> Option<usize> {
-        let r = self.records.get(pos)?;
+    pub fn block_of_series(&self, pos: usize) -> Result<Option<usize>> {
+        let r = self.record(pos)?;
         if r.kind != storage_kind::SYMBOLIC || r.count == 0 {
-            return None;
+            return Ok(None);
         }
-        block_of(&self.blocks, r.start)
+        Ok(block_of(&self.blocks, r.start))
     }
 
     /// Decodes the series at `pos` to original units, using `block` when it holds its symbols
@@ -446,10 +589,7 @@ impl SegmentReader {
         block: Option<&BlockSymbols>,
         levels: Option<(usize, &[i64])>,
     ) -> Result<Vec<f64>> {
-        let r = *self
-            .records
-            .get(pos)
-            .ok_or_else(|| self.no_such("SERIES", "series position", pos))?;
+        let r = self.record(pos)?;
         let n = r.len as usize;
         let moments = Moments {
             mean: r.mean,
@@ -482,7 +622,9 @@ impl SegmentReader {
                 };
                 let mut x = codec::decode_symbolic(n, r.first, moments, syms, &self.centres);
                 if let Some(res) = &self.residuals {
-                    let (b, skip) = (res.table.block_of(pos).0, res.skip[pos]);
+                    let (b, skip) = self
+                        .residual_location(pos)?
+                        .ok_or_else(|| self.no_such("RESIDUALS", "series position", pos))?;
                     let owned;
                     let lv: &[i64] = match levels {
                         Some((lb, l)) if lb == b => l,
@@ -510,9 +652,15 @@ impl SegmentReader {
 
     /// The residual block holding the levels of the series at `pos` and where they start in it
     /// (`None` unless error-bounded).
-    pub fn residual_location(&self, pos: usize) -> Option<(usize, usize)> {
-        let r = self.residuals.as_ref()?;
-        Some((r.table.block_of(pos).0, *r.skip.get(pos)?))
+    pub fn residual_location(&self, pos: usize) -> Result<Option<(usize, usize)>> {
+        let Some(r) = self.residuals.as_ref() else {
+            return Ok(None);
+        };
+        let skip = match &self.tables()?.residual_layout {
+            Some((_, skip)) => skip.get(pos).copied(),
+            None => None,
+        };
+        Ok(skip.map(|s| (r.table.block_of(pos).0, s)))
     }
 
     /// Decodes residual block `b`: the levels of its symbolic series, concatenated.
@@ -527,7 +675,11 @@ impl SegmentReader {
             .blocks
             .get(b)
             .ok_or_else(|| self.no_such("RESIDUALS", "residual block", b))?;
-        let n = res.levels[b];
+        let n = match &self.tables()?.residual_layout {
+            Some((levels, _)) => levels.get(b).copied(),
+            None => None,
+        }
+        .ok_or_else(|| self.no_such("RESIDUALS", "residual block", b))?;
         let start = res.at + off;
         self.check_block("RESIDUALS", &res.table, b, start, len)?;
         codec::lossless::decompress(&self.map[start..start + len], n).ok_or_else(|| {
@@ -548,7 +700,10 @@ impl SegmentReader {
     pub fn raw_values(&self, pos: usize) -> Result<Vec<f64>> {
         let (b, skip) = self.raw_location(pos)?;
         let flat = self.raw_block(b)?;
-        Ok(flat[skip..skip + self.records[pos].len as usize].to_vec())
+        let n = self.record(pos)?.len as usize;
+        flat.get(skip..skip + n)
+            .map(<[f64]>::to_vec)
+            .ok_or_else(|| self.no_such("RAW", "series position", pos))
     }
 
     /// Number of raw blocks (0 without raw values).
@@ -561,14 +716,12 @@ impl SegmentReader {
         let Some((_, table)) = &self.raw else {
             return Err(Error::NoRawValues);
         };
-        if pos >= self.records.len() {
+        let records = self.records()?;
+        if pos >= records.len() {
             return Err(self.no_such("RAW", "series position", pos));
         }
         let (b, first) = table.block_of(pos);
-        let skip: usize = self.records[first..pos]
-            .iter()
-            .map(|r| r.len as usize)
-            .sum();
+        let skip: usize = records[first..pos].iter().map(|r| r.len as usize).sum();
         Ok((b, skip))
     }
 
@@ -581,8 +734,9 @@ impl SegmentReader {
             .blocks
             .get(b)
             .ok_or_else(|| self.no_such("RAW", "raw block", b))?;
-        let first = b * table.per_block;
-        let recs = &self.records[first..(first + table.per_block).min(self.records.len())];
+        let records = self.records()?;
+        let first = (b * table.per_block).min(records.len());
+        let recs = &records[first..(first + table.per_block).min(records.len())];
         let n: usize = recs.iter().map(|r| r.len as usize).sum();
         let start = *at + off;
         self.check_block("RAW", table, b, start, len)?;
@@ -617,14 +771,14 @@ impl SegmentReader {
     }
 
     /// The pco bytes of a lossless series (empty for a symbolic one).
-    pub fn lossless_bytes(&self, pos: usize) -> &[u8] {
-        match self.records.get(pos) {
-            Some(r) if r.kind == storage_kind::LOSSLESS => {
-                let at = self.lossless.0 + r.start as usize;
-                &self.map[at..at + r.count as usize]
-            }
-            _ => &[],
-        }
+    pub fn lossless_bytes(&self, pos: usize) -> Result<&[u8]> {
+        let r = self.record(pos)?;
+        Ok(if r.kind == storage_kind::LOSSLESS {
+            let at = self.lossless.0 + r.start as usize;
+            &self.map[at..at + r.count as usize]
+        } else {
+            &[]
+        })
     }
 
     /// Decodes the series at `pos` to original units.
@@ -637,14 +791,14 @@ impl SegmentReader {
     pub fn for_each_decoded(&self, mut f: impl FnMut(usize, Vec<f64>) -> Result<()>) -> Result<()> {
         let mut current: Option<(usize, BlockSymbols)> = None;
         let mut levels: Option<(usize, Vec<i64>)> = None;
-        for (pos, r) in self.records.iter().enumerate() {
+        for (pos, r) in self.records()?.iter().enumerate() {
             if r.kind == storage_kind::SYMBOLIC && r.count > 0 {
                 let b = block_of(&self.blocks, r.start).unwrap_or(0);
                 if current.as_ref().map(|c| c.0) != Some(b) {
                     current = Some((b, self.block(b)?));
                 }
             }
-            if let Some((b, _)) = self.residual_location(pos) {
+            if let Some((b, _)) = self.residual_location(pos)? {
                 if levels.as_ref().map(|l| l.0) != Some(b) {
                     levels = Some((b, self.residual_block(b)?));
                 }

@@ -23,6 +23,65 @@ struct Row {
 
 type Fail = (Option<usize>, String);
 
+/// What opening a segment learns of its SERIES section without decoding the table: the number
+/// of series and the range of their ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Summary {
+    /// Number of series N.
+    pub count: usize,
+    /// The smallest and the largest id (`None` when N = 0).
+    pub ids: Option<(u64, u64)>,
+}
+
+impl Summary {
+    /// True when the ids are every integer from the first to the last: then the position of an
+    /// id follows from the id alone. (Ids are strictly increasing: checked here and again when
+    /// the table is decoded.)
+    pub fn contiguous(&self) -> bool {
+        self.ids
+            .is_some_and(|(a, b)| b.checked_sub(a).and_then(|d| d.checked_add(1)) == Some(self.count as u64))
+    }
+}
+
+/// Reads the SERIES header and the id column only (§4.3: N, then the first column): O(1) when
+/// the ids are stored in the consecutive form (§4.3.2), else one column decoded.
+pub(super) fn summary(sec: &[u8], version: u32) -> std::result::Result<Summary, String> {
+    let (sh, rest) =
+        SeriesHeader::read_from_prefix(sec).map_err(|_| "shorter than its header".to_string())?;
+    let count = sh.count.get();
+    if count > MAX_SERIES {
+        return Err(format!("{count} series is more than the limit of {MAX_SERIES}"));
+    }
+    let n = count as usize;
+    let bad = || format!("column {} does not decode to {n} values", column::NAMES[column::ID]);
+    if n == 0 {
+        return Ok(Summary { count: 0, ids: None });
+    }
+    if version >= 2 && n >= 2 {
+        let word = |at: usize| rest.get(at..at + 4).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+        if let (Some(8), Some(columns::form::CONSECUTIVE)) = (word(0), word(4)) {
+            let first = rest
+                .get(8..16)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)
+                .ok_or_else(bad)?;
+            let last = first.checked_add(count - 1).ok_or_else(bad)?;
+            return Ok(Summary { count: n, ids: Some((first, last)) });
+        }
+    }
+    let mut input = rest;
+    let ids: Vec<u64> = if version >= 2 {
+        columns::read_v2(&mut input, n)
+    } else {
+        columns::read(&mut input, n)
+    }
+    .ok_or_else(bad)?;
+    if ids.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("ids not strictly increasing".into());
+    }
+    Ok(Summary { count: n, ids: ids.first().zip(ids.last()).map(|(&a, &b)| (a, b)) })
+}
+
 /// Decodes the column streams of the SERIES section (§4.3, either version) and checks each
 /// record on its own. Errors carry the record index when one record is at fault.
 pub(super) fn parse(

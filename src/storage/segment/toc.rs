@@ -18,6 +18,8 @@ pub(super) struct Frame {
     pub toc: Vec<TocEntry>,
     /// (offset, length) of each known section kind present.
     pub found: [Option<(usize, usize)>; 12],
+    /// The TOC checksum of each section found whose check [`read`] deferred to its first use.
+    pub deferred: [Option<u32>; 12],
 }
 
 /// `bytes[at..at+len]` when it exists.
@@ -29,8 +31,14 @@ pub(super) fn range(bytes: &[u8], at: u64, len: u64) -> Option<&[u8]> {
     Some(&bytes[at as usize..end as usize])
 }
 
-/// Checks the header, the TOC, every section's bounds, alignment and checksum, and that the
-/// bytes between sections are zero.
+/// The sections whose size grows with the number of series and whose checksum is checked when
+/// they are first used rather than at open (FORMAT.md §6), so that opening a segment does not read
+/// them: SERIES and INDEX.
+pub(super) const DEFERRED: [u32; 2] = [kind::SERIES, kind::INDEX];
+
+/// Checks the header, the TOC, every section's bounds, alignment and checksum (but those of the
+/// [`DEFERRED`] sections, returned in [`Frame::deferred`]), and that the bytes between sections
+/// are zero.
 pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
     let corrupt = |section: &'static str, offset: u64, detail: String| Error::Corrupt {
         path: path.to_path_buf(),
@@ -94,6 +102,7 @@ pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
         .map_err(|_| corrupt("toc", toc_at, "bad TOC size".into()))?
         .to_vec();
     let mut found: [Option<(usize, usize)>; 12] = [None; 12];
+    let mut deferred: [Option<u32>; 12] = [None; 12];
     for (i, e) in toc.iter().enumerate() {
         let (k, at, n) = (e.kind.get(), e.offset.get(), e.bytes.get());
         let name = kind::name(k);
@@ -135,7 +144,8 @@ pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
             }
             _ => sec,
         };
-        if crc32fast::hash(checked) != e.crc.get() {
+        let defer = DEFERRED.contains(&k);
+        if !defer && crc32fast::hash(checked) != e.crc.get() {
             return Err(corrupt(name, at, "section checksum mismatch".into()));
         }
         match k {
@@ -145,6 +155,9 @@ pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
                     return Err(corrupt(name, at, "section appears twice".into()));
                 }
                 *slot = Some((at as usize, n as usize));
+                if defer {
+                    deferred[k as usize] = Some(e.crc.get());
+                }
             }
             _ if e.flags.get() & FLAG_REQUIRED != 0 => {
                 return Err(Error::Unsupported {
@@ -192,5 +205,6 @@ pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
         version,
         toc,
         found,
+        deferred,
     })
 }

@@ -555,7 +555,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.db.display()
         );
     }
-    let info = db.snapshot().info();
+    let info = db.snapshot().info()?;
     if args.json {
         let mut v = serde_json::to_value(&info)?;
         v["build_secs"] = secs.into();

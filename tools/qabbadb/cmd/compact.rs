@@ -15,7 +15,7 @@ pub struct Args {
 /// Runs `compact`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::open(&args.db).with_context(|| format!("opening {}", args.db.display()))?;
-    let before = db.snapshot().info();
+    let before = db.snapshot().info()?;
     let pb = crate::output::spinner(
         &format!(
             "compacting {} series in {} segments",
@@ -30,7 +30,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         outln!("nothing to compact: one segment and no deleted series");
         return Ok(());
     }
-    let after = db.snapshot().info();
+    let after = db.snapshot().info()?;
     outln!(
         "compacted {} segments ({} deleted series) into {}: {} -> {} bytes",
         before.segments.len(),

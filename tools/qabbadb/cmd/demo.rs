@@ -74,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (db, report) = Database::build(&path, &data, &options)?;
     let build = t.elapsed().as_secs_f64();
     let db = db.snapshot();
-    let info = db.info();
+    let info = db.info()?;
     let raw64 = info.points * 8;
     outln!("build      {:.3} s  ({:.1} M values/s: compress {:.3} s, digitize {:.3} s, assign {:.3} s, write {:.3} s)",
         build, info.points as f64 / build / 1e6,
@@ -183,7 +183,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let exact_path = dir.path().join("ecg5000-exact.qdb");
     let (edb, _) = Database::build(&exact_path, &data, &exact_options)?;
     let edb = edb.snapshot();
-    let info = edb.info();
+    let info = edb.info()?;
     let per_value = |section: &str| {
         info.sections.get(section).copied().unwrap_or(0) as f64 * 8.0 / info.points.max(1) as f64
     };

@@ -21,7 +21,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let db = Database::open_read_only(&args.db)
         .with_context(|| format!("opening {}", args.db.display()))?;
-    let info = db.snapshot().info();
+    let info = db.snapshot().info()?;
     if args.json {
         output::json_line(&serde_json::to_value(&info)?)
     } else {

@@ -112,7 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let snap = db.snapshot();
     // Only series of a query's length are candidates: say when a query has none.
     let mut of_length: HashMap<usize, u64> = HashMap::new();
-    for r in snap.series_info() {
+    for r in snap.series_info()? {
         *of_length.entry(r.len).or_default() += 1;
     }
     let same_length = |q: &[f64]| of_length.get(&q.len()).copied().unwrap_or(0);
