@@ -472,13 +472,16 @@ impl OpenSegment {
     pub(crate) fn search_data(&self) -> Result<&SearchData> {
         let made = self.search.get_or_init(|| -> Result<SearchData> {
             let seg = &self.reader;
+            // The tables first: decoding them takes transient memory, freed before the symbols
+            // are allocated.
+            let records = seg.records()?;
+            seg.index()?;
             let symbols = if seg.codebook().len() <= 1 << 16 {
                 Symbols::Narrow(all_symbols(seg, |v| v as u16)?)
             } else {
                 Symbols::Wide(all_symbols(seg, |v| v)?)
             };
             let mut lossless = std::collections::HashMap::new();
-            let records = seg.records()?;
             for (pos, r) in records.iter().enumerate() {
                 if r.kind == layout::storage_kind::LOSSLESS {
                     let mut x = seg.decode(pos)?;
