@@ -215,6 +215,8 @@ fn an_append_loader_stores_what_append_stores() {
         assert_eq!(sa.label(id).unwrap(), sb.label(id).unwrap());
     }
     assert_eq!(sb.get_raw(1_234).unwrap(), more[1_234 - 400]);
+    // The originals, compressed block by block as they arrived, are every series' values.
+    assert_eq!(sa.export_raw().unwrap(), sb.export_raw().unwrap());
     let q = walk(99_999, 80);
     assert_eq!(
         sb.search(&Query::knn(&q, 5)).unwrap().neighbors,

@@ -131,7 +131,7 @@ fn claimed_lengths_are_bounded() {
         start: codec::Start::Value(1.0),
         moments: Moments::of(&values),
         storage: Storage::Lossless(codec::lossless::compress(&values[..]).unwrap()),
-        residuals: Vec::new(),
+        residuals: Default::default(),
         pieces: 1,
         eps: 0.0,
         max_abs_err: 0.0,

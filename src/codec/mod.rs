@@ -242,7 +242,7 @@ pub struct EncodedSeries {
     pub storage: Storage,
     /// Error-bounded mode: one residual level per value of a symbolic series (step
     /// `2·max_error`, [`residual`]); empty otherwise.
-    pub residuals: Vec<i64>,
+    pub residuals: residual::Levels,
     /// Pieces of the ABBA compression (= number of symbols when symbolic).
     pub pieces: u32,
     /// ε = ‖x − x̂‖₂ in original units, rounded up to a stored bound ([`meta::round_up_bound`];
@@ -262,7 +262,7 @@ impl EncodedSeries {
                 let mut x =
                     decode_symbolic(self.len as usize, self.start, self.moments, s, centres);
                 if let (Some(d), false) = (max_error, self.residuals.is_empty()) {
-                    residual::apply(&mut x, &self.residuals, 2.0 * d);
+                    residual::apply(&mut x, self.residuals.iter(), 2.0 * d);
                 }
                 Some(x)
             }
@@ -532,7 +532,7 @@ fn finish(
             start: Start::Value(x[0]),
             moments: m,
             storage: Storage::Lossless(lossless::compress_values(x)?),
-            residuals: Vec::new(),
+            residuals: residual::Levels::default(),
             pieces,
             eps: 0.0,
             max_abs_err: 0.0,
@@ -575,11 +575,11 @@ fn finish(
         }
     }
     let residuals = match max_error {
-        None => Vec::new(),
+        None => residual::Levels::default(),
         Some(d) => match residual::quantize(x, &xh, d) {
             Some(q) => {
-                residual::apply(&mut xh, &q, 2.0 * d);
-                q
+                residual::apply(&mut xh, q.iter().copied(), 2.0 * d);
+                residual::Levels::from(q)
             }
             None => return lossless(),
         },

@@ -55,9 +55,77 @@ pub fn within(x: f64, y: f64, bound: f64) -> bool {
 }
 
 /// Adds the corrections of `levels` to a reconstruction, in place.
-pub fn apply(xh: &mut [f64], levels: &[i64], step: f64) {
-    for (v, &q) in xh.iter_mut().zip(levels) {
+pub fn apply(xh: &mut [f64], levels: impl IntoIterator<Item = i64>, step: f64) {
+    for (v, q) in xh.iter_mut().zip(levels) {
         *v = corrected(*v, q, step);
+    }
+}
+
+/// The residual levels of one series, held in the narrowest signed integer type that holds them
+/// all: where the symbolic reconstruction is close they are small (a byte each at the bounds
+/// users choose), so a bulk load holds a segment's levels in an eighth of the memory of i64s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Levels(Narrow);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Narrow {
+    I8(Vec<i8>),
+    I16(Vec<i16>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+}
+
+impl Default for Levels {
+    fn default() -> Self {
+        Levels(Narrow::I8(Vec::new()))
+    }
+}
+
+impl From<Vec<i64>> for Levels {
+    fn from(v: Vec<i64>) -> Levels {
+        let (lo, hi) = (v.iter().copied().min(), v.iter().copied().max());
+        let fits = |a: i64, b: i64| lo.is_none_or(|lo| lo >= a) && hi.is_none_or(|hi| hi <= b);
+        Levels(if fits(i8::MIN.into(), i8::MAX.into()) {
+            Narrow::I8(v.iter().map(|&q| q as i8).collect())
+        } else if fits(i16::MIN.into(), i16::MAX.into()) {
+            Narrow::I16(v.iter().map(|&q| q as i16).collect())
+        } else if fits(i32::MIN.into(), i32::MAX.into()) {
+            Narrow::I32(v.iter().map(|&q| q as i32).collect())
+        } else {
+            Narrow::I64(v)
+        })
+    }
+}
+
+impl Levels {
+    /// Number of levels.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Narrow::I8(v) => v.len(),
+            Narrow::I16(v) => v.len(),
+            Narrow::I32(v) => v.len(),
+            Narrow::I64(v) => v.len(),
+        }
+    }
+
+    /// True when there are none (a lossless series, or a database without a bound).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The levels in order.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = i64> + '_> {
+        match &self.0 {
+            Narrow::I8(v) => Box::new(v.iter().map(|&q| q.into())),
+            Narrow::I16(v) => Box::new(v.iter().map(|&q| q.into())),
+            Narrow::I32(v) => Box::new(v.iter().map(|&q| q.into())),
+            Narrow::I64(v) => Box::new(v.iter().copied()),
+        }
+    }
+
+    /// The levels as i64s.
+    pub fn to_vec(&self) -> Vec<i64> {
+        self.iter().collect()
     }
 }
 
@@ -66,13 +134,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn narrow_levels_hold_the_same_values() {
+        for v in [
+            vec![],
+            vec![0, -128, 127],
+            vec![-129, 5],
+            vec![40_000, -3],
+            vec![i32::MIN as i64, 1 << 31],
+            vec![i64::MIN, i64::MAX],
+        ] {
+            let l = Levels::from(v.clone());
+            assert_eq!((l.len(), l.is_empty(), l.to_vec()), (v.len(), v.is_empty(), v));
+        }
+        let width = |v: Vec<i64>| match Levels::from(v).0 {
+            Narrow::I8(_) => 1,
+            Narrow::I16(_) => 2,
+            Narrow::I32(_) => 4,
+            Narrow::I64(_) => 8,
+        };
+        assert_eq!([width(vec![-128, 127]), width(vec![128]), width(vec![-32_769]), width(vec![1 << 31])], [1, 2, 4, 8]);
+    }
+
+    #[test]
     fn every_value_within_the_bound() {
         let x: Vec<f64> = (0..1000).map(|i| (i as f64 * 0.1).sin() * 50.0).collect();
         let xh: Vec<f64> = x.iter().map(|v| v.round()).collect();
         for delta in [1e-9, 1e-3, 0.01, 0.4, 3.0] {
             let q = quantize(&x, &xh, delta).unwrap();
             let mut y = xh.clone();
-            apply(&mut y, &q, 2.0 * delta);
+            apply(&mut y, q.iter().copied(), 2.0 * delta);
             for (a, b) in x.iter().zip(&y) {
                 assert!((a - b).abs() <= delta, "{a} vs {b} at δ = {delta}");
             }

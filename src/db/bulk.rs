@@ -18,7 +18,9 @@ use crate::codec::{self, Codebook, EncodedSeries};
 use crate::error::{Error, Result};
 use crate::ingest::Dataset;
 use crate::storage::io;
+use crate::storage::segment::RawBuilder;
 
+use super::write::RawInput;
 use super::{BuildReport, Database, Options};
 
 /// Sizes of a bulk load.
@@ -80,7 +82,8 @@ pub struct BulkLoader {
     pending_values: usize,
     encoded: Vec<EncodedSeries>,
     labels: Vec<Option<String>>,
-    raw: Vec<Vec<f64>>,
+    /// `keep_raw`: the originals of the pending segment, compressed block by block.
+    raw: RawBuilder,
     fit: codec::FitReport,
     progress: BulkProgress,
     report: BuildReport,
@@ -161,7 +164,7 @@ impl BulkLoader {
             pending_values: 0,
             encoded: Vec::new(),
             labels: Vec::new(),
-            raw: Vec::new(),
+            raw: RawBuilder::default(),
             fit: codec::FitReport::default(),
             progress: BulkProgress::default(),
             report: BuildReport::default(),
@@ -288,12 +291,13 @@ impl BulkLoader {
             self.encoded.push(e);
             self.labels.push(l);
             if keep_raw {
-                self.raw.push(s);
+                self.raw.push(s)?;
             }
             if self.encoded.len() >= self.sizes.segment_series {
                 self.write_segment()?;
             }
         }
+        self.raw.flush()?;
         self.notify();
         Ok(())
     }
@@ -313,6 +317,12 @@ impl BulkLoader {
         let Some(codebook) = self.codebook.clone() else {
             return Ok(());
         };
+        let raw = match self.db()?.options.keep_raw {
+            true => Some(RawInput::Compressed(
+                std::mem::take(&mut self.raw).finish()?,
+            )),
+            false => None,
+        };
         let db = self.db()?;
         let _w = db.writing.lock().unwrap_or_else(|e| e.into_inner());
         let snap = db.snapshot();
@@ -321,7 +331,6 @@ impl BulkLoader {
             pieces: self.encoded.iter().map(|e| e.pieces as u64).sum(),
             ..Default::default()
         };
-        let raw = db.options.keep_raw.then_some(self.raw.as_slice());
         let r = db.commit_encoded(&snap, &codebook, &self.encoded, &self.labels, fit, raw)?;
         drop(_w);
         self.report.ids.extend(r.ids);
@@ -332,7 +341,6 @@ impl BulkLoader {
         self.progress.segments += 1;
         self.encoded.clear();
         self.labels.clear();
-        self.raw.clear();
         self.notify();
         Ok(())
     }

@@ -66,8 +66,8 @@ impl Database {
                     (Storage::Symbolic(data.symbols.of(r)), None)
                 };
                 let residuals = match (&data.levels, &storage) {
-                    (Some(l), Storage::Symbolic(_)) => l.of(pos, r.len as usize),
-                    _ => Vec::new(),
+                    (Some(l), Storage::Symbolic(_)) => l.of(pos, r.len as usize).into(),
+                    _ => Default::default(),
                 };
                 encoded.push(EncodedSeries {
                     len: r.len,
@@ -120,7 +120,7 @@ impl Database {
             base.reader.alpha(),
             None,
             |i| originals[i].clone().unwrap_or_default(),
-            raw.as_deref(),
+            raw.as_deref().map(super::write::RawInput::Values),
             &fit,
         )?;
         manifest.segments = vec![seg.0];
@@ -162,7 +162,7 @@ impl Database {
                 start: r.first,
                 moments: r.moments(),
                 storage: Storage::Lossless(codec::lossless::compress_values(&old)?),
-                residuals: Vec::new(),
+                residuals: Default::default(),
                 pieces: r.pieces,
                 eps: r.eps,
                 max_abs_err: r.max_abs_err,

@@ -20,6 +20,15 @@ use crate::storage::names;
 use crate::storage::segment::writer::WriteReport;
 use crate::storage::segment::{write_segment_with, RawSection, SegmentContents};
 
+/// The original values of a new segment's series (`keep_raw`): as given, compressed beside the
+/// index build, or already compressed (a bulk load compresses them as they arrive).
+pub(super) enum RawInput<'a> {
+    /// The values of every series, in order.
+    Values(&'a [Vec<f64>]),
+    /// The RAW section made of them.
+    Compressed(RawSection),
+}
+
 /// What a build or an append did, for the tool and benchmarks.
 #[derive(Debug, Clone, Default)]
 pub struct BuildReport {
@@ -169,7 +178,10 @@ impl Database {
                 (b.codebook().clone(), enc, fit)
             }
         };
-        let raw = self.options.keep_raw.then_some(data.series.as_slice());
+        let raw = self
+            .options
+            .keep_raw
+            .then_some(RawInput::Values(&data.series));
         self.commit_encoded(&snap, &codebook, &encoded, &data.labels, fit, raw)
     }
 
@@ -183,7 +195,7 @@ impl Database {
         encoded: &[EncodedSeries],
         labels: &[Option<String>],
         fit: codec::FitReport,
-        raw: Option<&[Vec<f64>]>,
+        raw: Option<RawInput>,
     ) -> Result<BuildReport> {
         let base = snap.state.segments.first().map(|s| &s.reader);
         let breakpoints = match base.filter(|b| b.codebook() == codebook) {
@@ -238,7 +250,7 @@ impl Database {
         alpha: Option<f64>,
         breakpoints: Option<crate::index::Breakpoints>,
         original: impl Fn(usize) -> Vec<f64> + Sync,
-        raw: Option<&[Vec<f64>]>,
+        raw: Option<RawInput>,
         fit: &codec::FitReport,
     ) -> Result<(
         (SegmentEntry, Arc<OpenSegment>),
@@ -251,7 +263,11 @@ impl Database {
         // The originals compress while the index builds: both only read the series.
         let (index, raw) = rayon::join(
             || self.build_index(encoded, &centres, breakpoints, &original),
-            || raw.map(RawSection::of).transpose(),
+            || match raw {
+                Some(RawInput::Values(v)) => RawSection::of(v).map(Some),
+                Some(RawInput::Compressed(s)) => Ok(Some(s)),
+                None => Ok(None),
+            },
         );
         let raw = raw?;
         let index_time = t.elapsed();

@@ -149,19 +149,16 @@ impl Index {
         fixed: Option<Breakpoints>,
     ) -> Index {
         let word_len = params.word_len.max(1);
-        let paas: Vec<Vec<f64>> = (0..count)
-            .into_par_iter()
-            .map(|i| paa::paa(&normalized(i), paa::word_len_for(len(i), word_len)))
-            .collect();
+        let paas = Paas::compute(count, &len, &normalized, word_len);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x51AB_BADB);
         let kde = || {
-            let all: Vec<f64> = paas.iter().flatten().copied().collect();
+            let all = &paas.values;
             let values: Vec<f64> = if all.len() > KDE_SAMPLE {
                 let mut idx = sample(&mut rng.clone(), all.len(), KDE_SAMPLE).into_vec();
                 idx.sort_unstable();
                 idx.iter().map(|&i| all[i]).collect()
             } else {
-                all
+                all.clone()
             };
             Breakpoints::kde(&values)
         };
@@ -181,7 +178,8 @@ impl Index {
             }
         };
         let mut by_len: std::collections::BTreeMap<usize, (Vec<u32>, Vec<u8>)> = Default::default();
-        for (i, p) in paas.iter().enumerate() {
+        for i in 0..count {
+            let p = paas.of(i);
             let e = by_len.entry(len(i)).or_default();
             e.0.push(i as u32);
             e.1.extend(p.iter().map(|&v| breakpoints.symbol(v)));
@@ -208,6 +206,50 @@ impl Index {
     }
 }
 
+/// The PAA of every series' normalised reconstruction, one after the other in one vector (no
+/// allocation per series: a segment of a million series holds 128 MB of them at 16 segments).
+struct Paas {
+    values: Vec<f64>,
+    /// Where each series' PAA starts in `values`, and the end.
+    start: Vec<usize>,
+}
+
+impl Paas {
+    /// The PAAs of `count` series at word length `word_len` (capped at each length), computed
+    /// in parallel a few thousand series at a time.
+    fn compute(
+        count: usize,
+        len: &(impl Fn(usize) -> usize + Sync),
+        normalized: &(impl Fn(usize) -> Vec<f64> + Sync),
+        word_len: usize,
+    ) -> Paas {
+        let mut start = Vec::with_capacity(count + 1);
+        let mut at = 0usize;
+        for i in 0..count {
+            start.push(at);
+            at += paa::word_len_for(len(i), word_len);
+        }
+        start.push(at);
+        let mut values = vec![0.0; at];
+        let mut rest = &mut values[..];
+        let mut pieces: Vec<(usize, &mut [f64])> = Vec::with_capacity(count);
+        for i in 0..count {
+            let (head, tail) = rest.split_at_mut(start[i + 1] - start[i]);
+            pieces.push((i, head));
+            rest = tail;
+        }
+        pieces.par_iter_mut().with_min_len(256).for_each(|(i, out)| {
+            out.copy_from_slice(&paa::paa(&normalized(*i), out.len()));
+        });
+        Paas { values, start }
+    }
+
+    /// The PAA of series `i`.
+    fn of(&self, i: usize) -> &[f64] {
+        &self.values[self.start[i]..self.start[i + 1]]
+    }
+}
+
 /// Mean tightness `bound/ED` over sampled pairs of one length, averaged over 4, 16 and 256
 /// symbols, for each of the breakpoint sets `bps` (over the same pairs: each pair's distance and
 /// each word is computed once).
@@ -215,7 +257,7 @@ fn mean_tlb<const K: usize>(
     count: usize,
     len: &(impl Fn(usize) -> usize + Sync),
     normalized: &(impl Fn(usize) -> Vec<f64> + Sync),
-    paas: &[Vec<f64>],
+    paas: &Paas,
     bps: [&Breakpoints; K],
     rng: &mut rand_chacha::ChaCha8Rng,
 ) -> [f64; K] {
@@ -229,7 +271,7 @@ fn mean_tlb<const K: usize>(
         .map(|bp| {
             picks
                 .iter()
-                .map(|&i| paas[i].iter().map(|&v| bp.symbol(v)).collect())
+                .map(|&i| paas.of(i).iter().map(|&v| bp.symbol(v)).collect())
                 .collect()
         })
         .collect();
@@ -245,10 +287,10 @@ fn mean_tlb<const K: usize>(
             if ed <= 0.0 {
                 continue;
             }
-            let sl = paa::seg_lens(len(ia), paas[ia].len());
+            let sl = paa::seg_lens(len(ia), paas.of(ia).len());
             for (k, bp) in bps.iter().enumerate() {
                 for bits in [2, 4, 8] {
-                    sum[k] += mindist::word_tlb(&paas[ia], &words[k][b], &sl, ed, bits, bp);
+                    sum[k] += mindist::word_tlb(paas.of(ia), &words[k][b], &sl, ed, bits, bp);
                 }
             }
             pairs += 3;

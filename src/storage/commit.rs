@@ -22,6 +22,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// [`write_atomically`] through the I/O seam `io`.
 pub fn write_atomically_with(io: &dyn Io, path: &Path, bytes: &[u8]) -> Result<()> {
+    write_parts_atomically_with(io, path, &[bytes])
+}
+
+/// [`write_atomically_with`] of the bytes of `parts` one after the other, written as they are
+/// (a large file need not be copied into one buffer first).
+pub fn write_parts_atomically_with(io: &dyn Io, path: &Path, parts: &[&[u8]]) -> Result<()> {
     let mut tmp = PathBuf::from(path);
     let mut name = path
         .file_name()
@@ -34,10 +40,17 @@ pub fn write_atomically_with(io: &dyn Io, path: &Path, bytes: &[u8]) -> Result<(
         let mut f = io.create(&tmp).map_err(|e| Error::io(&tmp, e))?;
         if let Err(e) = faults::check("write") {
             // A disk that fills up part-way: half the bytes land, then the error.
-            let _ = f.write_all(&bytes[..bytes.len() / 2]);
+            let mut half = parts.iter().map(|p| p.len()).sum::<usize>() / 2;
+            for p in parts {
+                let n = half.min(p.len());
+                let _ = f.write_all(&p[..n]);
+                half -= n;
+            }
             return Err(Error::io(&tmp, e));
         }
-        f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+        for p in parts {
+            f.write_all(p).map_err(|e| Error::io(&tmp, e))?;
+        }
         faults::check("sync").map_err(|e| Error::io(&tmp, e))?;
         f.sync().map_err(|e| Error::io(&tmp, e))?;
         drop(f);

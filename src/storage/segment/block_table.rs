@@ -33,7 +33,17 @@ pub fn table_len(sec: &[u8], version: u32) -> Option<usize> {
 /// Serializes block payloads behind the table (version 2 records); `word` is the section's
 /// 8-byte header word.
 pub fn serialize(blocks: &[Vec<u8>], word: u64) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut out = table(blocks, word);
+    for b in blocks {
+        out.extend_from_slice(b);
+    }
+    out
+}
+
+/// The head and block records of the section [`serialize`] makes: the bytes before the first
+/// payload (the payloads follow in order).
+pub fn table(blocks: &[Vec<u8>], word: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + record_bytes(2) * blocks.len());
     out.extend_from_slice(&(SERIES_PER_BLOCK as u32).to_le_bytes());
     out.extend_from_slice(&(blocks.len() as u32).to_le_bytes());
     out.extend_from_slice(&word.to_le_bytes());
@@ -44,9 +54,6 @@ pub fn serialize(blocks: &[Vec<u8>], word: u64) -> Vec<u8> {
         out.extend_from_slice(&crc32fast::hash(b).to_le_bytes());
         out.extend_from_slice(&[0; 4]);
         at += b.len() as u64;
-    }
-    for b in blocks {
-        out.extend_from_slice(b);
     }
     out
 }

@@ -20,4 +20,4 @@ pub mod writer;
 type SectionResult<T> = std::result::Result<T, (u64, String)>;
 
 pub use reader::SegmentReader;
-pub use writer::{write_segment_with, RawSection, SegmentContents};
+pub use writer::{write_segment_with, RawBuilder, RawSection, SegmentContents};

@@ -9,12 +9,25 @@ pub fn serialize(series: &[Vec<f64>]) -> crate::Result<Vec<u8>> {
     use rayon::prelude::*;
     let blocks: Vec<Vec<u8>> = series
         .par_chunks(SERIES_PER_BLOCK)
-        .map(|chunk| {
-            let flat: Vec<f64> = chunk.iter().flatten().copied().collect();
-            crate::codec::lossless::compress_values(&flat)
-        })
+        .map(compress_block)
         .collect::<crate::Result<_>>()?;
-    Ok(super::block_table::serialize(&blocks, 0))
+    Ok(serialize_blocks(&blocks))
+}
+
+/// The payload of one block: the values of its series concatenated, as one pco stream.
+pub fn compress_block(series: &[Vec<f64>]) -> crate::Result<Vec<u8>> {
+    let flat: Vec<f64> = series.iter().flatten().copied().collect();
+    crate::codec::lossless::compress_values(&flat)
+}
+
+/// The section from its block payloads (those of [`compress_block`], in order).
+pub fn serialize_blocks(blocks: &[Vec<u8>]) -> Vec<u8> {
+    super::block_table::serialize(blocks, 0)
+}
+
+/// The head and block records of [`serialize_blocks`]'s section (its payloads follow).
+pub fn table(blocks: &[Vec<u8>]) -> Vec<u8> {
+    super::block_table::table(blocks, 0)
 }
 
 /// Parses the block table of a RAW section of a file of format `version` for `count` series.

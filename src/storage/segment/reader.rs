@@ -633,7 +633,7 @@ impl SegmentReader {
                             &owned
                         }
                     };
-                    codec::residual::apply(&mut x, &lv[skip..skip + n], 2.0 * res.max_error);
+                    codec::residual::apply(&mut x, lv[skip..skip + n].iter().copied(), 2.0 * res.max_error);
                 }
                 Ok(x)
             }

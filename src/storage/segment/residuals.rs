@@ -11,18 +11,28 @@ use crate::codec::{EncodedSeries, Storage};
 /// Serializes the levels of `series` under bound `max_error`; every symbolic series holds one
 /// level per value (checked by the writer).
 pub fn serialize(series: &[EncodedSeries], max_error: f64) -> crate::Result<Vec<u8>> {
+    let (table, blocks) = table_and_blocks(series, max_error)?;
+    Ok([table, blocks.concat()].concat())
+}
+
+/// The section [`serialize`] makes, as its head and block records and its payloads apart (the
+/// writer writes them one after the other without joining them).
+pub fn table_and_blocks(
+    series: &[EncodedSeries],
+    max_error: f64,
+) -> crate::Result<(Vec<u8>, Vec<Vec<u8>>)> {
     let blocks: Vec<Vec<u8>> = series
         .chunks(SERIES_PER_BLOCK)
         .map(|chunk| {
             let flat: Vec<i64> = chunk
                 .iter()
                 .filter(|e| matches!(e.storage, Storage::Symbolic(_)))
-                .flat_map(|e| e.residuals.iter().copied())
+                .flat_map(|e| e.residuals.iter())
                 .collect();
             crate::codec::lossless::compress(&flat)
         })
         .collect::<crate::Result<_>>()?;
-    Ok(super::block_table::serialize(&blocks, max_error.to_bits()))
+    Ok((super::block_table::table(&blocks, max_error.to_bits()), blocks))
 }
 
 /// Where the levels of each block and series are: the number of levels in each block, and

@@ -46,9 +46,15 @@ pub struct SegmentContents<'a> {
 
 /// A RAW section (§4.9) serialized ahead of the rest of the file, so that its compression, the
 /// costliest part of a write that keeps originals, can run beside the index build.
+///
+/// Its block payloads are kept apart and written one after the other, never copied into one
+/// buffer: of a segment that keeps its originals they are most of the file.
 #[derive(Debug)]
 pub struct RawSection {
-    bytes: Vec<u8>,
+    /// Head and block records (§4.9).
+    table: Vec<u8>,
+    /// The payloads, in order.
+    blocks: Vec<Vec<u8>>,
     lens: Vec<u32>,
 }
 
@@ -58,10 +64,95 @@ impl RawSection {
         if raw.iter().any(|x| u32::try_from(x.len()).is_err()) {
             return Err(Error::InvalidRequest("a raw series is too long".into()));
         }
-        Ok(RawSection {
-            bytes: super::raw::serialize(raw)?,
-            lens: raw.iter().map(|x| x.len() as u32).collect(),
-        })
+        let blocks = raw
+            .par_chunks(super::raw::SERIES_PER_BLOCK)
+            .map(super::raw::compress_block)
+            .collect::<Result<_>>()?;
+        Ok(RawSection::from_blocks(
+            blocks,
+            raw.iter().map(|x| x.len() as u32).collect(),
+        ))
+    }
+
+    fn from_blocks(blocks: Vec<Vec<u8>>, lens: Vec<u32>) -> RawSection {
+        RawSection {
+            table: super::raw::table(&blocks),
+            blocks,
+            lens,
+        }
+    }
+
+}
+
+/// The bytes of one section: one buffer, or a RAW section's table and payloads.
+enum Body<'a> {
+    One(Cow<'a, [u8]>),
+    /// A block table's head and records, then its payloads (§4.9, §4.10).
+    Blocks(Cow<'a, [u8]>, Vec<Cow<'a, [u8]>>),
+}
+
+impl From<Vec<u8>> for Body<'_> {
+    fn from(v: Vec<u8>) -> Self {
+        Body::One(Cow::Owned(v))
+    }
+}
+
+/// A RAW section made while its series arrive (a bulk load): each block of
+/// [`SERIES_PER_BLOCK`](super::raw::SERIES_PER_BLOCK) series is compressed once it is full (the
+/// full blocks of a [`RawBuilder::flush`] in parallel) and its values dropped, so only the
+/// compressed section and one partial block are held. The bytes equal [`RawSection::of`]'s over
+/// the same series.
+#[derive(Debug, Default)]
+pub struct RawBuilder {
+    blocks: Vec<Vec<u8>>,
+    lens: Vec<u32>,
+    /// Full blocks not compressed yet.
+    full: Vec<Vec<Vec<f64>>>,
+    /// The block being filled.
+    tail: Vec<Vec<f64>>,
+}
+
+impl RawBuilder {
+    /// Adds the original values of the next series.
+    pub fn push(&mut self, x: Vec<f64>) -> Result<()> {
+        let n = u32::try_from(x.len())
+            .map_err(|_| Error::InvalidRequest("a raw series is too long".into()))?;
+        self.lens.push(n);
+        self.tail.push(x);
+        if self.tail.len() == super::raw::SERIES_PER_BLOCK {
+            self.full.push(std::mem::take(&mut self.tail));
+        }
+        Ok(())
+    }
+
+    /// Compresses the full blocks, in parallel.
+    pub fn flush(&mut self) -> Result<()> {
+        let full = std::mem::take(&mut self.full);
+        let done: Vec<Vec<u8>> = full
+            .par_iter()
+            .map(|b| super::raw::compress_block(b))
+            .collect::<Result<_>>()?;
+        self.blocks.extend(done);
+        Ok(())
+    }
+
+    /// Series added.
+    pub fn len(&self) -> usize {
+        self.lens.len()
+    }
+
+    /// True when no series was added.
+    pub fn is_empty(&self) -> bool {
+        self.lens.is_empty()
+    }
+
+    /// The section of every series added.
+    pub fn finish(mut self) -> Result<RawSection> {
+        self.flush()?;
+        if !self.tail.is_empty() {
+            self.blocks.push(super::raw::compress_block(&self.tail)?);
+        }
+        Ok(RawSection::from_blocks(self.blocks, self.lens))
     }
 }
 
@@ -81,11 +172,6 @@ pub struct WriteReport {
     pub symbol_model_bytes: u64,
 }
 
-fn pad_to_align(buf: &mut Vec<u8>) {
-    while !(buf.len() as u64).is_multiple_of(SECTION_ALIGN) {
-        buf.push(0);
-    }
-}
 
 /// A signed level in `[−2^(b−1), 2^(b−1))` as the unsigned `level + 2^(b−1)` (§4.2).
 pub fn level_to_unsigned(level: i32, bits: u8) -> u32 {
@@ -94,6 +180,14 @@ pub fn level_to_unsigned(level: i32, bits: u8) -> u32 {
 
 /// Serializes `c` to bytes (the whole file).
 pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
+    let (parts, report) = serialize_parts(c)?;
+    Ok((parts.concat(), report))
+}
+
+/// The file [`serialize`] makes, as the consecutive pieces it is written from (the header,
+/// each section and its padding, the TOC): the sections are not copied into one buffer, so
+/// writing a segment holds its largest section (RAW) once, not twice.
+pub fn serialize_parts<'a>(c: &'a SegmentContents) -> Result<(Vec<Cow<'a, [u8]>>, WriteReport)> {
     if c.ids.len() != c.series.len() || c.labels.len() != c.series.len() {
         return Err(Error::InvalidRequest(
             "ids, labels and series differ in number".into(),
@@ -106,7 +200,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
     }
     let k = c.codebook.len();
     // The RAW section is borrowed, not copied: it is the largest.
-    let mut sections: Vec<(u32, u32, Cow<[u8]>)> = Vec::new();
+    let mut sections: Vec<(u32, u32, Body<'a>)> = Vec::new();
 
     // §4.1 PARAMS
     let p = c.params;
@@ -135,7 +229,7 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
         scl: p.scl.into(),
         max_rmse: p.max_rmse.into(),
     };
-    sections.push((kind::PARAMS, FLAG_REQUIRED, params.as_bytes().into()));
+    sections.push((kind::PARAMS, FLAG_REQUIRED, params.as_bytes().to_vec().into()));
 
     // §4.2 CODEBOOK
     let cb = c.codebook;
@@ -386,7 +480,10 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
             sections.push((
                 kind::RESIDUALS,
                 FLAG_REQUIRED,
-                super::residuals::serialize(c.series, d)?.into(),
+                {
+                    let (table, blocks) = super::residuals::table_and_blocks(c.series, d)?;
+                    Body::Blocks(table.into(), blocks.into_iter().map(Cow::Owned).collect())
+                },
             ));
         }
         None => {
@@ -406,47 +503,78 @@ pub fn serialize(c: &SegmentContents) -> Result<(Vec<u8>, WriteReport)> {
                 "raw values do not match the series".into(),
             ));
         }
-        sections.push((kind::RAW, 0, raw.bytes.as_slice().into()));
+        let blocks = raw.blocks.iter().map(|b| Cow::Borrowed(&b[..])).collect();
+        sections.push((kind::RAW, 0, Body::Blocks(Cow::Borrowed(&raw.table), blocks)));
     }
     // §4.7 REPORT
     let json = serde_json::to_vec(&c.report).unwrap_or_default();
     sections.push((kind::REPORT, 0, json.into()));
 
     // Assemble: header, sections, TOC.
-    let mut out = vec![0u8; size_of::<Header>()];
+    const ZEROS: [u8; SECTION_ALIGN as usize] = [0; SECTION_ALIGN as usize];
+    let padding = |at: u64| -> Cow<'a, [u8]> {
+        let pad = (SECTION_ALIGN - at % SECTION_ALIGN) % SECTION_ALIGN;
+        Cow::Borrowed(&ZEROS[..pad as usize])
+    };
+    let mut parts: Vec<Cow<'a, [u8]>> = vec![Cow::Owned(Vec::new())];
+    let mut at = size_of::<Header>() as u64;
     let mut toc: Vec<TocEntry> = Vec::with_capacity(sections.len());
-    for (kind_id, flags, bytes) in &sections {
-        pad_to_align(&mut out);
+    for (kind_id, flags, body) in sections {
+        let pad = padding(at);
+        at += pad.len() as u64;
+        parts.push(pad);
+        let (len, crc) = match &body {
+            Body::One(bytes) => (
+                bytes.len(),
+                crc32fast::hash(checksummed(kind_id, bytes, FORMAT_VERSION)),
+            ),
+            // §3: the TOC checksum of a version-2 RAW or RESIDUALS section covers its head and
+            // records.
+            Body::Blocks(table, blocks) => (
+                table.len() + blocks.iter().map(|b| b.len()).sum::<usize>(),
+                crc32fast::hash(table),
+            ),
+        };
         toc.push(TocEntry {
-            kind: (*kind_id).into(),
-            flags: (*flags).into(),
-            offset: (out.len() as u64).into(),
-            bytes: (bytes.len() as u64).into(),
-            crc: crc32fast::hash(checksummed(*kind_id, bytes, FORMAT_VERSION)).into(),
+            kind: kind_id.into(),
+            flags: flags.into(),
+            offset: at.into(),
+            bytes: (len as u64).into(),
+            crc: crc.into(),
             reserved: 0.into(),
         });
-        report.section_bytes.push((*kind_id, bytes.len() as u64));
-        out.extend_from_slice(bytes);
+        report.section_bytes.push((kind_id, len as u64));
+        at += len as u64;
+        match body {
+            Body::One(bytes) => parts.push(bytes),
+            Body::Blocks(table, blocks) => {
+                parts.push(table);
+                parts.extend(blocks);
+            }
+        }
     }
-    pad_to_align(&mut out);
-    let toc_offset = out.len() as u64;
-    let toc_bytes = toc.as_bytes();
-    out.extend_from_slice(toc_bytes);
+    let pad = padding(at);
+    at += pad.len() as u64;
+    parts.push(pad);
+    let toc_offset = at;
+    let toc_bytes = toc.as_bytes().to_vec();
+    at += toc_bytes.len() as u64;
     let mut header = Header {
         magic: MAGIC,
         format_version: FORMAT_VERSION.into(),
         header_bytes: (size_of::<Header>() as u32).into(),
-        file_bytes: (out.len() as u64).into(),
+        file_bytes: at.into(),
         toc_offset: toc_offset.into(),
         toc_entries: (toc.len() as u32).into(),
-        toc_crc: crc32fast::hash(toc_bytes).into(),
+        toc_crc: crc32fast::hash(&toc_bytes).into(),
         reserved: [0; 20],
         header_crc: 0.into(),
     };
     header.header_crc = crc32fast::hash(&header.as_bytes()[..60]).into();
-    out[..size_of::<Header>()].copy_from_slice(header.as_bytes());
-    report.file_bytes = out.len() as u64;
-    Ok((out, report))
+    parts[0] = Cow::Owned(header.as_bytes().to_vec());
+    parts.push(Cow::Owned(toc_bytes));
+    report.file_bytes = at;
+    Ok((parts, report))
 }
 
 /// Encodes the symbol blocks (the symbols `symbols_of` gives for each group of series): each
@@ -506,8 +634,9 @@ pub fn write_segment_with(
     path: &Path,
     c: &SegmentContents,
 ) -> Result<WriteReport> {
-    let (bytes, report) = serialize(c)?;
-    crate::storage::commit::write_atomically_with(io, path, &bytes)?;
+    let (parts, report) = serialize_parts(c)?;
+    let parts: Vec<&[u8]> = parts.iter().map(|p| &p[..]).collect();
+    crate::storage::commit::write_parts_atomically_with(io, path, &parts)?;
     Ok(report)
 }
 
@@ -593,4 +722,74 @@ pub fn reseal(b: &mut [u8]) {
     }
     let crc = crc32fast::hash(&b[..60]);
     b[60..64].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blocks compressed as series arrive, with flushes anywhere, give the bytes of the whole
+    /// section compressed at once.
+    #[test]
+    fn a_raw_section_built_piece_by_piece_equals_the_whole() {
+        for (count, every) in [(0usize, 1usize), (1, 1), (63, 10), (64, 64), (65, 7), (300, 130)] {
+            let series: Vec<Vec<f64>> = (0..count)
+                .map(|i| (0..(i % 5 + 1)).map(|t| (i * 7 + t) as f64 * 0.25).collect())
+                .collect();
+            let mut b = RawBuilder::default();
+            for (i, x) in series.iter().enumerate() {
+                b.push(x.clone()).unwrap();
+                if i % every == every - 1 {
+                    b.flush().unwrap();
+                }
+            }
+            assert_eq!(b.len(), count);
+            let built = b.finish().unwrap();
+            let whole = RawSection::of(&series).unwrap();
+            assert_eq!(
+                (built.table, built.blocks.concat(), built.lens),
+                (whole.table.clone(), whole.blocks.concat(), whole.lens),
+                "{count} series"
+            );
+            assert_eq!(
+                [whole.table, whole.blocks.concat()].concat(),
+                super::super::raw::serialize(&series).unwrap()
+            );
+        }
+    }
+
+    /// The pieces of a file are the bytes of the file.
+    #[test]
+    fn parts_make_the_file() {
+        let codebook = Codebook::from_centres(&[[1.0, 0.5], [2.0, -1.0]], [1.0, 1.0], 8, 12);
+        let series: Vec<EncodedSeries> = (0..3)
+            .map(|i| EncodedSeries {
+                len: 4,
+                start: Start::Value(i as f64),
+                moments: crate::codec::Moments { mean: 1.0, std: 2.0 },
+                storage: Storage::Symbolic(vec![0, 1, 0]),
+                residuals: Default::default(),
+                pieces: 3,
+                eps: 0.5,
+                max_abs_err: 0.25,
+            })
+            .collect();
+        let raw = RawSection::of(&[vec![1.0; 4], vec![2.0; 4], vec![3.0; 4]]).unwrap();
+        let c = SegmentContents {
+            params: &CodecParams::default(),
+            alpha: None,
+            codebook: &codebook,
+            series: &series,
+            ids: &[4, 5, 6],
+            labels: &[None, Some("a".into()), None],
+            report: serde_json::Value::Null,
+            index: None,
+            raw: Some(&raw),
+        };
+        let (parts, report) = serialize_parts(&c).unwrap();
+        let file: Vec<u8> = parts.concat();
+        assert_eq!(file.len() as u64, report.file_bytes);
+        let reader = super::super::SegmentReader::from_bytes("parts.qseg".as_ref(), file).unwrap();
+        assert_eq!(reader.raw_values(1).unwrap(), vec![2.0; 4]);
+    }
 }
