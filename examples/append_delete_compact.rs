@@ -25,7 +25,9 @@ fn main() -> qabbadb::Result<()> {
             series: chunk.0.to_vec(),
             labels: chunk.1.to_vec(),
         })?;
-        println!("appended ids {}..={}", r.ids[0], r.ids[r.ids.len() - 1]);
+        if let (Some(first), Some(last)) = (r.ids.first(), r.ids.last()) {
+            println!("appended ids {first}..={last}");
+        }
     }
     println!("deleted {} series", db.delete(&[0, 1, 2, 120])?.deleted);
     println!(

@@ -94,7 +94,7 @@ pub use db::{
     Options, Problem, Query, SegmentInfo, SeriesInfo, Snapshot, Target,
 };
 pub use error::{Error, Result};
-pub use ids::{Generation, SeriesId};
+pub use ids::{Generation, IdRange, SeriesId};
 pub use index::{BreakpointChoice, IndexParams};
 pub use search::{Exactness, Metric, Neighbor, Plan, SearchResult, SearchStats, Window};
 pub use storage::segment::writer::WriteReport;

@@ -23,10 +23,17 @@ fn append_delete_compact_keep_ids_and_values() {
     let train = ingest::read(&ucr("ECG200", "TRAIN"), None).unwrap();
     let test = ingest::read(&ucr("ECG200", "TEST"), None).unwrap();
     let (db, r) = Database::build(&path, &train, &Options::default()).unwrap();
-    assert_eq!(r.ids, (0..100).collect::<Vec<u64>>());
+    assert_eq!(
+        r.ids.iter().collect::<Vec<_>>(),
+        (0..100).collect::<Vec<u64>>()
+    );
     let before = all_values(&db);
     let r = db.append(&test).unwrap();
-    assert_eq!(r.ids, (100..200).collect::<Vec<u64>>(), "ids continue");
+    assert_eq!(
+        r.ids.iter().collect::<Vec<_>>(),
+        (100..200).collect::<Vec<u64>>(),
+        "ids continue"
+    );
     assert_eq!(db.snapshot().len(), 200);
     // Appending does not touch stored series.
     for (id, v) in &before {
@@ -112,7 +119,7 @@ fn append_delete_compact_keep_ids_and_values() {
         .append(&Dataset::from_series(vec![vec![1.0, 2.0, 3.0]]))
         .unwrap();
     assert_eq!(
-        r.ids,
+        r.ids.iter().collect::<Vec<_>>(),
         vec![200],
         "ids are never reused, even after compaction"
     );
@@ -261,7 +268,11 @@ fn refit_append_and_compaction_keep_error_bounds() {
     let other = ingest::read(&ucr("Trace", "TEST"), None).unwrap();
     let (db, _) = Database::build(&path, &train, &Options::default()).unwrap();
     let r = db.append_with(&other, true).unwrap();
-    assert!(!db.snapshot().symbols(r.ids[0]).unwrap().is_empty());
+    assert!(!db
+        .snapshot()
+        .symbols(r.ids.first().unwrap())
+        .unwrap()
+        .is_empty());
     for q in other.series.iter().take(4) {
         let got = db
             .snapshot()

@@ -170,7 +170,7 @@ proptest! {
             match step {
                 Step::Append(seeds) => {
                     let report = db.append(&data(seeds)).unwrap();
-                    for (&s, id) in seeds.iter().zip(&report.ids) {
+                    for (&s, id) in seeds.iter().zip(report.ids.iter()) {
                         prop_assert_eq!(id.0, next_id);
                         model.insert(next_id, (series(s), label(s)));
                         next_id += 1;

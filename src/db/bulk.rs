@@ -333,7 +333,10 @@ impl BulkLoader {
         };
         let r = db.commit_encoded(&snap, &codebook, &self.encoded, &self.labels, fit, raw)?;
         drop(_w);
-        self.report.ids.extend(r.ids);
+        // The loader holds the database: its segments take consecutive ids.
+        self.report.ids = self.report.ids.followed_by(r.ids).ok_or_else(|| {
+            Error::InvalidRequest("a bulk load's segments took ids that do not follow".into())
+        })?;
         self.report.index_time += r.index_time;
         self.report.write_time += r.write_time;
         self.report.write.file_bytes += r.write.file_bytes;

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Database, Options, State};
 use crate::codec::{self, Codebook, EncodedSeries, Storage};
 use crate::error::{Error, Result};
-use crate::ids::SeriesId;
+use crate::ids::{IdRange, SeriesId};
 use crate::index::Index;
 use crate::ingest::Dataset;
 use crate::storage::cache::OpenSegment;
@@ -32,8 +32,8 @@ pub(super) enum RawInput<'a> {
 /// What a build or an append did, for the tool and benchmarks.
 #[derive(Debug, Clone, Default)]
 pub struct BuildReport {
-    /// Ids given to the new series.
-    pub ids: Vec<SeriesId>,
+    /// Ids given to the new series (consecutive).
+    pub ids: IdRange,
     /// Codec statistics.
     pub fit: codec::FitReport,
     /// Sizes written.
@@ -228,7 +228,7 @@ impl Database {
         let t = Instant::now();
         self.commit(manifest, segments)?;
         Ok(BuildReport {
-            ids: ids.iter().map(|&i| SeriesId(i)).collect(),
+            ids: IdRange::new(m.next_id, m.next_id + encoded.len() as u64),
             fit,
             write,
             index_time,
