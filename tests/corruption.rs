@@ -350,6 +350,15 @@ fn series_and_index_are_checked_on_first_use() {
             .map(|e| (word(e + 8, 8), word(e + 16, 8)))
             .unwrap()
     };
+    // The breakpoints read from the INDEX head alone are the decoded index's.
+    let healthy = SegmentReader::open(&seg).unwrap();
+    let head = healthy.breakpoints().unwrap();
+    assert!(head.is_some());
+    assert_eq!(
+        head,
+        healthy.index().unwrap().map(|i| i.breakpoints.clone())
+    );
+    drop(healthy);
     for (kind, name) in [(3, "SERIES"), (8, "INDEX")] {
         let (at, n) = section(kind);
         let mut b = bytes.clone();
@@ -361,6 +370,10 @@ fn series_and_index_are_checked_on_first_use() {
             3 => reader.records().map(|_| ()).unwrap_err(),
             _ => reader.index().map(|_| ()).unwrap_err(),
         };
+        if kind == 8 {
+            let e = reader.breakpoints().unwrap_err();
+            assert!(e.to_string().contains("INDEX"), "{e}");
+        }
         for e in [first_use(), first_use()] {
             assert!(
                 matches!(&e, Error::Corrupt { section, detail, .. } if *section == name && detail.contains("checksum")),

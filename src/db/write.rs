@@ -199,7 +199,7 @@ impl Database {
     ) -> Result<BuildReport> {
         let base = snap.state.segments.first().map(|s| &s.reader);
         let breakpoints = match base.filter(|b| b.codebook() == codebook) {
-            Some(b) => b.index()?.map(|i| i.breakpoints.clone()),
+            Some(b) => b.breakpoints()?,
             None => None,
         };
         let m = &snap.state.manifest;

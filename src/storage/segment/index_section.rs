@@ -37,9 +37,9 @@ pub fn serialize(index: &Index) -> Vec<u8> {
     out
 }
 
-/// Parses and checks an INDEX section against the series lengths of the segment. Errors say
-/// what is wrong, for [`crate::Error::Corrupt`].
-pub fn parse(bytes: &[u8], series_lens: &[u32]) -> Result<Index, String> {
+/// The head of an INDEX section (§4.8): the configured word length, the breakpoints and the
+/// number of groups, checked.
+pub fn parse_head(bytes: &[u8]) -> Result<(usize, Breakpoints, usize), String> {
     if bytes.len() < HEAD {
         return Err("shorter than its header".into());
     }
@@ -72,6 +72,20 @@ pub fn parse(bytes: &[u8], series_lens: &[u32]) -> Result<Index, String> {
     if !cuts.iter().all(|c| c.is_finite()) || cuts.windows(2).any(|w| w[0] > w[1]) {
         return Err("breakpoints are not finite and ascending".into());
     }
+    Ok((word_len, Breakpoints { kind, cuts }, groups))
+}
+
+/// Parses and checks an INDEX section against the series lengths of the segment. Errors say
+/// what is wrong, for [`crate::Error::Corrupt`].
+pub fn parse(bytes: &[u8], series_lens: &[u32]) -> Result<Index, String> {
+    let (word_len, breakpoints, groups) = parse_head(bytes)?;
+    let u32_at =
+        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let u64_at = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(b)
+    };
     let recs_end = groups
         .checked_mul(GROUP)
         .and_then(|g| g.checked_add(HEAD))
@@ -129,7 +143,7 @@ pub fn parse(bytes: &[u8], series_lens: &[u32]) -> Result<Index, String> {
     }
     Ok(Index {
         word_len,
-        breakpoints: Breakpoints { kind, cuts },
+        breakpoints,
         groups: out,
     })
 }

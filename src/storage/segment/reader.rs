@@ -436,6 +436,28 @@ impl SegmentReader {
         self.index_at.is_some()
     }
 
+    /// The breakpoints of the search index, when the segment has one: from the decoded index,
+    /// or, before anything decoded it, from the head of the INDEX section once its checksum
+    /// matches (the members and words are not decoded).
+    pub fn breakpoints(&self) -> Result<Option<crate::index::Breakpoints>> {
+        let Some(Deferred { at, len, crc }) = self.index_at else {
+            return Ok(None);
+        };
+        if let Some(done) = self.index.get() {
+            return match done {
+                Ok(index) => Ok(index.as_ref().map(|i| i.breakpoints.clone())),
+                Err(f) => Err(self.fault(f)),
+            };
+        }
+        let sec = &self.map[at..at + len];
+        if crc32fast::hash(sec) != crc {
+            return Err(self.corrupt("INDEX", at as u64, "section checksum mismatch".into()));
+        }
+        super::index_section::parse_head(sec)
+            .map(|(_, b, _)| Some(b))
+            .map_err(|d| self.corrupt("INDEX", at as u64, d))
+    }
+
     /// The search index (§4.8), when the segment has one: decoded and checked on first use
     /// (its checksum, and every member against the series table).
     pub fn index(&self) -> Result<Option<&crate::index::Index>> {
