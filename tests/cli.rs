@@ -236,6 +236,46 @@ fn query_json_lines() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("k must be"), "{err}");
+
+    // The same queries as raw float64 values (--length per query) get the same answers; raw
+    // values without --length, or --length for another format, are errors.
+    let raw = dir.path().join("queries.f64");
+    let bytes: Vec<u8> = (queries.series.iter().flatten())
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    std::fs::write(&raw, bytes).unwrap();
+    let n = queries.series[0].len().to_string();
+    let (t, r) = (test.to_str().unwrap(), raw.to_str().unwrap());
+    let d = db.to_str().unwrap();
+    let (code, from_ucr, err) = qabbadb(&["query", d, "--queries", t, "--k", "3", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let args = [
+        "query",
+        d,
+        "--queries",
+        r,
+        "--format",
+        "f64",
+        "--length",
+        &n,
+        "--k",
+        "3",
+        "--json",
+    ];
+    let (code, from_raw, err) = qabbadb(&args);
+    assert_eq!(code, 0, "{err}");
+    let answers = |out: &str| -> Vec<serde_json::Value> {
+        (out.lines())
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["neighbors"].clone())
+            .collect()
+    };
+    assert_eq!(answers(&from_raw), answers(&from_ucr));
+    let (code, _, err) = qabbadb(&["query", d, "--queries", r, "--format", "f64"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--length"), "{err}");
+    let (code, _, err) = qabbadb(&["query", d, "--queries", t, "--length", &n]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--length applies"), "{err}");
 }
 
 #[test]

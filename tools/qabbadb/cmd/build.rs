@@ -289,7 +289,7 @@ pub fn read_series(
     header: HeaderArg,
 ) -> anyhow::Result<(ingest::Dataset, ReadNote)> {
     if format.is_some_and(|f| f.whole_file().is_none()) {
-        anyhow::bail!("raw float32/float64 input needs --length, which only build and append take");
+        anyhow::bail!("raw float32/float64 input needs --length N (values per series)");
     }
     let options = ingest::ReadOptions {
         format: format.and_then(Format::whole_file),

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use qabbadb::{Database, Exactness, Metric, Query, SearchResult, Window};
 
-use super::build::{read_series, Format, HeaderArg};
+use qabbadb::ingest;
+
+use super::build::{read_series, Format, HeaderArg, ReadNote};
 
 /// Distances on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -15,6 +17,31 @@ pub enum MetricArg {
     Euclidean,
     /// Dynamic time warping in a Sakoe-Chiba band (--window or --window-points).
     Dtw,
+}
+
+/// The query series: raw values of --length each for --format f32 and f64, else the file as
+/// `build` reads it.
+fn read_queries(args: &Args) -> anyhow::Result<(ingest::Dataset, ReadNote)> {
+    use ingest::stream::StreamFormat;
+    let raw = match (args.format, args.length) {
+        (Some(Format::F32), Some(length)) => StreamFormat::F32 { length },
+        (Some(Format::F64), Some(length)) => StreamFormat::F64 { length },
+        (Some(Format::F32 | Format::F64), None) => {
+            bail!("--format f32 and f64 need --length N (values per query)")
+        }
+        (_, Some(_)) => bail!("--length applies to --format f32 and f64"),
+        (_, None) => return read_series(&args.queries, args.format, args.header),
+    };
+    let path = &args.queries;
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut data = ingest::Dataset::default();
+    ingest::stream::for_each(file, path, raw, |x, label| {
+        data.series.push(x);
+        data.labels.push(label);
+        Ok(())
+    })
+    .with_context(|| format!("reading {}", path.display()))?;
+    Ok((data, ReadNote::default()))
 }
 
 /// Arguments of `query`.
@@ -28,6 +55,9 @@ pub struct Args {
     /// Query file format (default: from the file name).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Values per query of --format f32 or f64 query files.
+    #[arg(long, value_name = "N")]
+    pub length: Option<usize>,
     /// Whether the first row of a CSV query file is a header.
     #[arg(long, value_enum, default_value_t = HeaderArg::Auto)]
     pub header: HeaderArg,
@@ -98,7 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(mb) = args.cache_mb {
         db.set_cache_bytes(mb.saturating_mul(1 << 20));
     }
-    let (queries, note) = read_series(&args.queries, args.format, args.header)?;
+    let (queries, note) = read_queries(&args)?;
     if !args.json {
         note.eprint(&args.queries);
     }
