@@ -37,19 +37,26 @@ pub fn serialize(index: &Index) -> Vec<u8> {
     out
 }
 
+/// The little-endian u32 at `at` (the caller checked the length).
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// The little-endian u64 at `at` (the caller checked the length).
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
 /// The head of an INDEX section (§4.8): the configured word length, the breakpoints and the
 /// number of groups, checked.
 pub fn parse_head(bytes: &[u8]) -> Result<(usize, Breakpoints, usize), String> {
     if bytes.len() < HEAD {
         return Err("shorter than its header".into());
     }
-    let u32_at =
-        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    let u64_at = |at: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&bytes[at..at + 8]);
-        u64::from_le_bytes(b)
-    };
+    let u32_at = |at: usize| u32_at(bytes, at);
+    let u64_at = |at: usize| u64_at(bytes, at);
     let word_len = u32_at(0) as usize;
     if word_len == 0 || word_len > crate::index::MAX_WORD_LEN {
         return Err(format!(
@@ -79,13 +86,8 @@ pub fn parse_head(bytes: &[u8]) -> Result<(usize, Breakpoints, usize), String> {
 /// what is wrong, for [`crate::Error::Corrupt`].
 pub fn parse(bytes: &[u8], series_lens: &[u32]) -> Result<Index, String> {
     let (word_len, breakpoints, groups) = parse_head(bytes)?;
-    let u32_at =
-        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    let u64_at = |at: usize| {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&bytes[at..at + 8]);
-        u64::from_le_bytes(b)
-    };
+    let u32_at = |at: usize| u32_at(bytes, at);
+    let u64_at = |at: usize| u64_at(bytes, at);
     let recs_end = groups
         .checked_mul(GROUP)
         .and_then(|g| g.checked_add(HEAD))

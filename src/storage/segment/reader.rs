@@ -77,6 +77,17 @@ struct Deferred {
     crc: u32,
 }
 
+impl Deferred {
+    /// The section's bytes in `map`, once they match the checksum.
+    fn checked<'m>(&self, map: &'m [u8], section: &'static str) -> std::result::Result<&'m [u8], Fault> {
+        let sec = &map[self.at..self.at + self.len];
+        if crc32fast::hash(sec) != self.crc {
+            return Err(Fault::at(section, self.at, "section checksum mismatch".into()));
+        }
+        Ok(sec)
+    }
+}
+
 /// A fault found when a deferred section was first used: the section, the offset in the file
 /// and what is wrong (kept, so that every later use reports it too).
 #[derive(Debug, Clone)]
@@ -84,6 +95,16 @@ struct Fault {
     section: &'static str,
     offset: u64,
     detail: String,
+}
+
+impl Fault {
+    fn at(section: &'static str, offset: usize, detail: String) -> Fault {
+        Fault {
+            section,
+            offset: offset as u64,
+            detail,
+        }
+    }
 }
 
 /// What the SERIES section decodes to.
@@ -315,16 +336,8 @@ impl SegmentReader {
     }
 
     fn decode_tables(&self) -> std::result::Result<Tables, Fault> {
-        let Deferred { at, len, crc } = self.series_at;
-        let fault = |detail: String| Fault {
-            section: "SERIES",
-            offset: at as u64,
-            detail,
-        };
-        let sec = &self.map[at..at + len];
-        if crc32fast::hash(sec) != crc {
-            return Err(fault("section checksum mismatch".into()));
-        }
+        let sec = self.series_at.checked(&self.map, "SERIES")?;
+        let fault = |detail: String| Fault::at("SERIES", self.series_at.at, detail);
         let record_fault = |(i, d): (Option<usize>, String)| {
             fault(match i {
                 Some(i) => format!("series record {i}: {d}"),
@@ -440,7 +453,7 @@ impl SegmentReader {
     /// or, before anything decoded it, from the head of the INDEX section once its checksum
     /// matches (the members and words are not decoded).
     pub fn breakpoints(&self) -> Result<Option<crate::index::Breakpoints>> {
-        let Some(Deferred { at, len, crc }) = self.index_at else {
+        let Some(d) = self.index_at else {
             return Ok(None);
         };
         if let Some(done) = self.index.get() {
@@ -449,32 +462,22 @@ impl SegmentReader {
                 Err(f) => Err(self.fault(f)),
             };
         }
-        let sec = &self.map[at..at + len];
-        if crc32fast::hash(sec) != crc {
-            return Err(self.corrupt("INDEX", at as u64, "section checksum mismatch".into()));
-        }
+        let sec = d.checked(&self.map, "INDEX").map_err(|f| self.fault(&f))?;
         super::index_section::parse_head(sec)
             .map(|(_, b, _)| Some(b))
-            .map_err(|d| self.corrupt("INDEX", at as u64, d))
+            .map_err(|e| self.corrupt("INDEX", d.at as u64, e))
     }
 
     /// The search index (§4.8), when the segment has one: decoded and checked on first use
     /// (its checksum, and every member against the series table).
     pub fn index(&self) -> Result<Option<&crate::index::Index>> {
-        let Some(Deferred { at, len, crc }) = self.index_at else {
+        let Some(d) = self.index_at else {
             return Ok(None);
         };
         self.index
             .get_or_init(|| {
-                let fault = |detail: String| Fault {
-                    section: "INDEX",
-                    offset: at as u64,
-                    detail,
-                };
-                let sec = &self.map[at..at + len];
-                if crc32fast::hash(sec) != crc {
-                    return Err(fault("section checksum mismatch".into()));
-                }
+                let sec = d.checked(&self.map, "INDEX")?;
+                let fault = |detail: String| Fault::at("INDEX", d.at, detail);
                 let tables = self.tables.get_or_init(|| self.decode_tables()).as_ref();
                 let lens: Vec<u32> = tables.map_err(Fault::clone)?.records.iter().map(|r| r.len).collect();
                 super::index_section::parse(sec, &lens).map(Some).map_err(fault)
