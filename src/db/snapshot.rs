@@ -110,8 +110,8 @@ impl Snapshot {
     pub fn ids(&self) -> Result<Vec<SeriesId>> {
         let mut out = Vec::new();
         for s in &self.state.segments {
-            match s.reader.id_range() {
-                Some((a, b)) if (b - a) as usize + 1 == s.reader.len() => {
+            match s.reader.contiguous_ids() {
+                Some((a, b)) => {
                     out.extend((a..=b).filter(|&i| s.is_live(i)).map(SeriesId));
                 }
                 _ => out.extend(

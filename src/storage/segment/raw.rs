@@ -11,7 +11,7 @@ pub fn serialize(series: &[Vec<f64>]) -> crate::Result<Vec<u8>> {
         .par_chunks(SERIES_PER_BLOCK)
         .map(compress_block)
         .collect::<crate::Result<_>>()?;
-    Ok(serialize_blocks(&blocks))
+    Ok(super::block_table::serialize(&blocks, 0))
 }
 
 /// The payload of one block: the values of its series concatenated, as one pco stream.
@@ -20,12 +20,8 @@ pub fn compress_block(series: &[Vec<f64>]) -> crate::Result<Vec<u8>> {
     crate::codec::lossless::compress_values(&flat)
 }
 
-/// The section from its block payloads (those of [`compress_block`], in order).
-pub fn serialize_blocks(blocks: &[Vec<u8>]) -> Vec<u8> {
-    super::block_table::serialize(blocks, 0)
-}
-
-/// The head and block records of [`serialize_blocks`]'s section (its payloads follow).
+/// The head and block records of the section of these payloads ([`compress_block`]'s, in
+/// order; the payloads follow them).
 pub fn table(blocks: &[Vec<u8>]) -> Vec<u8> {
     super::block_table::table(blocks, 0)
 }

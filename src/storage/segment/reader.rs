@@ -402,6 +402,12 @@ impl SegmentReader {
         self.summary.ids
     }
 
+    /// The id range when it holds every id from the first to the last (as builds and appends
+    /// write segments): then each position's id follows from it.
+    pub fn contiguous_ids(&self) -> Option<(u64, u64)> {
+        self.summary.ids.filter(|_| self.summary.contiguous())
+    }
+
     /// Size of the file.
     pub fn file_bytes(&self) -> u64 {
         self.map.len() as u64
@@ -514,19 +520,19 @@ impl SegmentReader {
     /// load write them) it follows from the id range read at open; otherwise the records are
     /// searched.
     pub fn position(&self, id: u64) -> Result<Option<usize>> {
-        match self.summary.ids {
-            None => Ok(None),
-            Some((first, last)) if self.summary.contiguous() => {
+        match (self.contiguous_ids(), self.summary.ids) {
+            (_, None) => Ok(None),
+            (Some((first, last)), _) => {
                 Ok((first..=last).contains(&id).then(|| (id - first) as usize))
             }
-            Some(_) => Ok(self.records()?.binary_search_by_key(&id, |r| r.id).ok()),
+            (None, Some(_)) => Ok(self.records()?.binary_search_by_key(&id, |r| r.id).ok()),
         }
     }
 
     /// The id of the series at `pos`.
     pub fn id(&self, pos: usize) -> Result<u64> {
-        match self.summary.ids {
-            Some((first, _)) if self.summary.contiguous() && pos < self.summary.count => {
+        match self.contiguous_ids() {
+            Some((first, _)) if pos < self.summary.count => {
                 Ok(first + pos as u64)
             }
             _ => self.record(pos).map(|r| r.id),

@@ -8,15 +8,9 @@
 pub use super::block_table::SERIES_PER_BLOCK;
 use crate::codec::{EncodedSeries, Storage};
 
-/// Serializes the levels of `series` under bound `max_error`; every symbolic series holds one
-/// level per value (checked by the writer).
-pub fn serialize(series: &[EncodedSeries], max_error: f64) -> crate::Result<Vec<u8>> {
-    let (table, blocks) = table_and_blocks(series, max_error)?;
-    Ok([table, blocks.concat()].concat())
-}
-
-/// The section [`serialize`] makes, as its head and block records and its payloads apart (the
-/// writer writes them one after the other without joining them).
+/// The section of the levels of `series` under bound `max_error` (every symbolic series holds
+/// one level per value, checked by the writer), as its head and block records and its payloads
+/// apart: the writer writes them one after the other without joining them.
 pub fn table_and_blocks(
     series: &[EncodedSeries],
     max_error: f64,
