@@ -335,8 +335,10 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 4]) {
             f => panic!("form {f}"),
         }
     }
-    // Per series: (x₀ reproduced exactly, or z₀), μ, σ.
+    // Per series: (x₀ reproduced exactly, or z₀), μ, σ, and the unit of its bounds and steps
+    // (σ on rounded rows, 1 on exact rows).
     let (lens, kinds, counts, label_idx, starts, means, stds);
+    let mut units: Vec<f64> = vec![1.0; n];
     if version == 1 {
         assert_eq!(u32_at(se, 8), 11);
         let _ids: Vec<u64> = col(next_col(), n);
@@ -384,6 +386,7 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 4]) {
                 j += 1;
             } else {
                 let sigma = f64::from_bits(scale[i] << 41);
+                units[i] = sigma;
                 st.push(Err(start_l[i] as f64 * hb));
                 me.push(mean_l[i] as f64 * (sigma * ha));
                 sd.push(sigma);
@@ -410,6 +413,25 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 4]) {
         (per, delta, levels)
     });
     let mut level_at = 0usize;
+    // §4.12 CORRECTIONS: R step codes, then the L levels of the corrected rows in row order.
+    let (mut steps, mut fixes) = (Vec::<u64>::new().into_iter(), Vec::<i64>::new().into_iter());
+    if let Some(c) = sec.get(&12) {
+        assert_eq!(version, 2);
+        assert!(!sec.contains_key(&10), "never beside RESIDUALS");
+        let (r, l) = (u32_at(c, 0) as usize, u64_at(c, 8) as usize);
+        assert_eq!(u32_at(c, 4), 0);
+        let mut at = 16;
+        let mut stream = || {
+            let (len, form) = (u32_at(c, at) as usize, u32_at(c, at + 4));
+            let body = &c[at + 8..at + 8 + len];
+            at += 8 + len;
+            (form, body)
+        };
+        steps = col::<u64>(stream(), r).into_iter();
+        fixes = col::<i64>(stream(), l).into_iter();
+        assert_eq!(at, c.len());
+        assert_eq!(kinds.iter().filter(|&&k| k == 2).count(), r);
+    }
     // §5 decode
     let lossless = sec.get(&6).copied().unwrap_or(&[]);
     let (mut sym_at, mut raw_at) = (0usize, 0usize);
@@ -466,6 +488,16 @@ fn spec_read(b: &[u8]) -> (Vec<LabelledSeries>, [usize; 4]) {
             for (v, &q) in x.iter_mut().zip(l) {
                 *v += 2.0 * delta * q as f64;
             }
+        }
+        if kinds[i] == 2 {
+            // step 6: Δ = from_bits(step << 45)·unit, y = x̂ + Δ·q
+            let step = f64::from_bits(steps.next().unwrap() << 45) * units[i];
+            assert!(step.is_finite() && step > 0.0);
+            for v in x.iter_mut() {
+                *v += step * fixes.next().unwrap() as f64;
+            }
+        } else {
+            assert!(kinds[i] == 0, "kind {}", kinds[i]);
         }
         out.push((label, x));
     }
@@ -583,6 +615,14 @@ fn a_reader_from_the_spec_decodes_what_the_library_decodes() {
         codecs.iter().all(|&c| c > 0),
         "every block codec exercised: {codecs:?}"
     );
+    // Corrected series (§4.12): a coarse tolerance leaves spiky series over the budget.
+    let data = ingest::read(&ucr("Lightning7", "TRAIN"), None).unwrap();
+    let opts = Options::default().tol(0.4);
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Database::build(&dir.path().join("c"), &data, &opts).unwrap();
+    let info = db.snapshot().info().unwrap();
+    assert!(info.corrected_series > 5, "{} corrected", info.corrected_series);
+    check_against_library(&data, &opts);
 }
 
 /// The dataset and options of the compatibility file: labels, a constant series, a length-1

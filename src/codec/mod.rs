@@ -10,7 +10,8 @@
 //! 5. [`assign`]: pick each piece's symbol (closed-loop by default).
 //! 6. [`reconstruct`]: decode to exactly `n` points; measure ε = ‖x − x̂‖ and the largest
 //!    error. A series over the error budget is compressed again at finer tolerances with the same
-//!    codebook, and stored losslessly ([`lossless`]) when that fails or costs more.
+//!    codebook, or given a [`correction`] of its own, whichever is smaller; it is stored
+//!    losslessly ([`lossless`]) only when both fail or cost more.
 //! 7. [`residual`] (error-bounded mode, `max_error = δ`): integer corrections of step 2δ make
 //!    every decoded value lie within δ of the original.
 //!
@@ -21,6 +22,7 @@
 pub mod assign;
 pub mod bitpack;
 pub mod compress;
+pub mod correction;
 pub mod digitize;
 pub mod lossless;
 pub mod lzw;
@@ -227,6 +229,19 @@ pub enum Storage {
     Symbolic(Vec<u32>),
     /// Losslessly, as a pco stream of the original values.
     Lossless(Vec<u8>),
+    /// As symbols and a [`correction::Correction`] that brings their reconstruction within the
+    /// error budget.
+    Corrected(Vec<u32>, correction::Correction),
+}
+
+impl Storage {
+    /// The symbols of a symbolic or corrected series.
+    pub fn symbols(&self) -> Option<&[u32]> {
+        match self {
+            Storage::Symbolic(s) | Storage::Corrected(s, _) => Some(s),
+            Storage::Lossless(_) => None,
+        }
+    }
 }
 
 /// One encoded series.
@@ -264,6 +279,12 @@ impl EncodedSeries {
                 if let (Some(d), false) = (max_error, self.residuals.is_empty()) {
                     residual::apply(&mut x, self.residuals.iter(), 2.0 * d);
                 }
+                Some(x)
+            }
+            Storage::Corrected(s, c) => {
+                let mut x =
+                    decode_symbolic(self.len as usize, self.start, self.moments, s, centres);
+                c.apply(&mut x);
                 Some(x)
             }
         }
@@ -327,12 +348,25 @@ pub struct FitReport {
     pub alpha: Option<f64>,
     /// Series stored losslessly because of the error budget.
     pub lossless: u64,
+    /// Series stored with a correction because of the error budget.
+    pub corrected: u64,
     /// Time to normalise and compress.
     pub compress_time: Duration,
     /// Time to digitize and quantize.
     pub digitize_time: Duration,
     /// Time to assign symbols, decode and measure errors.
     pub assign_time: Duration,
+}
+
+impl FitReport {
+    /// Adds the pieces, lossless and corrected series of `encoded`.
+    pub fn tally(&mut self, encoded: &[EncodedSeries]) {
+        for e in encoded {
+            self.pieces += u64::from(e.pieces);
+            self.lossless += u64::from(matches!(e.storage, Storage::Lossless(_)));
+            self.corrected += u64::from(matches!(e.storage, Storage::Corrected(..)));
+        }
+    }
 }
 
 /// Fits a codebook to `series` and encodes them all.
@@ -399,17 +433,14 @@ pub fn fit_encode(
         })
         .collect::<Result<_>>()?;
     let assign_time = t2.elapsed();
-    let report = FitReport {
-        pieces: all.len() as u64,
+    let mut report = FitReport {
         alpha: clustering.alpha,
-        lossless: encoded
-            .iter()
-            .filter(|e| matches!(e.storage, Storage::Lossless(_)))
-            .count() as u64,
         compress_time,
         digitize_time,
         assign_time,
+        ..FitReport::default()
     };
+    report.tally(&encoded);
     Ok((codebook, encoded, report))
 }
 
@@ -508,9 +539,11 @@ pub const REFINEMENTS: u32 = 6;
 /// residual levels, or stores the series losslessly when they cannot meet the bound.
 ///
 /// A series over the budget is compressed again at half the tolerance (up to [`REFINEMENTS`]
-/// times) and assigned symbols of the same codebook; the first encoding within the budget is
-/// kept when its symbols cost fewer bytes than the lossless stream, so that the error budget has
-/// no cliff: a series only just over it costs a few more symbols, not its every value.
+/// times) and assigned symbols of the same codebook, and a [`correction`] of its first encoding is
+/// sought; of the first finer encoding within the budget and the correction, the one that costs
+/// fewer bytes is kept, and the series is stored losslessly only when neither exists or the
+/// lossless stream is smaller. So the error budget has no cliff: a series only just over it
+/// costs a few more symbols or a few corrected values, not its every value.
 #[allow(clippy::too_many_arguments)]
 fn finish(
     x: &[f64],
@@ -550,11 +583,16 @@ fn finish(
     let mut symbols = symbols;
     let mut pieces = pieces;
     let mut xh = decode_symbolic(n, start, m, &symbols, centres);
+    let mut fix = None;
     // The budget bounds the error of symbolic series; in error-bounded mode the residuals bound
     // every value instead, at a cost far below that of lossless storage.
     if max_error.is_none() && over(&xh) {
+        let bits = bitpack::width_for(centres.len()) as usize;
+        let symbol_bytes = |count: usize| (count * bits).div_ceil(8);
+        // Candidates within the budget: the first finer compression that meets it, and a
+        // correction of this one; the smaller is kept, and neither when lossless is smaller.
+        let mut refined = None;
         let mut tol = p.tol;
-        let mut found = false;
         for _ in 0..REFINEMENTS {
             tol /= 2.0;
             let finer = compress::compress(&prep.z, tol, p.max_len);
@@ -564,14 +602,28 @@ fn finish(
             };
             let y = decode_symbolic(n, start, m, &s, centres);
             if !over(&y) {
-                (symbols, pieces, xh, found) = (s, finer.len() as u32, y, true);
+                refined = Some((s, finer.len() as u32, y));
                 break;
             }
         }
-        let bits = bitpack::width_for(centres.len()) as usize;
+        let correction = correction::find(x, &xh, max_rmse * m.std, unit, |y| !over(y));
         let lossless_bytes = lossless::compress_values(x)?.len();
-        if !found || (symbols.len() * bits).div_ceil(8) >= lossless_bytes {
-            return lossless();
+        let refined_bytes = refined.as_ref().map(|r| symbol_bytes(r.0.len()));
+        let corrected_bytes = correction
+            .as_ref()
+            .map(|(c, _)| symbol_bytes(symbols.len()) + c.estimated_bytes());
+        match (refined_bytes, corrected_bytes) {
+            (Some(r), c) if r < lossless_bytes && c.is_none_or(|c| r <= c) => {
+                if let Some((s, k, y)) = refined {
+                    (symbols, pieces, xh) = (s, k, y);
+                }
+            }
+            (_, Some(c)) if c < lossless_bytes => {
+                if let Some((c, y)) = correction {
+                    (xh, fix) = (y, Some(c));
+                }
+            }
+            _ => return lossless(),
         }
     }
     let residuals = match max_error {
@@ -597,7 +649,10 @@ fn finish(
         len: n as u32,
         start,
         moments: m,
-        storage: Storage::Symbolic(symbols),
+        storage: match fix {
+            Some(c) => Storage::Corrected(symbols, c),
+            None => Storage::Symbolic(symbols),
+        },
         residuals,
         pieces,
         eps,
@@ -664,8 +719,8 @@ mod tests {
         let centres = cb.centres();
         for (x, e) in data.iter().zip(&enc) {
             match &e.storage {
-                Storage::Symbolic(s) => {
-                    let xh = decode_symbolic(e.len as usize, e.start, e.moments, s, &centres);
+                Storage::Symbolic(_) | Storage::Corrected(..) => {
+                    let xh = e.decode(&centres, None).unwrap();
                     assert_eq!(xh.len(), x.len());
                     let (eps, mx) = error_of(x, &xh);
                     let slack = 1.0 + 2f64.powi(-7);
@@ -703,20 +758,30 @@ mod tests {
         };
         let (cb, enc, rep) = fit_encode(&data, &p).unwrap();
         let centres = cb.centres();
-        let mut refined = 0;
+        let (mut refined, mut corrected) = (0, 0);
         for (i, (x, e)) in data.iter().zip(&enc).enumerate() {
-            if let Storage::Symbolic(s) = &e.storage {
-                let xh = decode_symbolic(x.len(), e.start, e.moments, s, &centres);
-                let (eps, _) = error_of(x, &xh);
-                assert!(eps / (x.len() as f64).sqrt() <= p.max_rmse * e.moments.std);
-                if rel[rel.len() / 2] < free[i].eps / (x.len() as f64).sqrt() / free[i].moments.std
-                {
+            let Some(s) = e.storage.symbols() else {
+                continue;
+            };
+            let xh = e.decode(&centres, None).unwrap();
+            let (eps, _) = error_of(x, &xh);
+            assert!(eps / (x.len() as f64).sqrt() <= p.max_rmse * e.moments.std);
+            let over = rel[rel.len() / 2] < free[i].eps / (x.len() as f64).sqrt() / free[i].moments.std;
+            match &e.storage {
+                Storage::Symbolic(_) if over => {
                     assert!(s.len() > free[i].pieces as usize, "#{i}: refined with more pieces");
                     refined += 1;
                 }
+                Storage::Corrected(..) => {
+                    assert!(over, "#{i}: corrected though within the budget");
+                    assert_eq!(s.len(), free[i].pieces as usize, "#{i}: its first encoding");
+                    corrected += 1;
+                }
+                _ => {}
             }
         }
-        assert!(refined >= 20, "{refined} series refined");
+        assert!(refined + corrected >= 20, "{refined} series refined, {corrected} corrected");
+        assert_eq!(rep.corrected, corrected as u64);
         assert!(rep.lossless <= 5, "{} lossless", rep.lossless);
     }
 
@@ -771,12 +836,7 @@ mod tests {
         let (cb, enc, _) = fit_encode(&data, &CodecParams::default()).unwrap();
         let centres = cb.centres();
         for (x, e) in data.iter().zip(&enc) {
-            let xh = match &e.storage {
-                Storage::Symbolic(s) => {
-                    decode_symbolic(e.len as usize, e.start, e.moments, s, &centres)
-                }
-                Storage::Lossless(b) => lossless::decompress(b, x.len()).unwrap(),
-            };
+            let xh = e.decode(&centres, None).unwrap();
             if e.moments.std == 0.0 {
                 assert_eq!(&xh, x);
             }

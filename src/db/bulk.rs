@@ -275,11 +275,7 @@ impl BulkLoader {
             Some(cb) => {
                 let t = std::time::Instant::now();
                 let enc = codec::encode_with(&pending.series, cb, &p)?;
-                self.fit.pieces += enc.iter().map(|e| e.pieces as u64).sum::<u64>();
-                self.fit.lossless += enc
-                    .iter()
-                    .filter(|e| matches!(e.storage, codec::Storage::Lossless(_)))
-                    .count() as u64;
+                self.fit.tally(&enc);
                 self.fit.assign_time += t.elapsed();
                 enc
             }

@@ -37,6 +37,7 @@ impl Database {
         for seg in &state.segments {
             let same = *seg.reader.codebook() == codebook;
             let data = seg.search_data()?;
+            let corrections = seg.reader.correction_levels()?;
             for (pos, r) in seg.reader.records()?.iter().enumerate() {
                 if !seg.is_live(r.id) {
                     continue;
@@ -57,13 +58,13 @@ impl Database {
                     originals.push(Some(original));
                     continue;
                 }
-                let (storage, original) = if r.kind == layout::storage_kind::LOSSLESS {
-                    (
+                let (storage, original) = match (r.kind, seg.reader.correction(pos, Some(&corrections))?) {
+                    (layout::storage_kind::LOSSLESS, _) => (
                         Storage::Lossless(seg.reader.lossless_bytes(pos)?.to_vec()),
                         Some(seg.reader.decode(pos)?),
-                    )
-                } else {
-                    (Storage::Symbolic(data.symbols.of(r)), None)
+                    ),
+                    (_, Some(fix)) => (Storage::Corrected(data.symbols.of(r), fix), None),
+                    _ => (Storage::Symbolic(data.symbols.of(r)), None),
                 };
                 let residuals = match (&data.levels, &storage) {
                     (Some(l), Storage::Symbolic(_)) => l.of(pos, r.len as usize).into(),
@@ -174,7 +175,7 @@ impl Database {
         }
         let mut e = encode(&old)?;
         let (d, dmax) = match e.decode(centres, None) {
-            Some(new) if matches!(e.storage, Storage::Symbolic(_)) => codec::error_of(&old, &new),
+            Some(new) if e.storage.symbols().is_some() => codec::error_of(&old, &new),
             _ => (0.0, 0.0),
         };
         let unit = codec::bound_unit(e.start, e.moments);

@@ -38,6 +38,9 @@ pub struct Info {
     pub max_abs_err: f64,
     /// Live series stored losslessly.
     pub lossless_series: u64,
+    /// Live series stored with a correction: symbols and the levels that bring them within the
+    /// error budget (FORMAT.md §4.12).
+    pub corrected_series: u64,
     /// Length of the shortest live series.
     pub min_len: u64,
     /// Length of the longest live series.
@@ -111,6 +114,7 @@ impl Snapshot {
             rel,
             max_abs_err,
             lossless,
+            corrected,
             min_len,
             max_len,
         } = sums;
@@ -172,6 +176,7 @@ impl Snapshot {
             mean_relative_rmse: if live > 0 { rel / live as f64 } else { 0.0 },
             max_abs_err,
             lossless_series: lossless,
+            corrected_series: corrected,
             min_len: if live > 0 { min_len } else { 0 },
             max_len,
             blocks: BlockCounts {
@@ -202,6 +207,7 @@ struct RecordSums {
     rel: f64,
     max_abs_err: f64,
     lossless: u64,
+    corrected: u64,
     min_len: u64,
     max_len: u64,
 }
@@ -216,6 +222,7 @@ impl Default for RecordSums {
             rel: 0.0,
             max_abs_err: 0.0,
             lossless: 0,
+            corrected: 0,
             min_len: u64::MAX,
             max_len: 0,
         }
@@ -233,6 +240,7 @@ impl RecordSums {
         }
         self.max_abs_err = self.max_abs_err.max(r.max_abs_err);
         self.lossless += u64::from(r.kind == layout::storage_kind::LOSSLESS);
+        self.corrected += u64::from(r.kind == layout::storage_kind::CORRECTED);
         self.min_len = self.min_len.min(r.len as u64);
         self.max_len = self.max_len.max(r.len as u64);
     }

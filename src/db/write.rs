@@ -165,16 +165,12 @@ impl Database {
             Some(b) => {
                 let t = Instant::now();
                 let enc = codec::encode_with(&data.series, b.codebook(), &opts.encoding())?;
-                let fit = codec::FitReport {
-                    pieces: enc.iter().map(|e| e.pieces as u64).sum(),
+                let mut fit = codec::FitReport {
                     alpha: b.alpha(),
-                    lossless: enc
-                        .iter()
-                        .filter(|e| matches!(e.storage, Storage::Lossless(_)))
-                        .count() as u64,
                     assign_time: t.elapsed(),
                     ..Default::default()
                 };
+                fit.tally(&enc);
                 (b.codebook().clone(), enc, fit)
             }
         };
@@ -273,7 +269,10 @@ impl Database {
         let index_time = t.elapsed();
         let t = Instant::now();
         let file = self.uid.segment_name(generation);
-        let report = serde_json::json!({ "pieces": fit.pieces, "alpha": fit.alpha, "lossless": fit.lossless });
+        let mut report = serde_json::json!({ "pieces": fit.pieces, "alpha": fit.alpha, "lossless": fit.lossless });
+        if fit.corrected > 0 {
+            report["corrected"] = fit.corrected.into();
+        }
         let write = write_segment_with(
             self.io.as_ref(),
             &self.dir.join(&file),
@@ -315,7 +314,7 @@ impl Database {
                 |i| {
                     let e = &encoded[i];
                     let mut x = match &e.storage {
-                        Storage::Symbolic(_) => e
+                        Storage::Symbolic(_) | Storage::Corrected(..) => e
                             .decode(centres, self.options.codec.max_error)
                             .unwrap_or_default(),
                         Storage::Lossless(_) => original(i),

@@ -26,6 +26,8 @@ pub(crate) enum BlockKind {
     Residuals,
     /// RAW (§4.9).
     Raw,
+    /// The level column of CORRECTIONS (§4.12), as block 0.
+    Corrections,
 }
 
 /// A decoded block.

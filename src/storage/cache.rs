@@ -39,13 +39,14 @@ pub(crate) struct OpenSegment {
 }
 
 /// What verification reads: every symbol decoded once, the residual levels of error-bounded
-/// segments, and the lossless series normalised.
+/// segments, and the lossless and corrected series decoded and normalised.
 #[derive(Debug)]
 pub(crate) struct SearchData {
     pub(crate) symbols: Symbols,
     /// Error-bounded segments: every residual level, and where each series' levels start.
     pub(crate) levels: Option<Levels>,
-    pub(crate) lossless: std::collections::HashMap<usize, Vec<f64>>,
+    /// The lossless and corrected series, decoded and normalised, by position.
+    pub(crate) held: std::collections::HashMap<usize, Vec<f64>>,
     /// Per length group, the largest error bounds per leaf and node (exactness over originals).
     pub(crate) original_bounds: Vec<knn::OriginalBounds>,
     /// The series' DTW envelopes (PAA) per window used so far, by the radius of each length
@@ -257,9 +258,9 @@ impl Source for SegmentSource<'_> {
             mean: r.mean,
             std: r.std,
         };
-        if r.kind == layout::storage_kind::LOSSLESS {
+        if r.kind != layout::storage_kind::SYMBOLIC {
             out.clear();
-            if let Some(v) = self.data.lossless.get(&pos) {
+            if let Some(v) = self.data.held.get(&pos) {
                 out.extend_from_slice(v);
             }
             return;
@@ -481,10 +482,21 @@ impl OpenSegment {
             } else {
                 Symbols::Wide(all_symbols(seg, |v| v)?)
             };
-            let mut lossless = std::collections::HashMap::new();
+            let mut held = std::collections::HashMap::new();
+            // Lossless and corrected series are held decoded (corrected ones are the series
+            // the codebook could not bring within the error budget: few, in a fitting codebook).
+            let corrections = seg.correction_levels()?;
             for (pos, r) in records.iter().enumerate() {
-                if r.kind == layout::storage_kind::LOSSLESS {
-                    let mut x = seg.decode(pos)?;
+                if r.kind != layout::storage_kind::SYMBOLIC {
+                    let mut x = match seg.correction(pos, Some(&corrections))? {
+                        Some(fix) => {
+                            let mut x = Vec::with_capacity(r.len as usize);
+                            symbols.decode_into(r, seg.centres(), &mut x);
+                            fix.apply(&mut x);
+                            x
+                        }
+                        None => seg.decode(pos)?,
+                    };
                     codec::normalize_in_place(
                         &mut x,
                         Moments {
@@ -492,14 +504,14 @@ impl OpenSegment {
                             std: r.std,
                         },
                     );
-                    lossless.insert(pos, x);
+                    held.insert(pos, x);
                 }
             }
             let levels = Levels::read(seg)?;
             let mut data = SearchData {
                 symbols,
                 levels,
-                lossless,
+                held,
                 original_bounds: Vec::new(),
                 envelopes: Mutex::new(Vec::new()),
                 flat: [OnceLock::new(), OnceLock::new()],
@@ -566,7 +578,7 @@ impl OpenSegment {
     pub(crate) fn reconstruct(&self, pos: usize) -> Result<Vec<f64>> {
         let r = self.record(pos)?;
         let data = match self.search.get() {
-            Some(Ok(data)) if r.kind != layout::storage_kind::LOSSLESS => data,
+            Some(Ok(data)) if r.kind == layout::storage_kind::SYMBOLIC => data,
             _ => return self.decode_through_cache(pos),
         };
         let mut x = Vec::with_capacity(r.len as usize);
@@ -614,10 +626,23 @@ impl OpenSegment {
             },
             None => None,
         };
+        let corrections = if r.kind == layout::storage_kind::CORRECTED {
+            match self.cache.get_or((self.key, BlockKind::Corrections, 0), || {
+                self.reader
+                    .correction_levels()
+                    .map(|l| Block::Levels(Arc::new(l)))
+            })? {
+                Block::Levels(l) => Some(l),
+                _ => None,
+            }
+        } else {
+            None
+        };
         self.reader.decode_with(
             pos,
             symbols.as_deref(),
             levels.as_ref().map(|(b, l)| (*b, &l[..])),
+            corrections.as_deref().map(|l| &l[..]),
         )
     }
 }

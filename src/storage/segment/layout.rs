@@ -42,6 +42,8 @@ pub mod kind {
     pub const RESIDUALS: u32 = 10;
     /// §4.11 entropy model of rANS-coded symbol blocks.
     pub const SYMBOL_MODEL: u32 = 11;
+    /// §4.12 steps of the corrected series' levels.
+    pub const CORRECTIONS: u32 = 12;
 
     /// The name FORMAT.md gives a kind.
     pub fn name(kind: u32) -> &'static str {
@@ -57,6 +59,7 @@ pub mod kind {
             RAW => "RAW",
             RESIDUALS => "RESIDUALS",
             SYMBOL_MODEL => "SYMBOL_MODEL",
+            CORRECTIONS => "CORRECTIONS",
             _ => "unknown section",
         }
     }
@@ -285,6 +288,21 @@ pub mod storage_kind {
     pub const SYMBOLIC: u8 = 0;
     /// A pco stream in the LOSSLESS section.
     pub const LOSSLESS: u8 = 1;
+    /// Symbols in SYMBOLS, and levels in LOSSLESS at the step of a CORRECTIONS record.
+    pub const CORRECTED: u8 = 2;
+}
+
+/// §4.12 CORRECTIONS head, 16 bytes, followed by the step column (`rows` values) and the level
+/// column (`levels` values), column streams of §4.3.2.
+#[derive(Debug, Clone, Copy, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct CorrectionsHeader {
+    /// Number of corrected series (rows of kind 2 in SERIES).
+    pub rows: U32,
+    /// Zero.
+    pub reserved: U32,
+    /// Number of levels: the sum of the corrected series' lengths.
+    pub levels: U64,
 }
 
 /// No label (§4.3 `label`).

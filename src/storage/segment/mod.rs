@@ -3,6 +3,7 @@
 pub mod block_table;
 mod codebook;
 mod columns;
+mod corrections;
 mod index_section;
 mod labels;
 pub mod layout;

@@ -58,6 +58,8 @@ pub struct SegmentReader {
     symbol_model: Option<crate::codec::rans::Model>,
     rans: std::sync::OnceLock<crate::codec::rans::Decoder>,
     lossless: (usize, usize),
+    /// The CORRECTIONS section (§4.12), when there is one: checked with the series table.
+    corrections_at: Option<Deferred>,
     report: serde_json::Value,
 }
 
@@ -111,6 +113,11 @@ impl Fault {
 #[derive(Debug)]
 struct Tables {
     records: Vec<SeriesRecord>,
+    /// Where the corrected series' levels are, by position (§4.12).
+    corrected: Vec<series::Corrected>,
+    /// The CORRECTIONS level column: where its stream starts in the file and its number of
+    /// levels (`None` without corrected series).
+    correction_levels: Option<(usize, u64)>,
     /// Error-bounded segments: the levels in each residual block, and where each series'
     /// levels start inside its block.
     residual_layout: Option<(Vec<usize>, Vec<usize>)>,
@@ -244,6 +251,13 @@ impl SegmentReader {
             }
         }
         let lossless = found[kind::LOSSLESS as usize].unwrap_or((0, 0));
+        if let (Some((at, _)), 1) = (section(kind::CORRECTIONS), version) {
+            return Err(corrupt(
+                "CORRECTIONS",
+                at as u64,
+                "a section of version 2 in a version-1 file".into(),
+            ));
+        }
 
         let deferred_at = |k: u32| {
             let (at, len) = found[k as usize]?;
@@ -259,6 +273,7 @@ impl SegmentReader {
         let summary =
             series::summary(&bytes[at..at + n], version).map_err(|d| corrupt("SERIES", at as u64, d))?;
         let index_at = deferred_at(kind::INDEX);
+        let corrections_at = deferred_at(kind::CORRECTIONS);
 
         let raw = match section(kind::RAW) {
             Some((at, sec)) => Some((
@@ -281,6 +296,13 @@ impl SegmentReader {
             None => None,
         };
         params.max_error = residuals.as_ref().map(|r| r.max_error);
+        if let (Some(r), Some((at, _))) = (&residuals, section(kind::CORRECTIONS)) {
+            return Err(corrupt(
+                "CORRECTIONS",
+                at as u64,
+                format!("an error-bounded segment (RESIDUALS at {}) has corrected series", r.at),
+            ));
+        }
         let report = match section(kind::REPORT) {
             Some((at, sec)) => serde_json::from_slice(sec)
                 .map_err(|e| corrupt("REPORT", at as u64, format!("not a JSON object: {e}")))?,
@@ -308,6 +330,7 @@ impl SegmentReader {
             symbol_model,
             rans: std::sync::OnceLock::new(),
             lossless,
+            corrections_at,
             report,
             map,
         })
@@ -344,7 +367,20 @@ impl SegmentReader {
                 None => d,
             })
         };
-        let records = series::parse(sec, self.lossless.1 as u64, self.version).map_err(record_fault)?;
+        let corrections = match &self.corrections_at {
+            Some(d) => {
+                let c = super::corrections::parse(d.checked(&self.map, "CORRECTIONS")?)
+                    .map_err(|(off, detail)| Fault::at("CORRECTIONS", d.at + off as usize, detail))?;
+                Some(c)
+            }
+            None => None,
+        };
+        let (records, corrected) =
+            series::parse(sec, self.lossless.1 as u64, self.version, corrections.as_ref())
+                .map_err(record_fault)?;
+        let correction_levels = corrections
+            .zip(self.corrections_at)
+            .map(|(c, d)| (d.at + c.levels_at, c.levels));
         series::check_against(&records, self.labels.len(), self.total_symbols, &self.blocks)
             .map_err(record_fault)?;
         // The same bytes gave the summary at open; a difference would be a bug, not damage.
@@ -358,6 +394,8 @@ impl SegmentReader {
             .map(|r| super::residuals::layout(&r.table, &records));
         Ok(Tables {
             records,
+            corrected,
+            correction_levels,
             residual_layout,
         })
     }
@@ -594,7 +632,7 @@ impl SegmentReader {
     /// The symbols of the series at `pos` (empty for lossless or length-1 series).
     pub fn symbols(&self, pos: usize) -> Result<Vec<u32>> {
         let r = self.record(pos)?;
-        if r.kind != storage_kind::SYMBOLIC || r.count == 0 {
+        if r.kind == storage_kind::LOSSLESS || r.count == 0 {
             return Ok(Vec::new());
         }
         let b = block_of(&self.blocks, r.start).unwrap_or(0);
@@ -606,7 +644,7 @@ impl SegmentReader {
     /// length-1 series).
     pub fn block_of_series(&self, pos: usize) -> Result<Option<usize>> {
         let r = self.record(pos)?;
-        if r.kind != storage_kind::SYMBOLIC || r.count == 0 {
+        if r.kind == storage_kind::LOSSLESS || r.count == 0 {
             return Ok(None);
         }
         Ok(block_of(&self.blocks, r.start))
@@ -619,6 +657,7 @@ impl SegmentReader {
         pos: usize,
         block: Option<&BlockSymbols>,
         levels: Option<(usize, &[i64])>,
+        corrections: Option<&[i64]>,
     ) -> Result<Vec<f64>> {
         let r = self.record(pos)?;
         let n = r.len as usize;
@@ -666,9 +705,83 @@ impl SegmentReader {
                     };
                     codec::residual::apply(&mut x, lv[skip..skip + n].iter().copied(), 2.0 * res.max_error);
                 }
+                if r.kind == storage_kind::CORRECTED {
+                    self.correct(pos, &mut x, corrections)?;
+                }
                 Ok(x)
             }
         }
+    }
+
+    /// Where the levels of the series at `pos` are, when it is a corrected series (§4.12).
+    fn corrected(&self, pos: usize) -> Result<Option<series::Corrected>> {
+        let corrected = &self.tables()?.corrected;
+        Ok(corrected
+            .binary_search_by_key(&pos, |c| c.pos)
+            .ok()
+            .map(|i| corrected[i]))
+    }
+
+    /// The correction of the series at `pos` (`None` unless it is a corrected series), its
+    /// levels taken from `levels` ([`Self::correction_levels`]) when given.
+    pub fn correction(
+        &self,
+        pos: usize,
+        levels: Option<&[i64]>,
+    ) -> Result<Option<codec::correction::Correction>> {
+        let Some(c) = self.corrected(pos)? else {
+            return Ok(None);
+        };
+        let owned;
+        let all = match levels {
+            Some(l) => l,
+            None => {
+                owned = self.correction_levels()?;
+                &owned
+            }
+        };
+        let n = self.record(pos)?.len as usize;
+        let first = c.first as usize;
+        let q = all
+            .get(first..first + n)
+            .ok_or_else(|| self.no_such("CORRECTIONS", "level", first + n))?;
+        Ok(Some(codec::correction::Correction {
+            code: c.code,
+            step: c.step,
+            levels: q.to_vec().into(),
+        }))
+    }
+
+    /// Decodes the level column of CORRECTIONS: the levels of every corrected series, in row
+    /// order (empty without corrected series).
+    pub fn correction_levels(&self) -> Result<Vec<i64>> {
+        let Some((at, n)) = self.tables()?.correction_levels else {
+            return Ok(Vec::new());
+        };
+        super::corrections::levels(&self.map[at..self.corrections_end()], n).ok_or_else(|| {
+            self.corrupt(
+                "CORRECTIONS",
+                at as u64,
+                format!("the level column does not decode to {n} levels"),
+            )
+        })
+    }
+
+    fn corrections_end(&self) -> usize {
+        self.corrections_at.map_or(0, |d| d.at + d.len)
+    }
+
+    /// Adds the correction of the corrected series at `pos` to its reconstruction `x` (§4.12),
+    /// its levels taken from `levels` when given.
+    fn correct(&self, pos: usize, x: &mut [f64], levels: Option<&[i64]>) -> Result<()> {
+        let c = self
+            .correction(pos, levels)?
+            .ok_or_else(|| self.no_such("CORRECTIONS", "corrected series", pos))?;
+        if c.levels.len() != x.len() {
+            return Err(self.no_such("CORRECTIONS", "level", x.len()));
+        }
+        c.apply(x);
+        Ok(())
     }
 
     /// Error-bounded segments: the bound δ on every value (§4.10).
@@ -814,7 +927,7 @@ impl SegmentReader {
 
     /// Decodes the series at `pos` to original units.
     pub fn decode(&self, pos: usize) -> Result<Vec<f64>> {
-        self.decode_with(pos, None, None)
+        self.decode_with(pos, None, None, None)
     }
 
     /// Decodes every series in order, decoding each symbol block and residual block once;
@@ -822,8 +935,12 @@ impl SegmentReader {
     pub fn for_each_decoded(&self, mut f: impl FnMut(usize, Vec<f64>) -> Result<()>) -> Result<()> {
         let mut current: Option<(usize, BlockSymbols)> = None;
         let mut levels: Option<(usize, Vec<i64>)> = None;
+        let mut corrections: Option<Vec<i64>> = None;
         for (pos, r) in self.records()?.iter().enumerate() {
-            if r.kind == storage_kind::SYMBOLIC && r.count > 0 {
+            if r.kind == storage_kind::CORRECTED && corrections.is_none() {
+                corrections = Some(self.correction_levels()?);
+            }
+            if r.kind != storage_kind::LOSSLESS && r.count > 0 {
                 let b = block_of(&self.blocks, r.start).unwrap_or(0);
                 if current.as_ref().map(|c| c.0) != Some(b) {
                     current = Some((b, self.block(b)?));
@@ -838,6 +955,7 @@ impl SegmentReader {
                 pos,
                 current.as_ref().map(|c| &c.1),
                 levels.as_ref().map(|(b, l)| (*b, &l[..])),
+                corrections.as_deref(),
             )?;
             f(pos, values)?;
         }

@@ -82,13 +82,26 @@ pub(super) fn summary(sec: &[u8], version: u32) -> std::result::Result<Summary, 
     Ok(Summary { count: n, ids: ids.first().zip(ids.last()).map(|(&a, &b)| (a, b)) })
 }
 
+/// Where a corrected series' levels are (§4.12): its position, the index of its first level in
+/// the CORRECTIONS level column, and their step in original units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Corrected {
+    pub pos: usize,
+    pub first: u64,
+    pub code: u64,
+    pub step: f64,
+}
+
 /// Decodes the column streams of the SERIES section (§4.3, either version) and checks each
-/// record on its own. Errors carry the record index when one record is at fault.
+/// record on its own; places the levels of the corrected rows, the i-th of which has the i-th
+/// step of `corrections` (§4.12). Errors carry the record index when one record is at fault.
 pub(super) fn parse(
     sec: &[u8],
     lossless_bytes: u64,
     version: u32,
-) -> std::result::Result<Vec<SeriesRecord>, Fail> {
+    corrections: Option<&super::corrections::Corrections>,
+) -> std::result::Result<(Vec<SeriesRecord>, Vec<Corrected>), Fail> {
+    let codes = corrections.map_or(&[][..], |c| &c.codes[..]);
     let whole = |d: &str| (None, d.to_string());
     let (sh, mut rest) =
         SeriesHeader::read_from_prefix(sec).map_err(|_| whole("shorter than its header"))?;
@@ -126,7 +139,8 @@ pub(super) fn parse(
         return Err(whole("bytes after the last column"));
     }
     let mut out = Vec::with_capacity(n);
-    let (mut next_symbol, mut next_lossless) = (0u64, 0u64);
+    let mut corrected = Vec::with_capacity(codes.len());
+    let (mut next_symbol, mut next_lossless, mut next_level) = (0u64, 0u64, 0u64);
     for (i, r) in rows.into_iter().enumerate() {
         let fail = |d: &str| (Some(i), d.to_string());
         if out.last().is_some_and(|p: &SeriesRecord| p.id >= r.id) {
@@ -147,12 +161,16 @@ pub(super) fn parse(
         if eps.is_nan() || eps < 0.0 || max_abs_err.is_nan() || max_abs_err < 0.0 {
             return Err(fail("negative or NaN error"));
         }
+        let symbolic = |kind: u8| {
+            if (len == 1) != (count == 0) {
+                return Err(fail("symbol count does not fit the length"));
+            }
+            Ok(kind)
+        };
         let kind = match r.kind {
-            k if k == storage_kind::SYMBOLIC as u32 => {
-                if (len == 1) != (count == 0) {
-                    return Err(fail("symbol count does not fit the length"));
-                }
-                storage_kind::SYMBOLIC
+            k if k == storage_kind::SYMBOLIC as u32 => symbolic(storage_kind::SYMBOLIC)?,
+            k if k == storage_kind::CORRECTED as u32 && version >= 2 => {
+                symbolic(storage_kind::CORRECTED)?
             }
             k if k == storage_kind::LOSSLESS as u32 => {
                 if count == 0 {
@@ -162,16 +180,29 @@ pub(super) fn parse(
             }
             k => return Err(fail(&format!("unknown storage kind {k}"))),
         };
-        let cursor = if kind == storage_kind::SYMBOLIC {
-            &mut next_symbol
-        } else {
-            &mut next_lossless
+        let advance = |cursor: &mut u64, by: u64| {
+            let start = *cursor;
+            *cursor = start.checked_add(by).ok_or_else(|| fail("count overflows"))?;
+            Ok::<u64, Fail>(start)
         };
-        let start = *cursor;
-        *cursor = start
-            .checked_add(count)
-            .ok_or_else(|| fail("count overflows"))?;
-        if kind == storage_kind::LOSSLESS && *cursor > lossless_bytes {
+        let start = if kind == storage_kind::LOSSLESS {
+            advance(&mut next_lossless, count)?
+        } else {
+            advance(&mut next_symbol, count)?
+        };
+        if kind == storage_kind::CORRECTED {
+            let &code = codes
+                .get(corrected.len())
+                .ok_or_else(|| fail("more corrected rows than CORRECTIONS steps"))?;
+            let step = crate::codec::correction::step_of(
+                code,
+                crate::codec::bound_unit(r.start, r.moments),
+            )
+            .ok_or_else(|| fail("the correction step is not a finite number > 0"))?;
+            let first = advance(&mut next_level, u64::from(len))?;
+            corrected.push(Corrected { pos: i, first, code, step });
+        }
+        if next_lossless > lossless_bytes {
             return Err(fail("lossless bytes out of range"));
         }
         out.push(SeriesRecord {
@@ -189,7 +220,18 @@ pub(super) fn parse(
             kind,
         });
     }
-    Ok(out)
+    if corrected.len() != codes.len() || corrections.is_some_and(|c| c.levels != next_level) {
+        return Err((
+            None,
+            format!(
+                "{} corrected rows of {next_level} values for the {} steps and {} levels in CORRECTIONS",
+                corrected.len(),
+                codes.len(),
+                corrections.map_or(0, |c| c.levels)
+            ),
+        ));
+    }
+    Ok((out, corrected))
 }
 
 fn column_error(name: &str, n: usize) -> Fail {
@@ -282,7 +324,7 @@ fn rows_v2(
             };
             (Start::Value(xf[j]), m, 1.0)
         } else {
-            if kinds[i] != storage_kind::SYMBOLIC as u32 && starts[i] != 0 {
+            if kinds[i] == storage_kind::LOSSLESS as u32 && starts[i] != 0 {
                 return Err(fail("a start level on a lossless series"));
             }
             let levels = meta::Levels {
@@ -305,7 +347,7 @@ fn rows_v2(
         out.push(Row {
             id: ids[i],
             len: lens[i],
-            pieces: if kind == storage_kind::SYMBOLIC as u32 {
+            pieces: if kind != storage_kind::LOSSLESS as u32 {
                 u32::try_from(counts[i]).unwrap_or(u32::MAX)
             } else {
                 0
@@ -335,7 +377,7 @@ pub(super) fn check_against(
         if r.label != NO_LABEL && r.label as usize >= labels {
             return Err(fail("label index out of range"));
         }
-        if r.kind == storage_kind::SYMBOLIC {
+        if r.kind != storage_kind::LOSSLESS {
             let end = r.start + r.count;
             if end > total_symbols {
                 return Err(fail("symbols out of range"));

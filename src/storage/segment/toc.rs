@@ -17,10 +17,13 @@ pub(super) struct Frame {
     /// The table of contents as stored.
     pub toc: Vec<TocEntry>,
     /// (offset, length) of each known section kind present.
-    pub found: [Option<(usize, usize)>; 12],
+    pub found: [Option<(usize, usize)>; SLOTS],
     /// The TOC checksum of each section found whose check [`read`] deferred to its first use.
-    pub deferred: [Option<u32>; 12],
+    pub deferred: [Option<u32>; SLOTS],
 }
+
+/// One slot per kind this reader knows (`kind::PARAMS..=kind::CORRECTIONS`), indexed by kind.
+pub(super) const SLOTS: usize = kind::CORRECTIONS as usize + 1;
 
 /// `bytes[at..at+len]` when it exists.
 pub(super) fn range(bytes: &[u8], at: u64, len: u64) -> Option<&[u8]> {
@@ -34,7 +37,7 @@ pub(super) fn range(bytes: &[u8], at: u64, len: u64) -> Option<&[u8]> {
 /// The sections whose size grows with the number of series and whose checksum is checked when
 /// they are first used rather than at open (FORMAT.md §6), so that opening a segment does not read
 /// them: SERIES and INDEX.
-pub(super) const DEFERRED: [u32; 2] = [kind::SERIES, kind::INDEX];
+pub(super) const DEFERRED: [u32; 3] = [kind::SERIES, kind::INDEX, kind::CORRECTIONS];
 
 /// Checks the header, the TOC, every section's bounds, alignment and checksum (but those of the
 /// [`DEFERRED`] sections, returned in [`Frame::deferred`]), and that the bytes between sections
@@ -101,8 +104,8 @@ pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
     let toc: Vec<TocEntry> = <[TocEntry]>::ref_from_bytes(toc_bytes)
         .map_err(|_| corrupt("toc", toc_at, "bad TOC size".into()))?
         .to_vec();
-    let mut found: [Option<(usize, usize)>; 12] = [None; 12];
-    let mut deferred: [Option<u32>; 12] = [None; 12];
+    let mut found: [Option<(usize, usize)>; SLOTS] = [None; SLOTS];
+    let mut deferred: [Option<u32>; SLOTS] = [None; SLOTS];
     for (i, e) in toc.iter().enumerate() {
         let (k, at, n) = (e.kind.get(), e.offset.get(), e.bytes.get());
         let name = kind::name(k);
@@ -149,7 +152,7 @@ pub(super) fn read(path: &Path, bytes: &[u8]) -> Result<Frame> {
             return Err(corrupt(name, at, "section checksum mismatch".into()));
         }
         match k {
-            kind::PARAMS..=kind::SYMBOL_MODEL => {
+            kind::PARAMS..=kind::CORRECTIONS => {
                 let slot = &mut found[k as usize];
                 if slot.is_some() {
                     return Err(corrupt(name, at, "section appears twice".into()));

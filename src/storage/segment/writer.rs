@@ -198,6 +198,11 @@ pub fn serialize_parts<'a>(c: &'a SegmentContents) -> Result<(Vec<Cow<'a, [u8]>>
             "series ids must be strictly increasing".into(),
         ));
     }
+    if c.params.max_error.is_some() && c.series.iter().any(|e| matches!(e.storage, Storage::Corrected(..))) {
+        return Err(Error::InvalidRequest(
+            "an error-bounded segment cannot hold corrected series: its residuals bound every value".into(),
+        ));
+    }
     let k = c.codebook.len();
     // The RAW section is borrowed, not copied: it is the largest.
     let mut sections: Vec<(u32, u32, Body<'a>)> = Vec::new();
@@ -277,7 +282,7 @@ pub fn serialize_parts<'a>(c: &'a SegmentContents) -> Result<(Vec<Cow<'a, [u8]>>
     let mut start = 0usize;
     let mut in_block = 0usize;
     for (i, e) in c.series.iter().enumerate() {
-        if let Storage::Symbolic(s) = &e.storage {
+        if let Some(s) = e.storage.symbols() {
             if in_block > 0 && in_block + s.len() > BLOCK_SYMBOLS {
                 groups.push((start, i));
                 start = i;
@@ -290,10 +295,7 @@ pub fn serialize_parts<'a>(c: &'a SegmentContents) -> Result<(Vec<Cow<'a, [u8]>>
     let symbols_of = |&(a, b): &(usize, usize)| {
         c.series[a..b]
             .iter()
-            .flat_map(|e| match &e.storage {
-                Storage::Symbolic(s) => s.as_slice(),
-                Storage::Lossless(_) => &[],
-            })
+            .flat_map(|e| e.storage.symbols().unwrap_or_default())
             .copied()
     };
     let groups: Vec<(usize, usize)> = groups
@@ -306,6 +308,8 @@ pub fn serialize_parts<'a>(c: &'a SegmentContents) -> Result<(Vec<Cow<'a, [u8]>>
     let n = c.series.len();
     let steps = meta::Steps::for_tol(p.tol);
     let mut lossless: Vec<u8> = Vec::new();
+    let mut step_codes: Vec<u64> = Vec::new();
+    let mut correction_levels: Vec<i64> = Vec::new();
     let mut next_symbol = 0u64;
     let mut len_col = Vec::with_capacity(n);
     let mut kind_col = Vec::with_capacity(n);
@@ -324,6 +328,19 @@ pub fn serialize_parts<'a>(c: &'a SegmentContents) -> Result<(Vec<Cow<'a, [u8]>>
                 lossless.extend_from_slice(b);
                 (storage_kind::LOSSLESS, b.len() as u64)
             }
+            Storage::Corrected(s, fix) => {
+                if fix.levels.len() != e.len as usize {
+                    return Err(Error::InvalidRequest(format!(
+                        "a correction of {} levels for a series of {} values",
+                        fix.levels.len(),
+                        e.len
+                    )));
+                }
+                next_symbol += s.len() as u64;
+                step_codes.push(fix.code);
+                correction_levels.extend(fix.levels.iter());
+                (storage_kind::CORRECTED, s.len() as u64)
+            }
         };
         len_col.push(e.len);
         kind_col.push(kind_tag as u32);
@@ -331,7 +348,7 @@ pub fn serialize_parts<'a>(c: &'a SegmentContents) -> Result<(Vec<Cow<'a, [u8]>>
         // Rounded rows hold levels: symbolic series with a normalised start, and lossless series
         // whose moments the levels hold (their start is informational). The others are exact.
         let levels = match (&e.storage, e.start) {
-            (Storage::Symbolic(_), Start::Normalized(_)) => Some(
+            (Storage::Symbolic(_) | Storage::Corrected(..), Start::Normalized(_)) => Some(
                 meta::Levels::of(e.moments, e.start, steps).ok_or_else(|| {
                     Error::InvalidRequest(
                         "a series' rounded moments are not representable at this segment's steps"
@@ -361,6 +378,14 @@ pub fn serialize_parts<'a>(c: &'a SegmentContents) -> Result<(Vec<Cow<'a, [u8]>>
                 1.0
             }
         };
+        if let Storage::Corrected(_, fix) = &e.storage {
+            if crate::codec::correction::step_of(fix.code, unit) != Some(fix.step) {
+                return Err(Error::InvalidRequest(format!(
+                    "a correction's step {} is not the one its code stands for",
+                    fix.step
+                )));
+            }
+        }
         for (col, v) in bound_cols.iter_mut().zip([e.eps, e.max_abs_err]) {
             col.push(meta::bound_bits(v, unit).ok_or_else(|| {
                 Error::InvalidRequest(format!("error bound {v} is not a finite number ≥ 0"))
@@ -458,6 +483,11 @@ pub fn serialize_parts<'a>(c: &'a SegmentContents) -> Result<(Vec<Cow<'a, [u8]>>
 
     if !lossless.is_empty() {
         sections.push((kind::LOSSLESS, FLAG_REQUIRED, lossless.into()));
+    }
+    // §4.12 CORRECTIONS: required, a reader without it would return values beyond the budget.
+    if !step_codes.is_empty() {
+        let buf = super::corrections::serialize(&step_codes, &correction_levels)?;
+        sections.push((kind::CORRECTIONS, FLAG_REQUIRED, buf.into()));
     }
     // §4.8 INDEX: not required, a reader without it can still decode every series.
     if let Some(index) = c.index {
