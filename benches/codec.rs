@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 enc.iter()
                     .map(|e| match &e.storage {
-                        Storage::Symbolic(s) => {
+                        Storage::Symbolic(s) | Storage::Corrected(s, _) => {
                             decode_symbolic(e.len as usize, e.start, e.moments, s, &centres).len()
                         }
                         Storage::Lossless(_) => 0,

@@ -7,11 +7,36 @@ use crate::util::{segment_file, ucr};
 
 /// Builds a database; returns its directory, its segment file and the segment's bytes.
 fn build(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
-    let data = ingest::read(&ucr("GunPoint", "TRAIN"), None).unwrap();
-    let path = dir.join("g.qdb");
-    // Every section kind: index, raw values and residual levels beside the symbols.
+    // Index, raw values and residual levels beside the symbols.
     let opts = Options::default().max_error(Some(0.01)).keep_raw(true);
-    Database::build(&path, &data, &opts).unwrap();
+    build_from(dir, "GunPoint", &opts)
+}
+
+/// The segments the sweeps damage: an error-bounded one (RESIDUALS, RAW) and one with
+/// corrected series (CORRECTIONS: a coarse tolerance on spiky series), between them every
+/// section kind.
+fn builds(dir: &std::path::Path) -> Vec<(std::path::PathBuf, std::path::PathBuf, Vec<u8>)> {
+    let corrected = build_from(
+        &dir.join("c"),
+        "Lightning7",
+        &Options::default().tol(0.4).keep_raw(true),
+    );
+    let seg = qabbadb::storage::segment::SegmentReader::open(&corrected.1).unwrap();
+    assert!(seg
+        .sections()
+        .iter()
+        .any(|s| s.0 == qabbadb::storage::segment::layout::kind::CORRECTIONS));
+    vec![build(dir), corrected]
+}
+
+fn build_from(
+    dir: &std::path::Path,
+    name: &str,
+    opts: &Options,
+) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
+    let data = ingest::read(&ucr(name, "TRAIN"), None).unwrap();
+    let path = dir.join("g.qdb");
+    Database::build(&path, &data, opts).unwrap();
     let seg = segment_file(&path);
     let bytes = std::fs::read(&seg).unwrap();
     (path, seg, bytes)
@@ -33,37 +58,39 @@ fn open_and_read(path: &std::path::Path) -> Result<(), Error> {
 #[test]
 fn every_truncation_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, seg, bytes) = build(dir.path());
-    open_and_read(&db).unwrap();
-    let step = (bytes.len() / 300).max(1);
-    for cut in (0..bytes.len()).step_by(step).chain([bytes.len() - 1]) {
-        std::fs::write(&seg, &bytes[..cut]).unwrap();
-        let e = open_and_read(&db).unwrap_err();
-        assert!(matches!(e, Error::Corrupt { .. }), "cut at {cut}: {e}");
-        assert!(
-            !Database::verify(&db).is_empty(),
-            "verify sees the cut at {cut}"
-        );
+    for (db, seg, bytes) in builds(dir.path()) {
+        open_and_read(&db).unwrap();
+        let step = (bytes.len() / 300).max(1);
+        for cut in (0..bytes.len()).step_by(step).chain([bytes.len() - 1]) {
+            std::fs::write(&seg, &bytes[..cut]).unwrap();
+            let e = open_and_read(&db).unwrap_err();
+            assert!(matches!(e, Error::Corrupt { .. }), "cut at {cut}: {e}");
+            assert!(
+                !Database::verify(&db).is_empty(),
+                "verify sees the cut at {cut}"
+            );
+        }
+        std::fs::write(&seg, &bytes).unwrap();
+        open_and_read(&db).unwrap();
+        assert!(Database::verify(&db).is_empty());
     }
-    std::fs::write(&seg, &bytes).unwrap();
-    open_and_read(&db).unwrap();
-    assert!(Database::verify(&db).is_empty());
 }
 
 #[test]
 fn every_flipped_byte_is_detected() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, seg, bytes) = build(dir.path());
-    let step = (bytes.len() / 400).max(1);
-    for at in (0..bytes.len()).step_by(step) {
-        let mut b = bytes.clone();
-        b[at] ^= 0x5a;
-        std::fs::write(&seg, &b).unwrap();
-        let e = open_and_read(&db).expect_err("checksums catch every flip");
-        assert!(
-            matches!(e, Error::Corrupt { .. } | Error::UnsupportedVersion { .. }),
-            "flip at {at}: {e}"
-        );
+    for (db, seg, bytes) in builds(dir.path()) {
+        let step = (bytes.len() / 400).max(1);
+        for at in (0..bytes.len()).step_by(step) {
+            let mut b = bytes.clone();
+            b[at] ^= 0x5a;
+            std::fs::write(&seg, &b).unwrap();
+            let e = open_and_read(&db).expect_err("checksums catch every flip");
+            assert!(
+                matches!(e, Error::Corrupt { .. } | Error::UnsupportedVersion { .. }),
+                "flip at {at}: {e}"
+            );
+        }
     }
 }
 

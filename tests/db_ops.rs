@@ -318,6 +318,66 @@ fn refit_append_and_compaction_keep_error_bounds() {
     }
 }
 
+/// Corrected series (FORMAT.md §4.12: symbols and levels of their own step, for series the
+/// codebook leaves over the error budget) decode the same through appends, deletes and
+/// compaction, and the index finds what brute force over the same reconstructions finds.
+#[test]
+fn corrected_series_through_appends_deletes_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let train = ingest::read(&ucr("Lightning7", "TRAIN"), None).unwrap();
+    let test = ingest::read(&ucr("Lightning7", "TEST"), None).unwrap();
+    let opts = Options::default().tol(0.4);
+    let (db, _) = Database::build(&path, &train, &opts).unwrap();
+    db.append(&test).unwrap();
+    db.delete(&[3, 80, 120]).unwrap();
+    let info = db.snapshot().info().unwrap();
+    assert!(
+        info.corrected_series > 40,
+        "{} corrected",
+        info.corrected_series
+    );
+    let originals: Vec<&Vec<f64>> = train.series.iter().chain(&test.series).collect();
+    let same_as_brute_force = |db: &Database| {
+        for (i, q) in originals.iter().enumerate().step_by(25) {
+            let dtw = Metric::Dtw {
+                window: Window::Fraction(0.1),
+            };
+            for metric in [Metric::Euclidean, dtw] {
+                let query = Query::knn(q, 3).metric(metric);
+                let want = db.snapshot().search(&query.brute_force(true)).unwrap();
+                for plan in [Plan::Index, Plan::Scan] {
+                    let got = db.snapshot().search(&query.plan(plan)).unwrap();
+                    assert_eq!(
+                        got.neighbors, want.neighbors,
+                        "query {i}, {metric:?}, {plan:?}"
+                    );
+                }
+            }
+        }
+    };
+    same_as_brute_force(&db);
+    let before = all_values(&db);
+    let check_budget = |db: &Database| {
+        let records = db.snapshot().series_info().unwrap();
+        for r in records {
+            let x = originals[r.id.0 as usize];
+            let (eps, _) = qabbadb::codec::error_of(x, &db.snapshot().get(r.id).unwrap());
+            assert!(eps <= r.eps, "id {}: ε {eps} > stored {}", r.id.0, r.eps);
+            assert!(eps / (x.len() as f64).sqrt() <= 0.5 * r.std * (1.0 + 1e-3));
+        }
+    };
+    check_budget(&db);
+    db.compact().unwrap();
+    assert_eq!(all_values(&db), before, "values unchanged by compaction");
+    assert_eq!(
+        db.snapshot().info().unwrap().corrected_series,
+        info.corrected_series
+    );
+    check_budget(&db);
+    same_as_brute_force(&db);
+}
+
 /// `keep_raw` stores the originals bit for bit, through appends, deletes and compaction.
 #[test]
 fn raw_values_round_trip_exactly() {

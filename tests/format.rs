@@ -621,7 +621,11 @@ fn a_reader_from_the_spec_decodes_what_the_library_decodes() {
     let dir = tempfile::tempdir().unwrap();
     let (db, _) = Database::build(&dir.path().join("c"), &data, &opts).unwrap();
     let info = db.snapshot().info().unwrap();
-    assert!(info.corrected_series > 5, "{} corrected", info.corrected_series);
+    assert!(
+        info.corrected_series > 5,
+        "{} corrected",
+        info.corrected_series
+    );
     check_against_library(&data, &opts);
 }
 

@@ -62,6 +62,15 @@ fn exercise(bytes: &[u8]) -> bool {
     true
 }
 
+/// A segment with corrected series (CORRECTIONS): a coarse tolerance on spiky series.
+fn corrected_segment() -> Vec<u8> {
+    let data = ingest::read(&ucr("Lightning7", "TRAIN"), None).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("db");
+    Database::build(&path, &data, &Options::default().tol(0.4)).unwrap();
+    std::fs::read(segment_file(&path)).unwrap()
+}
+
 fn valid_segment() -> Vec<u8> {
     let data = ingest::read(&ucr("CBF", "TEST"), None).unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -84,9 +93,10 @@ proptest! {
     fn mutated_segments_never_panic(
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
         cut in prop::option::of(any::<prop::sample::Index>()),
+        corrected in any::<bool>(),
     ) {
-        static VALID: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-        let mut b = VALID.get_or_init(valid_segment).clone();
+        static VALID: std::sync::OnceLock<[Vec<u8>; 2]> = std::sync::OnceLock::new();
+        let mut b = VALID.get_or_init(|| [valid_segment(), corrected_segment()])[usize::from(corrected)].clone();
         // Most edits land behind the header, where the parsers are.
         for (at, v) in &edits {
             let i = 64 + at.index(b.len() - 64);
@@ -107,6 +117,11 @@ fn the_unmutated_segment_opens() {
     let kinds: Vec<u32> = seg.unwrap().sections().iter().map(|s| s.0).collect();
     assert!(kinds.contains(&qabbadb::storage::segment::layout::kind::SYMBOL_MODEL));
     assert!(exercise(&valid));
+    let corrected = corrected_segment();
+    let seg = qabbadb::storage::segment::SegmentReader::from_bytes("c".as_ref(), corrected.clone());
+    let kinds: Vec<u32> = seg.unwrap().sections().iter().map(|s| s.0).collect();
+    assert!(kinds.contains(&qabbadb::storage::segment::layout::kind::CORRECTIONS));
+    assert!(exercise(&corrected));
 }
 
 /// The mutations reach past opening: a good share of single-byte edits give files that open
@@ -114,11 +129,11 @@ fn the_unmutated_segment_opens() {
 #[test]
 fn single_byte_edits_often_open() {
     use rand::{Rng, SeedableRng};
-    let valid = valid_segment();
+    let valid = [valid_segment(), corrected_segment()];
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let mut opened = 0;
-    for _ in 0..300 {
-        let mut b = valid.clone();
+    for i in 0..300 {
+        let mut b = valid[i % 2].clone();
         let i = rng.gen_range(64..b.len());
         b[i] ^= 1 << rng.gen_range(0..8);
         qabbadb::storage::segment::writer::reseal(&mut b);

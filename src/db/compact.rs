@@ -58,14 +58,15 @@ impl Database {
                     originals.push(Some(original));
                     continue;
                 }
-                let (storage, original) = match (r.kind, seg.reader.correction(pos, Some(&corrections))?) {
-                    (layout::storage_kind::LOSSLESS, _) => (
-                        Storage::Lossless(seg.reader.lossless_bytes(pos)?.to_vec()),
-                        Some(seg.reader.decode(pos)?),
-                    ),
-                    (_, Some(fix)) => (Storage::Corrected(data.symbols.of(r), fix), None),
-                    _ => (Storage::Symbolic(data.symbols.of(r)), None),
-                };
+                let (storage, original) =
+                    match (r.kind, seg.reader.correction(pos, Some(&corrections))?) {
+                        (layout::storage_kind::LOSSLESS, _) => (
+                            Storage::Lossless(seg.reader.lossless_bytes(pos)?.to_vec()),
+                            Some(seg.reader.decode(pos)?),
+                        ),
+                        (_, Some(fix)) => (Storage::Corrected(data.symbols.of(r), fix), None),
+                        _ => (Storage::Symbolic(data.symbols.of(r)), None),
+                    };
                 let residuals = match (&data.levels, &storage) {
                     (Some(l), Storage::Symbolic(_)) => l.of(pos, r.len as usize).into(),
                     _ => Default::default(),

@@ -102,7 +102,11 @@ pub fn print_info(info: &qabbadb::Info) -> anyhow::Result<()> {
     writeln!(o, "max abs error     {:.6}", info.max_abs_err)?;
     writeln!(o, "lossless series   {}", info.lossless_series)?;
     if info.corrected_series > 0 {
-        writeln!(o, "corrected series  {} (symbols and levels that bring them within the budget)", info.corrected_series)?;
+        writeln!(
+            o,
+            "corrected series  {} (symbols and levels that bring them within the budget)",
+            info.corrected_series
+        )?;
     }
     if let Some(&raw) = info.sections.get("raw") {
         writeln!(
