@@ -488,7 +488,7 @@ def report(results, commands):
               "random walks of 256 values, built with the default options. SERIES holds the per-series metadata "
               "(FORMAT.md §4.3.2), INDEX the search index (words of 16 bytes at word length 16, a 4-byte member id "
               "and 2 KB of breakpoints per segment), the rest the header, table of contents, PARAMS, LABELS, REPORT "
-              "and lossless series.", "",
+              "and lossless and corrected series (LOSSLESS, CORRECTIONS).", "",
               sizes.split("\n", 2)[2].strip(), "",
               "Rate–distortion: qabbadb's symbolic mode without an index (whole database directory) against uniform "
               "scalar quantization of each z-normalised series with one step for all series, its levels coded by pco as "
