@@ -108,8 +108,9 @@ pub struct CodecArgs {
     #[arg(long, value_enum, default_value_t = AssignArg::ClosedLoop)]
     pub assign: AssignArg,
     /// Error budget: series whose RMSE exceeds this fraction of their std are compressed again
-    /// at finer tolerances, and stored losslessly when that fails or costs more (`inf` to
-    /// disable) [default: 0.5].
+    /// at finer tolerances or corrected by integer levels of their own step, whichever is
+    /// smaller, and stored losslessly only when both fail or cost more (`inf` to disable)
+    /// [default: 0.5].
     #[arg(long, allow_negative_numbers = true)]
     pub max_rmse: Option<f64>,
     /// Error-bounded mode: every stored value within this absolute error (original units) of
@@ -625,6 +626,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             } else {
                 String::new()
             }
+        );
+    }
+    if info.corrected_series > 0 {
+        outln!(
+            "{} series were corrected to stay within the error budget (their symbols and a level per value)",
+            info.corrected_series
         );
     }
     if info.lossless_series > 0 {
