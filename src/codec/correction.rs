@@ -45,15 +45,15 @@ impl Correction {
     /// step: the segment codes every level of its corrected series in one pco stream, which
     /// comes close to that entropy.
     pub fn estimated_bytes(&self) -> usize {
-        let mut counts: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
-        for q in self.levels.iter() {
-            *counts.entry(q).or_default() += 1;
-        }
-        let n = self.levels.len() as f64;
-        let bits: f64 = counts
-            .values()
-            .map(|&c| {
-                let c = c as f64;
+        // Counts in level order, so that the sum (and the choice it decides) is the same in
+        // every run.
+        let mut levels = self.levels.to_vec();
+        levels.sort_unstable();
+        let n = levels.len() as f64;
+        let bits: f64 = levels
+            .chunk_by(|a, b| a == b)
+            .map(|run| {
+                let c = run.len() as f64;
                 -c * (c / n).log2()
             })
             .sum();

@@ -137,7 +137,7 @@ fn epanechnikov_per_gaussian() -> f64 {
 fn silverman(sorted: &[f64]) -> f64 {
     let n = sorted.len() as f64;
     let mean = sorted.iter().sum::<f64>() / n;
-    let sd = (sorted.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let sd = (sorted.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
     let q = |p: f64| sorted[((p * (n - 1.0)) as usize).min(sorted.len() - 1)];
     let iqr = q(0.75) - q(0.25);
     let s = if iqr > 0.0 { sd.min(iqr / 1.34) } else { sd };
@@ -228,9 +228,16 @@ fn isj_functional(a2: &[f64], s: i32, t: f64) -> f64 {
             break;
         }
         let kk = ((k + 1) * (k + 1)) as f64;
-        sum += kk.powi(s) * a * e;
+        sum += ipow(kk, s) * a * e;
     }
-    2.0 * std::f64::consts::PI.powi(2 * s) * sum
+    2.0 * ipow(std::f64::consts::PI, 2 * s) * sum
+}
+
+/// `x^n` (n ≥ 0) by n − 1 products in order: unlike `powi`, whose rounding LLVM may change
+/// with inlining, the same in every build, so that the breakpoints (and the files they are
+/// written to) are too.
+fn ipow(x: f64, n: i32) -> f64 {
+    (1..n).fold(if n > 0 { x } else { 1.0 }, |acc, _| acc * x)
 }
 
 /// `t − ξγ^[ℓ](t)` with ℓ = 7 (kde.m's `fixed_point`): its root is the squared bandwidth in
