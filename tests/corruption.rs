@@ -420,3 +420,63 @@ fn series_and_index_are_checked_on_first_use() {
     std::fs::write(&seg, &bytes).unwrap();
     assert!(Database::verify(&db).is_empty());
 }
+
+/// Search decodes symbol blocks as it touches them (through the block cache): a damaged block
+/// fails the first search that touches it, naming SYMBOLS, and every later search of the open
+/// database; series of other blocks still read.
+#[test]
+fn a_damaged_symbol_block_fails_the_searches_that_touch_it() {
+    use qabbadb::storage::segment::{layout::kind, SegmentReader};
+    let dir = tempfile::tempdir().unwrap();
+    let data = ingest::read(&ucr("ECG5000", "TEST"), None).unwrap();
+    let path = dir.path().join("e.qdb");
+    Database::build(&path, &data, &Options::default()).unwrap();
+    let seg = segment_file(&path);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let reader = SegmentReader::open(&seg).unwrap();
+    assert!(reader.block_count() > 2, "{} blocks", reader.block_count());
+    drop(reader);
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let (toc_at, entries) = (
+        u64_at(&bytes, 24) as usize,
+        u32::from_le_bytes(bytes[32..36].try_into().unwrap()) as usize,
+    );
+    let (off, len) = (0..entries)
+        .map(|e| toc_at + 32 * e)
+        .find(|&at| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) == kind::SYMBOLS)
+        .map(|at| {
+            (
+                u64_at(&bytes, at + 8) as usize,
+                u64_at(&bytes, at + 16) as usize,
+            )
+        })
+        .unwrap();
+    // The last payload's last bytes: its CRC (in its record) no longer matches.
+    for b in &mut bytes[off + len - 8..off + len] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&seg, &bytes).unwrap();
+    let db = Database::open_read_only(&path).unwrap();
+    let snap = db.snapshot();
+    assert_eq!(snap.get(0u64).unwrap().len(), data.series[0].len());
+    let q = &data.series[0];
+    for query in [
+        Query::knn(q, 1).brute_force(true),
+        Query::knn(q, 1),
+        Query::knn(q, 3),
+    ] {
+        let e = snap.search(&query).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                Error::Corrupt {
+                    section: "SYMBOLS",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+    assert!(snap.get(data.len() as u64 - 1).is_err());
+    assert!(!Database::verify(&path).is_empty());
+}

@@ -64,8 +64,8 @@ impl Database {
                             Storage::Lossless(seg.reader.lossless_bytes(pos)?.to_vec()),
                             Some(seg.reader.decode(pos)?),
                         ),
-                        (_, Some(fix)) => (Storage::Corrected(data.symbols.of(r), fix), None),
-                        _ => (Storage::Symbolic(data.symbols.of(r)), None),
+                        (_, Some(fix)) => (Storage::Corrected(seg.symbols_of(pos)?, fix), None),
+                        _ => (Storage::Symbolic(seg.symbols_of(pos)?), None),
                     };
                 let residuals = match (&data.levels, &storage) {
                     (Some(l), Storage::Symbolic(_)) => l.of(pos, r.len as usize).into(),

@@ -203,6 +203,7 @@ impl Snapshot {
         for seg in &self.state.segments {
             let index = seg.reader.index()?.ok_or(Error::NoIndex)?;
             let data = seg.search_data()?;
+            data.check()?;
             let source = seg.source(data)?;
             let filter = IdFilter {
                 include: query.filter,
@@ -218,6 +219,7 @@ impl Snapshot {
             };
             match flat {
                 Some(flat) => {
+                    data.check()?;
                     if let Some(g) = flat.group(query.series.len()) {
                         stats.add(&g.search(&shared, query.series, query.metric, filter));
                     }
@@ -241,6 +243,9 @@ impl Snapshot {
                 dtw_summaries: envelopes.as_deref().map(Vec::as_slice),
             })
             .collect();
+        for (_, _, _, data, _) in &indexed {
+            data.check()?;
+        }
         stats.add(&knn::search_segments(
             &shared,
             &inputs,
@@ -248,6 +253,10 @@ impl Snapshot {
             query.metric,
             workers,
         ));
+        // A block found damaged while verifying: the answers may miss its series.
+        for (_, _, _, data, _) in &indexed {
+            data.check()?;
+        }
         stats.micros = start.elapsed().as_micros() as u64;
         Ok(SearchResult {
             neighbors: shared.finish(),
@@ -275,6 +284,7 @@ impl Snapshot {
                 .collect();
             stats.candidates += candidates.len() as u64;
             stats.verified += candidates.len() as u64;
+            data.check()?;
             match query.exactness {
                 Exactness::Reconstructed => brute::brute_force_into(
                     &source,
@@ -291,6 +301,7 @@ impl Snapshot {
                     &mut all,
                 ),
             }
+            data.check()?;
         }
         stats.micros = start.elapsed().as_micros() as u64;
         Ok(SearchResult {

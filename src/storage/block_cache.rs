@@ -44,7 +44,7 @@ pub(crate) enum Block {
 impl Block {
     fn bytes(&self) -> usize {
         match self {
-            Block::Symbols(s) => 4 * s.len() + 64,
+            Block::Symbols(s) => s.heap_bytes() + 64,
             Block::Levels(l) => 8 * l.len() + 64,
             Block::Values(v) => 8 * v.len() + 64,
         }

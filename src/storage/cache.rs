@@ -1,7 +1,7 @@
 //! An open segment of a database: its reader, its deleted ids, what search decodes from it once
-//! (every symbol, the residual levels, the lossless series, per-leaf error bounds, envelopes),
+//! (the residual levels, the lossless and corrected series, per-leaf error bounds, envelopes),
 //! and the database's bounded cache of decoded blocks ([`super::block_cache`]) that `get`,
-//! `get_raw` and search over the originals read through. The layout knowledge of FORMAT.md stays
+//! `get_raw` and search read symbols and originals through. The layout knowledge of FORMAT.md stays
 //! here; the database (`crate::db`) only asks for series by position.
 
 use std::path::Path;
@@ -22,6 +22,7 @@ use crate::storage::block_cache::{self, Block, BlockCache, BlockKind};
 use crate::storage::deletes;
 use crate::storage::manifest::SegmentEntry;
 use crate::storage::segment::layout::{self, SeriesRecord};
+use crate::storage::segment::reader::{BlockSymbols, SymbolSlice};
 use crate::storage::segment::SegmentReader;
 
 /// A segment of an open database with its deleted ids. The reader and what search decoded
@@ -31,18 +32,22 @@ use crate::storage::segment::SegmentReader;
 pub(crate) struct OpenSegment {
     pub(crate) reader: Arc<SegmentReader>,
     pub(crate) deleted: RoaringTreemap,
-    /// Decoded symbols and lossless series, made on the first search.
+    /// What the first search decodes (lossless series, error bounds), kept for the others.
     pub(crate) search: Arc<OnceLock<Result<SearchData>>>,
     /// The database's cache of decoded blocks, and this segment file's key in it.
     pub(crate) cache: Arc<BlockCache>,
     pub(crate) key: u64,
 }
 
-/// What verification reads: every symbol decoded once, the residual levels of error-bounded
-/// segments, and the lossless and corrected series decoded and normalised.
+/// What verification reads beside the symbol blocks (which it decodes through the cache as it
+/// touches them): the residual levels of error-bounded segments, and the lossless and corrected
+/// series decoded and normalised.
 #[derive(Debug)]
 pub(crate) struct SearchData {
-    pub(crate) symbols: Symbols,
+    /// The first fault a search met decoding a block of this segment: reported by that search
+    /// and every later one (FORMAT.md §6), since what was built from the segment since may
+    /// hold its placeholder values.
+    fault: OnceLock<Error>,
     /// Error-bounded segments: every residual level, and where each series' levels start.
     pub(crate) levels: Option<Levels>,
     /// The lossless and corrected series, decoded and normalised, by position.
@@ -70,41 +75,6 @@ pub(crate) type KeptEnvelopes = (Vec<usize>, Arc<Vec<DtwSummaries>>);
 
 /// How many windows' envelopes a segment keeps.
 const KEPT_WINDOWS: usize = 4;
-
-/// Every symbol of a segment, decoded once: 2 bytes a symbol for alphabets of up to 65,536
-/// symbols, else 4.
-#[derive(Debug)]
-pub(crate) enum Symbols {
-    Narrow(Vec<u16>),
-    Wide(Vec<u32>),
-}
-
-impl Symbols {
-    /// Decodes the symbolic series of record `r` to original units, into `out`.
-    pub(crate) fn decode_into(&self, r: &SeriesRecord, centres: &[[f64; 2]], out: &mut Vec<f64>) {
-        let (a, b) = (r.start as usize, (r.start + r.count) as usize);
-        let m = Moments {
-            mean: r.mean,
-            std: r.std,
-        };
-        let n = r.len as usize;
-        match self {
-            Symbols::Narrow(v) => {
-                codec::decode_symbolic_into(n, r.first, m, &v[a..b], centres, out)
-            }
-            Symbols::Wide(v) => codec::decode_symbolic_into(n, r.first, m, &v[a..b], centres, out),
-        }
-    }
-
-    /// The symbols of record `r`.
-    pub(crate) fn of(&self, r: &SeriesRecord) -> Vec<u32> {
-        let (a, b) = (r.start as usize, (r.start + r.count) as usize);
-        match self {
-            Symbols::Narrow(v) => v[a..b].iter().map(|&s| s as u32).collect(),
-            Symbols::Wide(v) => v[a..b].to_vec(),
-        }
-    }
-}
 
 /// The residual levels of a segment in the narrowest integer type that holds them all.
 #[derive(Debug)]
@@ -265,9 +235,20 @@ impl Source for SegmentSource<'_> {
             }
             return;
         }
-        self.data
-            .symbols
-            .decode_into(r, self.segment.centres(), out);
+        let n = r.len as usize;
+        let block = match symbol_block(self.cache, self.key, self.segment, r) {
+            Ok(b) => b,
+            Err(e) => {
+                // A damaged block: the search reports it (`SearchData::check`); meanwhile the
+                // series is infinitely far from every query, so it is never an answer.
+                let _ = self.data.fault.set(e);
+                out.clear();
+                out.resize(n, f64::INFINITY);
+                return;
+            }
+        };
+        let symbols = block.as_deref().map_or(SymbolSlice::EMPTY, |b| b.slice(r.start, r.count));
+        symbols.decode_into(n, r.first, m, self.segment.centres(), out);
         if let Some(l) = &self.data.levels {
             l.apply(pos, out);
         }
@@ -316,6 +297,26 @@ impl Source for OriginalSource<'_> {
         if !self.0.original_into(pos, out) {
             out.clear();
         }
+    }
+}
+
+/// The symbol block holding the symbols of record `r` of `segment` (key `key`), through the
+/// cache; `None` for a series without symbols (length 1).
+fn symbol_block(
+    cache: &BlockCache,
+    key: u64,
+    segment: &SegmentReader,
+    r: &SeriesRecord,
+) -> Result<Option<Arc<BlockSymbols>>> {
+    if r.count == 0 {
+        return Ok(None);
+    }
+    let b = segment.symbol_block_of(r)?;
+    match cache.get_or((key, BlockKind::Symbols, b), || {
+        segment.block(b).map(|s| Block::Symbols(Arc::new(s)))
+    })? {
+        Block::Symbols(s) if s.holds(r.start, r.count) => Ok(Some(s)),
+        _ => Err(Error::InvalidRequest("a cached block of another kind".into())),
     }
 }
 
@@ -473,15 +474,8 @@ impl OpenSegment {
     pub(crate) fn search_data(&self) -> Result<&SearchData> {
         let made = self.search.get_or_init(|| -> Result<SearchData> {
             let seg = &self.reader;
-            // The tables first: decoding them takes transient memory, freed before the symbols
-            // are allocated.
             let records = seg.records()?;
             seg.index()?;
-            let symbols = if seg.codebook().len() <= 1 << 16 {
-                Symbols::Narrow(all_symbols(seg, |v| v as u16)?)
-            } else {
-                Symbols::Wide(all_symbols(seg, |v| v)?)
-            };
             let mut held = std::collections::HashMap::new();
             // Lossless and corrected series are held decoded (corrected ones are the series
             // the codebook could not bring within the error budget: few, in a fitting codebook).
@@ -491,7 +485,17 @@ impl OpenSegment {
                     let mut x = match seg.correction(pos, Some(&corrections))? {
                         Some(fix) => {
                             let mut x = Vec::with_capacity(r.len as usize);
-                            symbols.decode_into(r, seg.centres(), &mut x);
+                            let block = symbol_block(&self.cache, self.key, seg, r)?;
+                            let symbols = block
+                                .as_deref()
+                                .map_or(SymbolSlice::EMPTY, |b| b.slice(r.start, r.count));
+                            symbols.decode_into(
+                                r.len as usize,
+                                r.first,
+                                r.moments(),
+                                seg.centres(),
+                                &mut x,
+                            );
                             fix.apply(&mut x);
                             x
                         }
@@ -509,7 +513,7 @@ impl OpenSegment {
             }
             let levels = Levels::read(seg)?;
             let mut data = SearchData {
-                symbols,
+                fault: OnceLock::new(),
                 levels,
                 held,
                 original_bounds: Vec::new(),
@@ -533,60 +537,22 @@ impl OpenSegment {
     }
 }
 
-/// Every symbol of the segment in one vector, blocks decoded in parallel a few at a time and
-/// copied into place, so that at most a few decoded blocks exist beside the result.
-fn all_symbols<T: Copy + Default + Send>(
-    seg: &SegmentReader,
-    narrow: impl Fn(u32) -> T + Sync,
-) -> Result<Vec<T>> {
-    let total = seg.total_symbols();
-    let too_many = || {
-        Error::InvalidRequest(format!(
-            "{} holds {total} symbols, more than this process can allocate",
-            seg.path().display()
-        ))
-    };
-    let total = usize::try_from(total).map_err(|_| too_many())?;
-    let mut out = Vec::new();
-    out.try_reserve_exact(total).map_err(|_| too_many())?;
-    let wave = 4 * rayon::current_num_threads().max(1);
-    for first in (0..seg.block_count()).step_by(wave) {
-        let last = (first + wave).min(seg.block_count());
-        let blocks: Result<Vec<Vec<T>>> = (first..last)
-            .into_par_iter()
-            .map(|b| seg.block(b).map(|s| s.into_symbols().into_iter().map(&narrow).collect()))
-            .collect();
-        for block in blocks? {
-            out.extend_from_slice(&block);
-        }
-    }
-    if out.len() != total {
-        return Err(Error::Corrupt {
-            path: seg.path().to_path_buf(),
-            section: "SYMBOLS",
-            offset: 0,
-            detail: format!("blocks decode to {} symbols, not {total}", out.len()),
-        });
-    }
-    Ok(out)
-}
-
 impl OpenSegment {
-    /// The reconstruction of the series at `pos` in original units: from what a search of the
-    /// segment decoded, when one did; else by decoding the one symbol block (and residual
-    /// block) that holds it.
+    /// The reconstruction of the series at `pos` in original units, from the one symbol block
+    /// (and residual block) that holds it, through the cache.
     pub(crate) fn reconstruct(&self, pos: usize) -> Result<Vec<f64>> {
+        self.decode_through_cache(pos)
+    }
+
+    /// The symbols of the series at `pos` (empty for lossless and length-1 series), from its
+    /// block through the cache.
+    pub(crate) fn symbols_of(&self, pos: usize) -> Result<Vec<u32>> {
         let r = self.record(pos)?;
-        let data = match self.search.get() {
-            Some(Ok(data)) if r.kind == layout::storage_kind::SYMBOLIC => data,
-            _ => return self.decode_through_cache(pos),
-        };
-        let mut x = Vec::with_capacity(r.len as usize);
-        data.symbols.decode_into(&r, self.reader.centres(), &mut x);
-        if let Some(l) = &data.levels {
-            l.apply(pos, &mut x);
+        if r.kind == layout::storage_kind::LOSSLESS {
+            return Ok(Vec::new());
         }
-        Ok(x)
+        let block = symbol_block(&self.cache, self.key, &self.reader, &r)?;
+        Ok(block.map_or_else(Vec::new, |b| b.slice(r.start, r.count).to_vec()))
     }
 }
 
@@ -606,15 +572,7 @@ impl OpenSegment {
         if r.kind == layout::storage_kind::LOSSLESS {
             return self.reader.decode(pos);
         }
-        let symbols = match self.reader.block_of_series(pos)? {
-            Some(b) => match self.cache.get_or((self.key, BlockKind::Symbols, b), || {
-                self.reader.block(b).map(|s| Block::Symbols(Arc::new(s)))
-            })? {
-                Block::Symbols(s) => Some(s),
-                _ => None,
-            },
-            None => None,
-        };
+        let symbols = symbol_block(&self.cache, self.key, &self.reader, &r)?;
         let levels = match self.reader.residual_location(pos)? {
             Some((b, _)) => match self.cache.get_or((self.key, BlockKind::Residuals, b), || {
                 self.reader
@@ -648,6 +606,15 @@ impl OpenSegment {
 }
 
 impl SearchData {
+    /// The fault a search met in this segment's blocks, if any (then every search of it fails
+    /// with it).
+    pub(crate) fn check(&self) -> Result<()> {
+        match self.fault.get() {
+            Some(e) => Err(Error::duplicate(e)),
+            None => Ok(()),
+        }
+    }
+
     /// The segment as matrices for the scan plan ([`Flat`]): the originals when `original`,
     /// else the reconstructions; `None` when its groups are too large to be worth scanning
     /// (unless `any_size`) or an original cannot be read. Made once and kept; a segment made

@@ -2,6 +2,7 @@
 
 pub mod block_table;
 mod codebook;
+mod block_symbols;
 mod columns;
 mod corrections;
 mod index_section;

@@ -140,12 +140,7 @@ impl std::ops::Deref for Backing {
     }
 }
 
-/// The decoded symbols of one block, for scans that visit every series.
-#[derive(Debug)]
-pub struct BlockSymbols {
-    first_symbol: u64,
-    symbols: Vec<u32>,
-}
+pub use super::block_symbols::{BlockSymbols, SymbolSlice};
 
 impl SegmentReader {
     /// Opens and validates the segment at `path`.
@@ -623,10 +618,7 @@ impl SegmentReader {
                     format!("block {b} does not decode to {n} valid symbols"),
                 )
             })?;
-        Ok(BlockSymbols {
-            first_symbol: r.first_symbol.get(),
-            symbols,
-        })
+        Ok(BlockSymbols::new(r.first_symbol.get(), symbols, self.codebook.len()))
     }
 
     /// The symbols of the series at `pos` (empty for lossless or length-1 series).
@@ -638,6 +630,12 @@ impl SegmentReader {
         let b = block_of(&self.blocks, r.start).unwrap_or(0);
         let block = self.block(b)?;
         Ok(block.slice(r.start, r.count).to_vec())
+    }
+
+    /// The symbol block holding the symbols of record `r` (a record of this segment with
+    /// symbols: checked against the block table when the records were decoded).
+    pub fn symbol_block_of(&self, r: &SeriesRecord) -> Result<usize> {
+        block_of(&self.blocks, r.start).ok_or_else(|| self.no_such("SYMBOLS", "symbol", r.start as usize))
     }
 
     /// The symbol block holding the symbols of the series at `pos` (`None` for lossless and
@@ -679,18 +677,19 @@ impl SegmentReader {
             }
             _ => {
                 let owned;
-                let syms: &[u32] = if r.count == 0 {
-                    &[]
+                let syms = if r.count == 0 {
+                    SymbolSlice::EMPTY
                 } else {
                     match block {
-                        Some(b) if b.contains(r.start, r.count) => b.slice(r.start, r.count),
+                        Some(b) if b.holds(r.start, r.count) => b.slice(r.start, r.count),
                         _ => {
-                            owned = self.symbols(pos)?;
-                            &owned
+                            owned = self.block(self.symbol_block_of(&r)?)?;
+                            owned.slice(r.start, r.count)
                         }
                     }
                 };
-                let mut x = codec::decode_symbolic(n, r.first, moments, syms, &self.centres);
+                let mut x = Vec::with_capacity(n);
+                syms.decode_into(n, r.first, moments, &self.centres, &mut x);
                 if let Some(res) = &self.residuals {
                     let (b, skip) = self
                         .residual_location(pos)?
@@ -963,32 +962,4 @@ impl SegmentReader {
     }
 }
 
-impl BlockSymbols {
-    /// Number of symbols.
-    pub fn len(&self) -> usize {
-        self.symbols.len()
-    }
-
-    /// True when the block holds no symbols.
-    pub fn is_empty(&self) -> bool {
-        self.symbols.is_empty()
-    }
-
-    /// The decoded symbols.
-    pub fn into_symbols(self) -> Vec<u32> {
-        self.symbols
-    }
-
-    fn contains(&self, start: u64, count: u64) -> bool {
-        start >= self.first_symbol && start + count <= self.first_symbol + self.symbols.len() as u64
-    }
-
-    fn slice(&self, start: u64, count: u64) -> &[u32] {
-        if !self.contains(start, count) {
-            return &[];
-        }
-        let a = (start - self.first_symbol) as usize;
-        &self.symbols[a..a + count as usize]
-    }
-}
 
