@@ -4,7 +4,7 @@
 //! first neighbour of every query (to compare with another engine).
 //!
 //! ```sh
-//! cargo run --release --example open_query -- DB [--exact original] [--length 256] NAME=QUERIES.f32 …
+//! cargo run --release --example open_query -- DB [--exact original] [--length 256] [--cache-mb N] NAME=QUERIES.f32 …
 //! ```
 //!
 //! Query files hold raw little-endian float32 series of `--length` values (`examples/walks`
@@ -44,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: open_query DB [--exact original] NAME=FILE …")?;
     let mut exactness = Exactness::Reconstructed;
     let mut length = 256usize;
+    let mut cache_mb: Option<usize> = None;
     let mut sets = Vec::new();
     let mut it = args[1..].iter();
     while let Some(a) = it.next() {
@@ -58,6 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             "--length" => length = it.next().ok_or("--length N")?.parse()?,
+            "--cache-mb" => cache_mb = Some(it.next().ok_or("--cache-mb N")?.parse::<usize>()?),
             set => {
                 let (name, file) = set.split_once('=').ok_or("a query set is NAME=FILE")?;
                 let bytes = std::fs::read(file)?;
@@ -73,6 +75,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t = Instant::now();
     let db = Database::open_read_only(db_path.as_ref())?;
+    if let Some(mb) = cache_mb {
+        db.set_cache_bytes(mb << 20);
+    }
     let snap = db.snapshot();
     let open_ms = t.elapsed().as_secs_f64() * 1e3;
     let (rss_open, _) = rss();
@@ -114,6 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "verified_per_query": verified as f64 / queries.len() as f64,
                 "rss_after_mib": rss_now,
                 "peak_rss_mib": hwm,
+                "cache": db.cache_usage(),
                 "first_neighbours": first_ids,
             });
         }

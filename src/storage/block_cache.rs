@@ -4,7 +4,10 @@
 //!
 //! Entries are keyed by the segment (a number given to each opened segment file), the kind of
 //! block and its number, and shared as `Arc`s: a block in use stays valid after it is evicted.
-//! A block larger than the whole budget is decoded and returned without being kept.
+//! The cache is split into shards by key, each with its share of the budget and its own lock,
+//! so that the threads of a search, which look up a block for every candidate they verify, seldom
+//! wait for each other. A block larger than its shard's share is decoded and returned without
+//! being kept.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -57,15 +60,18 @@ type Key = (u64, BlockKind, usize);
 #[derive(Debug)]
 pub struct BlockCache {
     budget: AtomicUsize,
-    inner: Mutex<Inner>,
-    hits: AtomicU64,
-    misses: AtomicU64,
+    shards: Box<[Mutex<Inner>]>,
 }
+
+/// Shards of a cache made by [`BlockCache::new`].
+const SHARDS: usize = 8;
 
 #[derive(Debug)]
 struct Inner {
     map: LruCache<Key, Block>,
     bytes: usize,
+    hits: u64,
+    misses: u64,
 }
 
 static NEXT_SEGMENT: AtomicU64 = AtomicU64::new(1);
@@ -78,15 +84,43 @@ pub(crate) fn segment_key() -> u64 {
 impl BlockCache {
     /// An empty cache that keeps up to `budget` bytes of decoded blocks.
     pub fn new(budget: usize) -> BlockCache {
+        Self::with_shards(budget, SHARDS)
+    }
+
+    /// An empty cache of `shards` shards (at least one), each keeping up to its share of
+    /// `budget`, least recently used first out.
+    pub(crate) fn with_shards(budget: usize, shards: usize) -> BlockCache {
         BlockCache {
             budget: AtomicUsize::new(budget),
-            inner: Mutex::new(Inner {
-                map: LruCache::unbounded(),
-                bytes: 0,
-            }),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            shards: (0..shards.max(1))
+                .map(|_| {
+                    Mutex::new(Inner {
+                        map: LruCache::unbounded(),
+                        bytes: 0,
+                        hits: 0,
+                        misses: 0,
+                    })
+                })
+                .collect(),
         }
+    }
+
+    fn lock(shard: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+        shard.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The shard of `key`: consecutive blocks of a segment go to different shards.
+    fn shard(&self, key: &Key) -> &Mutex<Inner> {
+        let h = key
+            .0
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add((key.2 as u64).wrapping_add(key.1 as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93));
+        &self.shards[(h >> 40) as usize % self.shards.len()]
+    }
+
+    /// Each shard's share of the budget.
+    fn share(&self) -> usize {
+        self.budget() / self.shards.len()
     }
 
     /// The budget in bytes.
@@ -97,21 +131,23 @@ impl BlockCache {
     /// Sets the budget, evicting what no longer fits.
     pub fn set_budget(&self, bytes: usize) {
         self.budget.store(bytes, Ordering::Relaxed);
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        Self::evict(&mut g, bytes);
+        let share = self.share();
+        for shard in self.shards.iter() {
+            Self::evict(&mut Self::lock(shard), share);
+        }
     }
 
     /// Bytes of the blocks kept now.
     pub fn bytes(&self) -> usize {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes
+        self.shards.iter().map(|s| Self::lock(s).bytes).sum()
     }
 
     /// (hits, misses) so far.
     pub fn counts(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
+        self.shards.iter().fold((0, 0), |(h, m), s| {
+            let g = Self::lock(s);
+            (h + g.hits, m + g.misses)
+        })
     }
 
     fn evict(g: &mut Inner, budget: usize) {
@@ -130,24 +166,25 @@ impl BlockCache {
         key: (u64, BlockKind, usize),
         decode: impl FnOnce() -> Result<Block>,
     ) -> Result<Block> {
+        let shard = self.shard(&key);
         {
-            let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(b) = g.map.get(&key) {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(b.clone());
+            let mut g = Self::lock(shard);
+            if let Some(b) = g.map.get(&key).cloned() {
+                g.hits += 1;
+                return Ok(b);
             }
+            g.misses += 1;
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
         let block = decode()?;
-        let budget = self.budget();
+        let share = self.share();
         let size = block.bytes();
-        if size <= budget {
-            let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if size <= share {
+            let mut g = Self::lock(shard);
             if let Some(old) = g.map.put(key, block.clone()) {
                 g.bytes -= old.bytes();
             }
             g.bytes += size;
-            Self::evict(&mut g, budget);
+            Self::evict(&mut g, share);
         }
         Ok(block)
     }
@@ -163,8 +200,8 @@ mod tests {
 
     #[test]
     fn keeps_within_the_budget_least_recently_used_out() {
-        // Blocks of 8·100 + 64 = 864 bytes; three fit in 2,600.
-        let c = BlockCache::new(2600);
+        // Blocks of 8·100 + 64 = 864 bytes; three fit in 2,600 (one shard).
+        let c = BlockCache::with_shards(2600, 1);
         for b in 0..3 {
             c.get_or((1, BlockKind::Raw, b), || values(100)).unwrap();
         }
@@ -202,5 +239,24 @@ mod tests {
         });
         assert!(r.is_err());
         assert_eq!(c.bytes(), 0);
+    }
+
+    #[test]
+    fn shards_share_the_budget() {
+        // 8 shards of 10,000 bytes: blocks of 864 bytes, 11 fit in each.
+        let c = BlockCache::new(80_000);
+        for b in 0..1000 {
+            c.get_or((7, BlockKind::Raw, b), || values(100)).unwrap();
+            assert!(c.bytes() <= 80_000);
+        }
+        // Every shard is used, and holds at most its share.
+        assert!(c.bytes() >= 8 * 11 * 864 - 8 * 864, "{}", c.bytes());
+        let (hits, misses) = c.counts();
+        assert_eq!((hits, misses), (0, 1000));
+        // The most recent block of each shard is kept.
+        c.get_or((7, BlockKind::Raw, 999), || panic!("kept")).unwrap();
+        assert_eq!(c.counts(), (1, 1000));
+        c.set_budget(8 * 864);
+        assert!(c.bytes() <= 8 * 864);
     }
 }

@@ -48,6 +48,10 @@ pub(crate) struct SearchData {
     /// and every later one (FORMAT.md §6), since what was built from the segment since may
     /// hold its placeholder values.
     fault: OnceLock<Error>,
+    /// The symbol blocks, each decoded when a search first touches it and kept with the
+    /// segment: candidates of one leaf lie in many blocks (series are stored in id order), so a
+    /// block evicted under a small budget would be decoded again for nearly every candidate.
+    blocks: Vec<OnceLock<BlockSymbols>>,
     /// Error-bounded segments: every residual level, and where each series' levels start.
     pub(crate) levels: Option<Levels>,
     /// The lossless and corrected series, decoded and normalised, by position.
@@ -236,7 +240,7 @@ impl Source for SegmentSource<'_> {
             return;
         }
         let n = r.len as usize;
-        let block = match symbol_block(self.cache, self.key, self.segment, r) {
+        let block = match self.data.symbol_block(self.segment, r) {
             Ok(b) => b,
             Err(e) => {
                 // A damaged block: the search reports it (`SearchData::check`); meanwhile the
@@ -247,7 +251,7 @@ impl Source for SegmentSource<'_> {
                 return;
             }
         };
-        let symbols = block.as_deref().map_or(SymbolSlice::EMPTY, |b| b.slice(r.start, r.count));
+        let symbols = block.map_or(SymbolSlice::EMPTY, |b| b.slice(r.start, r.count));
         symbols.decode_into(n, r.first, m, self.segment.centres(), out);
         if let Some(l) = &self.data.levels {
             l.apply(pos, out);
@@ -514,6 +518,7 @@ impl OpenSegment {
             let levels = Levels::read(seg)?;
             let mut data = SearchData {
                 fault: OnceLock::new(),
+                blocks: (0..seg.block_count()).map(|_| OnceLock::new()).collect(),
                 levels,
                 held,
                 original_bounds: Vec::new(),
@@ -606,6 +611,27 @@ impl OpenSegment {
 }
 
 impl SearchData {
+    /// The symbol block holding the symbols of record `r` of `segment`, decoded on first use;
+    /// `None` for a series without symbols (length 1).
+    fn symbol_block(&self, segment: &SegmentReader, r: &SeriesRecord) -> Result<Option<&BlockSymbols>> {
+        if r.count == 0 {
+            return Ok(None);
+        }
+        let b = segment.symbol_block_of(r)?;
+        let cell = self
+            .blocks
+            .get(b)
+            .ok_or_else(|| Error::InvalidRequest(format!("no symbol block {b}")))?;
+        if cell.get().is_none() {
+            // Two threads may decode the same block at once; one copy is kept.
+            let _ = cell.set(segment.block(b)?);
+        }
+        match cell.get() {
+            Some(block) if block.holds(r.start, r.count) => Ok(Some(block)),
+            _ => Err(Error::InvalidRequest("a symbol block that does not hold its series".into())),
+        }
+    }
+
     /// The fault a search met in this segment's blocks, if any (then every search of it fails
     /// with it).
     pub(crate) fn check(&self) -> Result<()> {
