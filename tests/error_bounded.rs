@@ -105,7 +105,7 @@ fn bound_survives_append_delete_refit_compact_and_reopen() {
             .filter(|r| r.id.0 >= 200)
             .all(|r| r.lossless != keep_raw));
         drop(db);
-        let db = Database::open(&path).unwrap();
+        let db = crate::util::open_when_free(&path);
         assert_eq!(db.options().codec.max_error, Some(delta));
         assert_bounded(&db, &originals, delta);
         assert!(Database::verify(&path).is_empty());

@@ -61,3 +61,19 @@ pub fn walk(seed: u64, n: usize) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Opens the database in `dir` for writing once its lock is free. Dropping a writer releases
+/// its lock at once, but the tests run beside others that start child processes, and a child
+/// holds a copy of every open descriptor from its fork until its exec (where they close):
+/// a lock dropped in that window stays held for that long.
+pub fn open_when_free(dir: &Path) -> qabbadb::Database {
+    let start = std::time::Instant::now();
+    loop {
+        match qabbadb::Database::open(dir) {
+            Err(qabbadb::Error::Locked(_)) if start.elapsed().as_secs() < 5 => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
