@@ -122,7 +122,7 @@ fn a_failed_bulk_load_keeps_what_it_committed() {
         "the load has ended"
     );
     assert!(loader.finish().is_err());
-    let db = Database::open(&path).unwrap();
+    let db = crate::util::open_when_free(&path);
     assert_eq!(db.snapshot().len(), 1_000);
     assert!(Database::verify(&path).is_empty());
     // A load that fails before its first commit leaves no database, as a failed build.
@@ -165,7 +165,7 @@ fn empty_bulk_loads_and_bad_sizes() {
         "refused before anything is created"
     );
     assert!(matches!(
-        Database::open(&path).unwrap().append_loader(bad),
+        crate::util::open_when_free(&path).append_loader(bad),
         Err(Error::InvalidOptions(_))
     ));
 }
@@ -189,14 +189,16 @@ fn an_append_loader_stores_what_append_stores() {
         )
         .unwrap();
     }
-    let whole = Database::open(&a).unwrap();
+    let whole = crate::util::open_when_free(&a);
     whole
         .append(&Dataset {
             series: more.clone(),
             labels: labels.clone(),
         })
         .unwrap();
-    let mut loader = Database::open(&b).unwrap().append_loader(sizes()).unwrap();
+    let mut loader = crate::util::open_when_free(&b)
+        .append_loader(sizes())
+        .unwrap();
     for (s, l) in more.iter().zip(&labels) {
         loader.push(s.clone(), l.clone()).unwrap();
     }
@@ -227,7 +229,9 @@ fn an_append_loader_stores_what_append_stores() {
     drop((sa, sb, streamed));
 
     // A bad series after the first 1,000 appended: the segment committed before it stays.
-    let mut loader = Database::open(&b).unwrap().append_loader(sizes()).unwrap();
+    let mut loader = crate::util::open_when_free(&b)
+        .append_loader(sizes())
+        .unwrap();
     for s in more.iter().take(1_200) {
         loader.push(s.clone(), None).unwrap();
     }
@@ -248,7 +252,7 @@ fn an_append_loader_stores_what_append_stores() {
         loader.finish().is_err()
     };
     assert!(failed, "a NaN is an error");
-    let after = Database::open(&b).unwrap().snapshot();
+    let after = crate::util::open_when_free(&b).snapshot();
     assert_eq!(after.len(), 1_900 + 1_000);
     assert_eq!(after.get(2_899).unwrap(), after.get(400 + 999).unwrap());
 }

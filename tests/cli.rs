@@ -637,7 +637,7 @@ fn build_streams_raw_values_and_standard_input() {
         &f64s,
     );
     assert_eq!(code, 0, "{err}");
-    let snap = qabbadb::Database::open(&db).unwrap().snapshot();
+    let snap = crate::util::open_when_free(&db).snapshot();
     assert_eq!(snap.len(), 300);
     assert_eq!(
         snap.info().unwrap().segments.len(),

@@ -234,7 +234,7 @@ fn databases_from_before_ids_are_adopted() {
     std::fs::write(dir.join("000002-00000000deadbeef.qseg"), b"old garbage").unwrap();
     std::fs::write(dir.join("notes.tmp"), b"mine").unwrap();
 
-    let db = Database::open(&dir).unwrap();
+    let db = crate::util::open_when_free(&dir);
     let got: Vec<Vec<f64>> = db
         .snapshot()
         .ids()
@@ -262,7 +262,7 @@ fn databases_from_before_ids_are_adopted() {
     );
     // Once no old-form segment is named, old-form names are no longer the database's.
     std::fs::write(dir.join("000009-00000000deadbeef.qseg"), b"not ours now").unwrap();
-    let db = Database::open(&dir).unwrap();
+    let db = crate::util::open_when_free(&dir);
     assert_eq!(db.snapshot().len(), 99);
     let names = listing(&dir);
     assert!(names.contains_key("000009-00000000deadbeef.qseg"));

@@ -310,7 +310,7 @@ fn power_cut_at_every_operation_keeps_the_last_commit() {
             if let Some(newest) = committed_here {
                 let problems = Database::verify(&here);
                 assert!(problems.is_empty(), "cut {cut} (adversarial): {problems:?}");
-                let db = Database::open(&here).unwrap();
+                let db = crate::util::open_when_free(&here);
                 let got = state_of(&db);
                 let allowed: Vec<usize> = (oldest.unwrap_or(0)..=newest).collect();
                 assert!(
@@ -353,7 +353,7 @@ fn power_cut_at_every_operation_keeps_the_last_commit() {
             Some(k) => {
                 let problems = Database::verify(&here);
                 assert!(problems.is_empty(), "cut {cut}: {problems:?}");
-                let db = Database::open(&here).unwrap();
+                let db = crate::util::open_when_free(&here);
                 assert!(
                     state_of(&db) == committed[k].1,
                     "cut {cut}: not the state of commit {k}"
