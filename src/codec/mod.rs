@@ -230,9 +230,12 @@ pub enum Storage {
     /// Losslessly, as a pco stream of the original values.
     Lossless(Vec<u8>),
     /// As symbols and a [`correction::Correction`] that brings their reconstruction within the
-    /// error budget.
-    Corrected(Vec<u32>, correction::Correction),
+    /// error budget (boxed: few series have one, and every series holds a `Storage`).
+    Corrected(Vec<u32>, Box<correction::Correction>),
 }
+
+// Every series of a segment being built holds one: keep it as small as a vector.
+const _: () = assert!(std::mem::size_of::<Storage>() <= 32);
 
 impl Storage {
     /// The symbols of a symbolic or corrected series.
@@ -650,7 +653,7 @@ fn finish(
         start,
         moments: m,
         storage: match fix {
-            Some(c) => Storage::Corrected(symbols, c),
+            Some(c) => Storage::Corrected(symbols, Box::new(c)),
             None => Storage::Symbolic(symbols),
         },
         residuals,

@@ -64,7 +64,10 @@ impl Database {
                             Storage::Lossless(seg.reader.lossless_bytes(pos)?.to_vec()),
                             Some(seg.reader.decode(pos)?),
                         ),
-                        (_, Some(fix)) => (Storage::Corrected(seg.symbols_of(pos)?, fix), None),
+                        (_, Some(fix)) => (
+                            Storage::Corrected(seg.symbols_of(pos)?, Box::new(fix)),
+                            None,
+                        ),
                         _ => (Storage::Symbolic(seg.symbols_of(pos)?), None),
                     };
                 let residuals = match (&data.levels, &storage) {
