@@ -372,6 +372,9 @@ pub(super) fn check_against(
     total_symbols: u64,
     blocks: &[BlockRecord],
 ) -> std::result::Result<(), (Option<usize>, String)> {
+    // The starts of symbolic rows only grow (running sums of their counts), so the block of each
+    // is found by walking the table once, not by a search per row.
+    let mut cursor = 0usize;
     for (i, r) in records.iter().enumerate() {
         let fail = |d: &str| (Some(i), d.to_string());
         if r.label != NO_LABEL && r.label as usize >= labels {
@@ -383,7 +386,15 @@ pub(super) fn check_against(
                 return Err(fail("symbols out of range"));
             }
             if r.count > 0 {
-                let b = block_of(blocks, r.start).ok_or_else(|| fail("symbols in no block"))?;
+                while blocks.get(cursor).is_some_and(|b| {
+                    b.first_symbol.get().saturating_add(b.symbols.get()) <= r.start
+                }) {
+                    cursor += 1;
+                }
+                let b = match blocks.get(cursor) {
+                    Some(b) if b.first_symbol.get() <= r.start => cursor,
+                    _ => block_of(blocks, r.start).ok_or_else(|| fail("symbols in no block"))?,
+                };
                 let blk = &blocks[b];
                 if end > blk.first_symbol.get() + blk.symbols.get() {
                     return Err(fail("symbols span two blocks"));
