@@ -11,28 +11,11 @@
 //! then per operating point the difference of the accuracies over the reconstructions from
 //! those, the bits per value and the number of corrected series (FORMAT.md §4.12).
 
-use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Exactness, Metric, Options, Query, Window};
-use rayon::prelude::*;
+#[path = "common/ucr.rs"]
+mod ucr;
 
-/// Accuracy of 1-NN over `db` for the test split.
-fn accuracy(db: &Database, test: &Dataset, metric: Metric, exactness: Exactness) -> f64 {
-    let correct: usize = test
-        .series
-        .par_iter()
-        .zip(&test.labels)
-        .map(|(q, label)| {
-            let r = db
-                .snapshot()
-                .search(&Query::knn(q, 1).metric(metric).exactness(exactness))
-                .ok()?;
-            let id = r.neighbors.first()?.id;
-            (db.snapshot().label(id).ok()? == *label).then_some(1)
-        })
-        .map(|c| c.unwrap_or(0))
-        .sum();
-    correct as f64 / test.len() as f64
-}
+use qabbadb::ingest;
+use qabbadb::{Database, Exactness, Metric, Options, Window};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let full = Metric::Dtw {
@@ -69,8 +52,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &train,
             &Options::default().keep_raw(true),
         )?;
-        let ed = accuracy(&db, &test, Metric::Euclidean, Exactness::Original);
-        let dtw = accuracy(&db, &test, full, Exactness::Original);
+        let ed = ucr::accuracy(&db, &test, Metric::Euclidean, Exactness::Original);
+        let dtw = ucr::accuracy(&db, &test, full, Exactness::Original);
         let mut line = format!("{name:18} orig {ed:.3}/{dtw:.3}");
         for (i, (t, m)) in configs.iter().enumerate() {
             let (db, _) = Database::build(
@@ -82,8 +65,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // Bits per value without the index.
             let idx = info.sections.get("index").copied().unwrap_or(0);
             let bits = (info.bytes - idx) as f64 * 8.0 / info.points as f64;
-            let a = accuracy(&db, &test, Metric::Euclidean, Exactness::Reconstructed);
-            let b = accuracy(&db, &test, full, Exactness::Reconstructed);
+            let a = ucr::accuracy(&db, &test, Metric::Euclidean, Exactness::Reconstructed);
+            let b = ucr::accuracy(&db, &test, full, Exactness::Reconstructed);
             line += &format!(
                 " | {t}:{m} {:+.3}/{:+.3} {bits:.2}b c{}",
                 a - ed,

@@ -14,9 +14,11 @@
 
 use std::time::Instant;
 
-use qabbadb::ingest::{self, Dataset};
-use qabbadb::{Database, Exactness, Metric, Options, Query, Window};
-use rayon::prelude::*;
+#[path = "common/ucr.rs"]
+mod ucr;
+
+use qabbadb::ingest;
+use qabbadb::{Database, Exactness, Metric, Options, Window};
 
 const TOLS: [f64; 4] = [0.05, 0.1, 0.2, 0.4];
 /// Error bounds of the error-bounded columns (the series are z-normalised: units of σ).
@@ -40,25 +42,6 @@ fn published() -> Vec<(String, f64, f64)> {
             ))
         })
         .collect()
-}
-
-/// Accuracy of 1-NN over `db` for the test split.
-fn accuracy(db: &Database, test: &Dataset, metric: Metric, exactness: Exactness) -> f64 {
-    let correct: usize = test
-        .series
-        .par_iter()
-        .zip(&test.labels)
-        .map(|(q, label)| {
-            let r = db
-                .snapshot()
-                .search(&Query::knn(q, 1).metric(metric).exactness(exactness))
-                .ok()?;
-            let id = r.neighbors.first()?.id;
-            (db.snapshot().label(id).ok()? == *label).then_some(1)
-        })
-        .map(|c| c.unwrap_or(0))
-        .sum();
-    correct as f64 / test.len() as f64
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -108,8 +91,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &train,
             &Options::default().keep_raw(true),
         )?;
-        let ed = accuracy(&db, &test, Metric::Euclidean, Exactness::Original);
-        let dtw = accuracy(&db, &test, full, Exactness::Original);
+        let ed = ucr::accuracy(&db, &test, Metric::Euclidean, Exactness::Original);
+        let dtw = ucr::accuracy(&db, &test, full, Exactness::Original);
         let mut cells = Vec::new();
         let configs = TOLS
             .map(|t| (format!("t{t}"), Options::default().tol(t)))
@@ -120,8 +103,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let bits = db.snapshot().info()?.bits_per_point;
             cells.push(format!(
                 "{:.4} / {:.4} ({bits:.2})",
-                accuracy(&db, &test, Metric::Euclidean, Exactness::Reconstructed),
-                accuracy(&db, &test, full, Exactness::Reconstructed)
+                ucr::accuracy(&db, &test, Metric::Euclidean, Exactness::Reconstructed),
+                ucr::accuracy(&db, &test, full, Exactness::Reconstructed)
             ));
         }
         let r3 = |x: f64| (x * 1000.0).round() as i64;

@@ -42,6 +42,20 @@ fn build_from(
     (path, seg, bytes)
 }
 
+/// Offset and length of the section of `kind` in the segment file `bytes` (§3).
+fn section_of(bytes: &[u8], kind: u32) -> (usize, usize) {
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    let (toc_at, entries) = (
+        u64_at(24),
+        u32::from_le_bytes(bytes[32..36].try_into().unwrap()) as usize,
+    );
+    (0..entries)
+        .map(|e| toc_at + 32 * e)
+        .find(|&at| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) == kind)
+        .map(|at| (u64_at(at + 8), u64_at(at + 16)))
+        .expect("the section is in the file")
+}
+
 /// Opens, and if that succeeds, reads every series (reconstructed and original) and searches:
 /// the result must be an error or complete.
 fn open_and_read(path: &std::path::Path) -> Result<(), Error> {
@@ -253,22 +267,7 @@ fn decode_errors_name_their_section() {
     use qabbadb::Query;
     let dir = tempfile::tempdir().unwrap();
     let (db, seg, mut bytes) = build(dir.path());
-    // Find the RESIDUALS section (kind 10) in the TOC.
-    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
-    let (toc_at, entries) = (
-        u64_at(&bytes, 24) as usize,
-        u32::from_le_bytes(bytes[32..36].try_into().unwrap()) as usize,
-    );
-    let (off, len) = (0..entries)
-        .map(|e| toc_at + 32 * e)
-        .find(|&at| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) == 10)
-        .map(|at| {
-            (
-                u64_at(&bytes, at + 8) as usize,
-                u64_at(&bytes, at + 16) as usize,
-            )
-        })
-        .expect("an error-bounded segment has RESIDUALS");
+    let (off, len) = section_of(&bytes, 10);
     for b in &mut bytes[off + len - 24..off + len] {
         *b ^= 0x5a;
     }
@@ -436,21 +435,7 @@ fn a_damaged_symbol_block_fails_the_searches_that_touch_it() {
     let reader = SegmentReader::open(&seg).unwrap();
     assert!(reader.block_count() > 2, "{} blocks", reader.block_count());
     drop(reader);
-    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
-    let (toc_at, entries) = (
-        u64_at(&bytes, 24) as usize,
-        u32::from_le_bytes(bytes[32..36].try_into().unwrap()) as usize,
-    );
-    let (off, len) = (0..entries)
-        .map(|e| toc_at + 32 * e)
-        .find(|&at| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) == kind::SYMBOLS)
-        .map(|at| {
-            (
-                u64_at(&bytes, at + 8) as usize,
-                u64_at(&bytes, at + 16) as usize,
-            )
-        })
-        .unwrap();
+    let (off, len) = section_of(&bytes, kind::SYMBOLS);
     // The last payload's last bytes: its CRC (in its record) no longer matches.
     for b in &mut bytes[off + len - 8..off + len] {
         *b ^= 0x5a;

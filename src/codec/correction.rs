@@ -12,10 +12,7 @@
 //! series' σ, as the error bounds are (FORMAT.md §4.12).
 
 use super::meta;
-use super::residual::{corrected, Levels};
-
-/// Largest level magnitude: every level and its product with the step stay exact in an `f64`.
-const MAX_LEVEL: f64 = (1u64 << 52) as f64;
+use super::residual::{corrected, nearest_level, Levels};
 
 /// The steps tried, as multiples of the budget `max_rmse·σ`: from `4·√12` down by factors of
 /// 2^(1/4). Uniform rounding errors of step Δ have an RMS of Δ/√12, so `√12` is the largest step
@@ -85,10 +82,7 @@ pub fn levels(x: &[f64], xh: &[f64], step: f64) -> Option<Vec<i64>> {
     }
     x.iter()
         .zip(xh)
-        .map(|(&v, &r)| {
-            let l = ((v - r) / step).round();
-            (l.abs() <= MAX_LEVEL).then_some(l as i64)
-        })
+        .map(|(&v, &r)| nearest_level(v, r, step))
         .collect()
 }
 

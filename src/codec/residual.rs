@@ -12,6 +12,14 @@
 /// Largest level magnitude: every level and its product with the step stay exact in an `f64`.
 const MAX_LEVEL: f64 = (1u64 << 52) as f64;
 
+/// `round((x − xh)/step)`, the level nearest to the residual; `None` when it is not a number or
+/// beyond ±2^52 (where its product with the step would no longer be exact).
+#[inline]
+pub fn nearest_level(x: f64, xh: f64, step: f64) -> Option<i64> {
+    let l = ((x - xh) / step).round();
+    (l.abs() <= MAX_LEVEL).then_some(l as i64)
+}
+
 /// The value the decoder returns for reconstruction `xh` and level `q` (one rounding).
 #[inline]
 pub fn corrected(xh: f64, q: i64, step: f64) -> f64 {
@@ -29,11 +37,7 @@ pub fn quantize(x: &[f64], xh: &[f64], max_error: f64) -> Option<Vec<i64>> {
     x.iter()
         .zip(xh)
         .map(|(&v, &r)| {
-            let l = ((v - r) / step).round();
-            if l.is_nan() || l.abs() > MAX_LEVEL {
-                return None;
-            }
-            let l = l as i64;
+            let l = nearest_level(v, r, step)?;
             // The rounded level is right in exact arithmetic; the sum x̂ + step·q rounds once
             // more, so check it and try the neighbouring levels.
             [l, l - 1, l + 1]
