@@ -39,9 +39,9 @@ pub(crate) struct OpenSegment {
     pub(crate) key: u64,
 }
 
-/// What verification reads beside the symbol blocks (which it decodes through the cache as it
-/// touches them): the residual levels of error-bounded segments, and the lossless and corrected
-/// series decoded and normalised.
+/// What verification reads: the symbol blocks, each decoded when a search first touches it, the
+/// residual levels of error-bounded segments, and the lossless and corrected series decoded and
+/// normalised.
 #[derive(Debug)]
 pub(crate) struct SearchData {
     /// The first fault a search met decoding a block of this segment: reported by that search
