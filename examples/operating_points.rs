@@ -12,48 +12,30 @@
 //! those, the bits per value and the number of corrected series (FORMAT.md §4.12).
 
 #[path = "common/ucr.rs"]
+#[allow(dead_code)]
 mod ucr;
 
 use qabbadb::ingest;
-use qabbadb::{Database, Exactness, Metric, Options, Window};
+use qabbadb::{Database, Exactness, Metric, Options};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let full = Metric::Dtw {
-        window: Window::Fraction(1.0),
-    };
+    let full = ucr::FULL_DTW;
     let dir0 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ucr");
     let configs: Vec<(f64, f64)> = std::env::args()
         .skip(1)
-        .map(|a| {
-            let (t, m) = a.split_once(':').unwrap();
-            (t.parse().unwrap(), m.parse().unwrap())
+        .map(|a| -> Result<(f64, f64), Box<dyn std::error::Error>> {
+            let (t, m) = a
+                .split_once(':')
+                .ok_or("operating points are TOL:MAX_RMSE")?;
+            Ok((t.parse()?, m.parse()?))
         })
-        .collect();
-    for name in [
-        "ACSF1",
-        "ArrowHead",
-        "Beef",
-        "CBF",
-        "Coffee",
-        "ECG200",
-        "ECG5000",
-        "GunPoint",
-        "ItalyPowerDemand",
-        "Lightning7",
-        "OSULeaf",
-        "Trace",
-    ] {
+        .collect::<Result<_, _>>()?;
+    for &name in ucr::FIXED_LENGTH {
         let dir = dir0.join(name);
         let train = ingest::read(&dir.join(format!("{name}_TRAIN.tsv")), None)?;
         let test = ingest::read(&dir.join(format!("{name}_TEST.tsv")), None)?;
         let tmp = tempfile::tempdir()?;
-        let (db, _) = Database::build(
-            &tmp.path().join("raw"),
-            &train,
-            &Options::default().keep_raw(true),
-        )?;
-        let ed = ucr::accuracy(&db, &test, Metric::Euclidean, Exactness::Original);
-        let dtw = ucr::accuracy(&db, &test, full, Exactness::Original);
+        let (ed, dtw) = ucr::original_accuracies(&tmp.path().join("raw"), &train, &test)?;
         let mut line = format!("{name:18} orig {ed:.3}/{dtw:.3}");
         for (i, (t, m)) in configs.iter().enumerate() {
             let (db, _) = Database::build(

@@ -9,29 +9,18 @@
 use qabbadb::codec::Moments;
 use qabbadb::distance::euclid::distance_sq;
 use qabbadb::index::mindist::pair_tlb;
+#[path = "common/ucr.rs"]
+#[allow(dead_code)]
+mod ucr;
+
 use qabbadb::index::{paa, Breakpoints};
 use qabbadb::ingest;
-
-const DATASETS: &[&str] = &[
-    "ACSF1",
-    "ArrowHead",
-    "Beef",
-    "CBF",
-    "Coffee",
-    "ECG200",
-    "ECG5000",
-    "GunPoint",
-    "ItalyPowerDemand",
-    "Lightning7",
-    "OSULeaf",
-    "Trace",
-];
 
 fn main() -> qabbadb::Result<()> {
     println!("| dataset | word | breakpoints | 4 | 8 | 16 | 32 | 64 | 128 | 256 |");
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut sums = std::collections::BTreeMap::<(String, String, u32), (f64, usize)>::new();
-    for name in DATASETS {
+    for name in ucr::FIXED_LENGTH {
         let path = format!(
             "{}/tests/data/ucr/{name}/{name}_TRAIN.tsv",
             env!("CARGO_MANIFEST_DIR")

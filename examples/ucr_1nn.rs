@@ -15,6 +15,7 @@
 use std::time::Instant;
 
 #[path = "common/ucr.rs"]
+#[allow(dead_code)]
 mod ucr;
 
 use qabbadb::ingest;
@@ -86,13 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         };
         let tmp = tempfile::tempdir()?;
-        let (db, _) = Database::build(
-            &tmp.path().join("raw"),
-            &train,
-            &Options::default().keep_raw(true),
-        )?;
-        let ed = ucr::accuracy(&db, &test, Metric::Euclidean, Exactness::Original);
-        let dtw = ucr::accuracy(&db, &test, full, Exactness::Original);
+        let (ed, dtw) = ucr::original_accuracies(&tmp.path().join("raw"), &train, &test)?;
         let mut cells = Vec::new();
         let configs = TOLS
             .map(|t| (format!("t{t}"), Options::default().tol(t)))
